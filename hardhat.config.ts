@@ -1,0 +1,37 @@
+import { createRequire } from "node:module";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { configVariable, defineConfig } from "hardhat/config";
+
+// Hardhat cannot download compilers on our machines, so every profile uses the solcjs build
+// shipped in the `solc` npm package (pinned in package.json). Its version must match.
+const require = createRequire(import.meta.url);
+const solc = {
+  version: (require("solc/package.json") as { version: string }).version,
+  path: require.resolve("solc/soljson.js"),
+};
+const compilerSettings = {
+  evmVersion: "cancun",
+  optimizer: { enabled: true, runs: 200 },
+};
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    profiles: {
+      default: { ...solc, settings: compilerSettings },
+      production: { ...solc, settings: compilerSettings },
+    },
+  },
+  networks: {
+    hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
+    localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+    // A public testnet, configured through Hardhat configuration variables
+    // (`npx hardhat keystore set SEPOLIA_RPC_URL`, or the environment): nothing secret in git.
+    sepolia: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("SEPOLIA_RPC_URL"),
+      accounts: [configVariable("SEPOLIA_PRIVATE_KEY")],
+    },
+  },
+});
