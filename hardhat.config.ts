@@ -12,6 +12,7 @@ const solc = {
 const compilerSettings = {
   evmVersion: "cancun",
   optimizer: { enabled: true, runs: 200 },
+  viaIR: true,
 };
 
 export default defineConfig({

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @title IJobMarket
+/// @notice The CONUN order book. A requester posts a job — `taskCount` tasks of one container
+/// image, each to be run by `replication` (k) independent providers — and escrows
+/// `taskCount * k * maxPrice` CONUN. Providers bid; the cheapest bids win and are shuffled into
+/// replica groups; each provider commits to, then reveals, the Merkle root of its results;
+/// roots that `quorum` (q > k/2) members of a group agree on are paid, the rest are slashed.
+///
+/// ## Job lifecycle
+///
+/// ```
+///            cancel (requester, before biddingDeadline)
+///   Open ───────────────────────────────────────────────► Cancelled   (escrow refunded)
+///    │ closeBidding (anyone, after biddingDeadline)
+///    ├── bids cover taskCount × k ──► Awarded ──finalize──► Finalized (payments due, refunds)
+///    └── they do not ───────────────────────────────────► Unfilled    (escrow refunded)
+/// ```
+///
+/// `Awarded` has two deadlines set at `closeBidding`: `commitDeadline = close time +
+/// executionWindow` and `revealDeadline = commitDeadline + revealWindow`. `finalize` is open to
+/// anyone once every group has settled its reveals (see `isFinalizable`) and in any case after
+/// `revealDeadline`. Every non-terminal state therefore has a deadline after which anyone can
+/// move it on, and every terminal state leaves only pull payments: nothing can stay locked.
+///
+/// ## Assignment: lanes and replica groups
+///
+/// Winning bids are chosen cheapest first (earlier bid first on equal price) until their
+/// capacities cover `taskCount * k` task-replicas; the most expensive winner may get less than
+/// it offered. Winners are then shuffled with `block.prevrandao` and laid end to end over k
+/// *lanes*, each lane one copy of tasks `0 .. taskCount-1`; every winner gets one contiguous
+/// segment (which may continue from the end of one lane into the start of the next). Because
+/// a segment is never longer than `taskCount`, no provider holds two replicas of one task.
+/// Segment boundaries cut the task range into **replica groups**: contiguous task ranges run by
+/// the same k distinct providers, one per lane. Providers cannot choose their co-replicas.
+///
+/// ## Commit and reveal, per group membership
+///
+/// For each group it belongs to, a provider commits
+/// `keccak256(abi.encode(jobId, groupId, provider, resultRoot, salt))` before `commitDeadline`,
+/// where `resultRoot` is the Merkle root of the group's task results (see `ResultMerkle`: an
+/// OpenZeppelin standard Merkle tree over `(uint256 taskIndex, bytes32 outputHash)` leaves,
+/// so any single task can be proven against it). Binding the provider's address makes a
+/// copied commitment useless. A group's members may reveal once all k have committed, or after
+/// `commitDeadline`, until `revealDeadline`.
+///
+/// ## Finalisation, payment and slashing
+///
+/// A root revealed by at least q members of a group wins: those members are owed their bid
+/// price per task of the group. Members that revealed another root, or did not commit or did
+/// not reveal, are slashed `stakePerTaskReplica` per task of the group, and the requester is
+/// refunded their price. A group without quorum refunds the requester in full and slashes only
+/// members that did not commit or reveal (a nondeterministic job is not the providers' fault).
+/// Slashed stake goes to the treasury, so no participant of a job profits from another's
+/// slash. Providers collect payment and free their stake with `claim`; requesters and the
+/// treasury collect refunds, fees and slashes with `withdraw`. No function loops to push tokens.
+///
+/// ## Threat model
+///
+/// `block.prevrandao` can be biased by the block proposer (it can withhold a block), and a
+/// Sybil with many staked identities can win many lanes; both are priced by
+/// `stakePerTaskReplica`, which every identity must lock per task-replica it takes.
+interface IJobMarket {
+    /// @notice Lifecycle of a job. The zero value means "no such job".
+    enum JobStatus {
+        None,
+        Open,
+        Cancelled,
+        Unfilled,
+        Awarded,
+        Finalized
+    }
+
+    /// @notice Outcome of a replica group. The zero value means "not finalized yet".
+    enum GroupOutcome {
+        Pending,
+        Agreed,
+        NoQuorum
+    }
+
+    /// @notice Why a group member was slashed.
+    enum SlashReason {
+        None,
+        WrongResult,
+        NoCommit,
+        NoReveal
+    }
+
+    /// @notice What a requester posts.
+    /// @param manifestCid CID (CIDv1, sha2-256) of the job manifest in the content store.
+    /// @param manifestDigest SHA-256 digest of the manifest bytes (the CID's multihash digest).
+    /// @param imageRef Container image: `name@sha256:…` or the CID of a `docker save` archive.
+    /// @param imageDigest The image's digest (registry digest or image ID), checked by workers.
+    /// @param taskCount Number of tasks; task i runs with `TASK_INDEX=i`.
+    /// @param replication k: providers that run each task.
+    /// @param quorum q: matching results a group needs (k/2 < q <= k).
+    /// @param maxPrice Most the requester pays per task-replica.
+    /// @param stakePerTaskReplica Stake a provider locks per task-replica it offers.
+    /// @param biddingWindow Seconds from posting during which bids are accepted.
+    /// @param executionWindow Seconds from the award in which results must be committed.
+    /// @param revealWindow Seconds after the commit deadline in which results must be revealed.
+    /// @param cpuMillicores CPU each task needs, in thousandths of a core.
+    /// @param memoryMiB Memory each task needs, in MiB.
+    /// @param gpuCount GPUs each task needs.
+    struct JobSpec {
+        string manifestCid;
+        bytes32 manifestDigest;
+        string imageRef;
+        bytes32 imageDigest;
+        uint32 taskCount;
+        uint8 replication;
+        uint8 quorum;
+        uint96 maxPrice;
+        uint96 stakePerTaskReplica;
+        uint32 biddingWindow;
+        uint32 executionWindow;
+        uint32 revealWindow;
+        uint32 cpuMillicores;
+        uint32 memoryMiB;
+        uint16 gpuCount;
+    }
+
+    /// @notice A job as stored on chain. The manifest and image references and digests are only
+    /// in the `JobPosted` event: logs are chain data as trustworthy as storage, and keeping
+    /// them out of storage saves two slots per job.
+    /// @param requester Who posted the job and receives refunds.
+    /// @param status Lifecycle state.
+    /// @param escrow Tokens still held for this job (owed to providers or to be refunded).
+    /// @param bidCount Bids currently standing.
+    /// @param groupCount Replica groups formed at the award (zero before).
+    /// @param biddingDeadline Last second at which bids are accepted.
+    /// @param commitDeadline Last second for commits (zero before the award).
+    /// @param revealDeadline Last second for reveals (zero before the award).
+    /// @param feeBps Protocol fee on provider payments, fixed when the job was posted.
+    struct Job {
+        address requester;
+        JobStatus status;
+        uint8 replication;
+        uint8 quorum;
+        uint32 taskCount;
+        uint8 bidCount;
+        uint16 groupCount;
+        uint16 feeBps;
+        uint96 maxPrice;
+        uint96 stakePerTaskReplica;
+        uint64 biddingDeadline;
+        uint32 executionWindow;
+        uint32 revealWindow;
+        uint64 commitDeadline;
+        uint64 revealDeadline;
+        uint32 cpuMillicores;
+        uint32 memoryMiB;
+        uint16 gpuCount;
+        uint128 escrow;
+    }
+
+    /// @notice A provider's bid, and after the award its assignment.
+    /// @param price Price per task-replica (<= the job's maxPrice).
+    /// @param capacity Task-replicas offered (<= taskCount); stake is locked for all of them.
+    /// @param allotted Task-replicas won at the award (zero for losing bids).
+    /// @param segmentStart Global offset `lane * taskCount + task` where the segment starts.
+    /// @param firstGroup First replica group of the segment (groups wrap modulo groupCount).
+    /// @param groupCount Number of replica groups the segment spans.
+    /// @param claimed Whether the provider has claimed (payment and stake) for this job.
+    struct Bid {
+        uint96 price;
+        uint32 capacity;
+        uint32 allotted;
+        uint40 segmentStart;
+        uint16 firstGroup;
+        uint16 groupCount;
+        bool claimed;
+    }
+
+    /// @notice A replica group.
+    /// @param taskStart First task of the group's range.
+    /// @param taskCount Number of tasks in the range.
+    /// @param commitCount Members that have committed.
+    /// @param revealCount Members that have revealed.
+    /// @param outcome Pending until finalized.
+    /// @param winningRoot The root that reached quorum (zero otherwise).
+    /// @param members Provider per lane (k entries).
+    struct Group {
+        uint32 taskStart;
+        uint32 taskCount;
+        uint8 commitCount;
+        uint8 revealCount;
+        GroupOutcome outcome;
+        bytes32 winningRoot;
+        address[] members;
+    }
+
+    /// @notice One group membership of a provider: the tasks it must run and report.
+    /// @param groupId The replica group.
+    /// @param lane The member's lane in the group.
+    /// @param taskStart First task of the group.
+    /// @param taskCount Tasks in the group.
+    /// @param commitment Commitment submitted (zero if none), replaced by the root on reveal.
+    /// @param revealed Whether `commitment` now holds the revealed root.
+    struct Assignment {
+        uint16 groupId;
+        uint8 lane;
+        uint32 taskStart;
+        uint32 taskCount;
+        bytes32 commitment;
+        bool revealed;
+    }
+
+    /// @notice Emitted when a job is posted; carries the full spec so indexers need no calls.
+    event JobPosted(
+        uint256 indexed jobId,
+        address indexed requester,
+        JobSpec spec,
+        uint64 biddingDeadline,
+        uint256 escrow,
+        uint16 feeBps
+    );
+    /// @notice Emitted when the requester cancels an open job; `refund` is credited to it.
+    event JobCancelled(uint256 indexed jobId, uint256 refund);
+    /// @notice Emitted when a provider bids; `stakeLocked` is `capacity * stakePerTaskReplica`.
+    event BidPlaced(
+        uint256 indexed jobId,
+        address indexed provider,
+        uint96 price,
+        uint32 capacity,
+        uint256 stakeLocked
+    );
+    /// @notice Emitted when a provider withdraws its bid before bidding closes.
+    event BidWithdrawn(uint256 indexed jobId, address indexed provider, uint256 stakeUnlocked);
+    /// @notice Emitted when bidding closes without enough capacity; `refund` goes to the
+    /// requester and every bid may claim its stake back.
+    event JobUnfilled(uint256 indexed jobId, uint256 refund);
+    /// @notice Emitted when bidding closes successfully. `cost` is what the winners' bids add up
+    /// to, `refund` the unused escrow credited back to the requester.
+    event JobAwarded(
+        uint256 indexed jobId,
+        uint64 commitDeadline,
+        uint64 revealDeadline,
+        uint16 groupCount,
+        uint256 cost,
+        uint256 refund
+    );
+    /// @notice Emitted for each winning bid at the award.
+    event BidAccepted(
+        uint256 indexed jobId,
+        address indexed provider,
+        uint32 allotted,
+        uint40 segmentStart,
+        uint256 stakeReleased
+    );
+    /// @notice Emitted for each replica group formed at the award, members in lane order.
+    event GroupFormed(
+        uint256 indexed jobId,
+        uint16 indexed groupId,
+        uint32 taskStart,
+        uint32 taskCount,
+        address[] members
+    );
+    /// @notice Emitted when a group member commits to a result.
+    event ResultCommitted(
+        uint256 indexed jobId, uint16 indexed groupId, address indexed provider, bytes32 commitment
+    );
+    /// @notice Emitted when a group member reveals its result root and results bundle CID.
+    event ResultRevealed(
+        uint256 indexed jobId,
+        uint16 indexed groupId,
+        address indexed provider,
+        bytes32 resultRoot,
+        string resultsCid
+    );
+    /// @notice Emitted when a group member is slashed at finalisation.
+    event ProviderSlashed(
+        uint256 indexed jobId,
+        uint16 indexed groupId,
+        address indexed provider,
+        uint256 amount,
+        SlashReason reason
+    );
+    /// @notice Emitted for each group at finalisation. `agreeing` is the number of members
+    /// that revealed `winningRoot` (zero without quorum); `refund` is credited to the requester.
+    event GroupFinalized(
+        uint256 indexed jobId,
+        uint16 indexed groupId,
+        GroupOutcome outcome,
+        bytes32 winningRoot,
+        uint8 agreeing,
+        uint256 refund
+    );
+    /// @notice Emitted when a job is finalized; `refund` is the total credited to the requester
+    /// and `slashed` the total stake slashed, credited to the treasury.
+    event JobFinalized(uint256 indexed jobId, uint256 refund, uint256 slashed);
+    /// @notice Emitted when a provider claims: `payment` sent to it, `fee` credited to the
+    /// treasury, `stakeReleased` unlocked in the registry.
+    event Claimed(
+        uint256 indexed jobId,
+        address indexed provider,
+        uint256 payment,
+        uint256 fee,
+        uint256 stakeReleased
+    );
+    /// @notice Emitted when an account's claimable balance grows (refunds, fees, slashes).
+    event BalanceCredited(address indexed account, uint256 indexed jobId, uint256 amount);
+    /// @notice Emitted when an account withdraws its claimable balance.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Emitted when the owner changes the protocol fee for future jobs.
+    event ProtocolFeeSet(uint16 feeBps);
+    /// @notice Emitted when the owner changes the treasury.
+    event TreasurySet(address indexed treasury);
+
+    /// @notice Thrown when a job id does not exist.
+    error JobMarketUnknownJob(uint256 jobId);
+    /// @notice Thrown when a job is not in the state an action needs.
+    error JobMarketWrongStatus(uint256 jobId, JobStatus status, JobStatus expected);
+    /// @notice Thrown when taskCount is zero or above `MAX_TASK_COUNT`.
+    error JobMarketInvalidTaskCount(uint32 taskCount);
+    /// @notice Thrown when replication is zero or above `MAX_REPLICATION`.
+    error JobMarketInvalidReplication(uint8 replication);
+    /// @notice Thrown when quorum is not in (replication/2, replication].
+    error JobMarketInvalidQuorum(uint8 quorum, uint8 replication);
+    /// @notice Thrown when maxPrice is zero.
+    error JobMarketInvalidMaxPrice(uint96 maxPrice);
+    /// @notice Thrown when a window is zero or above its maximum.
+    error JobMarketInvalidWindow(uint32 window, uint32 max);
+    /// @notice Thrown when a job needs no CPU or no memory.
+    error JobMarketInvalidResources(uint32 cpuMillicores, uint32 memoryMiB);
+    /// @notice Thrown when the manifest CID or image reference is empty.
+    error JobMarketEmptyReference();
+    /// @notice Thrown when someone other than the requester acts on its job.
+    error JobMarketNotRequester(uint256 jobId, address caller);
+    /// @notice Thrown when an action comes after the deadline it must meet.
+    error JobMarketDeadlinePassed(uint256 jobId, uint64 deadline);
+    /// @notice Thrown when an action comes before the deadline it must wait for.
+    error JobMarketDeadlineNotReached(uint256 jobId, uint64 deadline);
+    /// @notice Thrown when a bid's price is above the job's max price.
+    error JobMarketBidTooHigh(uint256 jobId, uint96 price, uint96 maxPrice);
+    /// @notice Thrown when a bid's price is zero.
+    error JobMarketZeroPrice(uint256 jobId);
+    /// @notice Thrown when a bid's capacity is zero or above the job's task count.
+    error JobMarketInvalidCapacity(uint256 jobId, uint32 capacity, uint32 taskCount);
+    /// @notice Thrown when a provider bids twice on one job.
+    error JobMarketDuplicateBid(uint256 jobId, address provider);
+    /// @notice Thrown when a job already holds `MAX_BIDS_PER_JOB` bids.
+    error JobMarketTooManyBids(uint256 jobId);
+    /// @notice Thrown when a provider has no bid on the job.
+    error JobMarketNoBid(uint256 jobId, address provider);
+    /// @notice Thrown when a bidder is not a registered provider.
+    error JobMarketNotProvider(address provider);
+    /// @notice Thrown when a provider's capabilities do not meet the job's needs.
+    error JobMarketInsufficientCapabilities(uint256 jobId, address provider);
+    /// @notice Thrown when the number of commitments or roots does not match the memberships.
+    error JobMarketWrongMembershipCount(uint256 jobId, uint256 given, uint256 expected);
+    /// @notice Thrown when a commitment is zero.
+    error JobMarketZeroCommitment(uint256 jobId);
+    /// @notice Thrown when a membership already holds a commitment.
+    error JobMarketAlreadyCommitted(uint256 jobId, uint16 groupId, address provider);
+    /// @notice Thrown when revealing in a group whose members have not all committed before
+    /// the commit deadline.
+    error JobMarketRevealTooEarly(uint256 jobId, uint16 groupId);
+    /// @notice Thrown when revealing a membership that has no commitment or was revealed.
+    error JobMarketNothingToReveal(uint256 jobId, uint16 groupId, address provider);
+    /// @notice Thrown when a revealed root and salt do not hash to the commitment.
+    error JobMarketRevealMismatch(uint256 jobId, uint16 groupId, address provider);
+    /// @notice Thrown when finalizing before reveals are settled and the reveal deadline passed.
+    error JobMarketNotFinalizable(uint256 jobId);
+    /// @notice Thrown when a provider has already claimed for a job.
+    error JobMarketAlreadyClaimed(uint256 jobId, address provider);
+    /// @notice Thrown when withdrawing with a zero claimable balance.
+    error JobMarketNothingToWithdraw(address account);
+    /// @notice Thrown when setting a fee above `MAX_FEE_BPS`.
+    error JobMarketFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
+    /// @notice Thrown when the treasury would be the zero address.
+    error JobMarketZeroTreasury();
+    /// @notice Thrown at deployment when the registry's cooldown does not outlast job windows.
+    error JobMarketCooldownTooShort(uint64 cooldown, uint64 required);
+    /// @notice Thrown at deployment when the registry stakes another token than the market's.
+    error JobMarketTokenMismatch(address marketToken, address registryToken);
+
+    /// @notice Posts a job and pulls `taskCount * replication * maxPrice` into escrow
+    /// (needs an allowance). Reverts while the market is paused.
+    /// @return jobId The new job's id (ids start at 1).
+    function postJob(JobSpec calldata spec) external returns (uint256 jobId);
+
+    /// @notice Like `postJob`, with an EIP-2612 permit for the escrow instead of an approval.
+    function postJobWithPermit(
+        JobSpec calldata spec,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint256 jobId);
+
+    /// @notice Cancels an open job before its bidding deadline; the escrow is credited back to
+    /// the requester and bidders can `claim` their stake. Requester only.
+    function cancelJob(uint256 jobId) external;
+
+    /// @notice Bids on an open job, locking `capacity * stakePerTaskReplica` of free stake.
+    /// One bid per provider per job; reverts while the market is paused.
+    /// @param price Price per task-replica, at most the job's maxPrice.
+    /// @param capacity Task-replicas offered, at most taskCount.
+    function placeBid(uint256 jobId, uint96 price, uint32 capacity) external;
+
+    /// @notice Withdraws the caller's bid while bidding is open, unlocking its stake.
+    function withdrawBid(uint256 jobId) external;
+
+    /// @notice Closes bidding after the deadline: awards the job or marks it unfilled.
+    /// Anyone may call it.
+    function closeBidding(uint256 jobId) external;
+
+    /// @notice Commits the caller's results, one commitment per group membership in the order
+    /// returned by `assignmentsOf`.
+    function commit(uint256 jobId, bytes32[] calldata commitments) external;
+
+    /// @notice Reveals the caller's result roots, one per group membership in the order of
+    /// `assignmentsOf`, with the salt used in the commitments and the CID of the results bundle.
+    function reveal(
+        uint256 jobId,
+        bytes32[] calldata resultRoots,
+        bytes32 salt,
+        string calldata resultsCid
+    ) external;
+
+    /// @notice Settles every group of an awarded job: quorum, payments due, slashes and
+    /// refunds. Anyone may call it once `isFinalizable` is true.
+    function finalize(uint256 jobId) external;
+
+    /// @notice Collects the caller's payment for a finalized job (minus the protocol fee) and
+    /// releases its remaining stake; for cancelled or unfilled jobs it only releases stake.
+    /// @return payment Tokens sent to the caller.
+    function claim(uint256 jobId) external returns (uint256 payment);
+
+    /// @notice Sends the caller its claimable balance (refunds, fees, slashes).
+    /// @return amount Tokens sent.
+    function withdraw() external returns (uint256 amount);
+
+    /// @notice Sets the protocol fee, in basis points of provider payments, for jobs posted
+    /// from now on (at most `MAX_FEE_BPS`). Owner only.
+    function setProtocolFee(uint16 feeBps) external;
+
+    /// @notice Sets the account credited with fees and slashed stake. Owner only.
+    function setTreasury(address treasury) external;
+
+    /// @notice Stops new jobs and bids. Withdrawals, claims and every lifecycle step that
+    /// leads to them keep working. Owner only.
+    function pause() external;
+
+    /// @notice Lifts a pause. Owner only.
+    function unpause() external;
+
+    /// @notice The job `jobId` (status `None` when unknown).
+    function getJob(uint256 jobId) external view returns (Job memory);
+
+    /// @notice Number of jobs posted so far; ids run from 1 to `jobCount()`.
+    function jobCount() external view returns (uint256);
+
+    /// @notice The providers with a standing bid on `jobId`, in bid-list order.
+    function biddersOf(uint256 jobId) external view returns (address[] memory);
+
+    /// @notice `provider`'s bid on `jobId` (all zero when none).
+    function getBid(uint256 jobId, address provider) external view returns (Bid memory);
+
+    /// @notice Replica group `groupId` of `jobId`.
+    function getGroup(uint256 jobId, uint16 groupId) external view returns (Group memory);
+
+    /// @notice `provider`'s group memberships in `jobId`, in the order `commit` and `reveal`
+    /// expect — the tasks it holds.
+    function assignmentsOf(uint256 jobId, address provider)
+        external
+        view
+        returns (Assignment[] memory);
+
+    /// @notice Whether `finalize(jobId)` would succeed now.
+    function isFinalizable(uint256 jobId) external view returns (bool);
+
+    /// @notice What `claim(jobId)` would give `provider` now: payment before fee, the fee,
+    /// and the stake it would release.
+    function claimableFor(uint256 jobId, address provider)
+        external
+        view
+        returns (uint256 payment, uint256 fee, uint256 stakeReleased);
+
+    /// @notice `account`'s withdrawable balance (refunds, fees, slashes).
+    function claimableBalance(address account) external view returns (uint256);
+
+    /// @notice The commitment hash a provider must submit for one group membership.
+    function commitmentFor(
+        uint256 jobId,
+        uint16 groupId,
+        address provider,
+        bytes32 resultRoot,
+        bytes32 salt
+    ) external pure returns (bytes32);
+
+    /// @notice The payment token (CONUN).
+    function token() external view returns (address);
+
+    /// @notice The provider registry.
+    function registry() external view returns (address);
+
+    /// @notice The account credited with fees and slashed stake.
+    function treasury() external view returns (address);
+
+    /// @notice The fee, in basis points, applied to jobs posted from now on.
+    function protocolFeeBps() external view returns (uint16);
+}
