@@ -23,6 +23,8 @@ export default defineConfig({
       production: { ...solc, settings: compilerSettings },
     },
   },
+  // Test-only contracts are not part of the protocol: neither instrumented nor counted.
+  coverage: { skipFiles: ["contracts/mocks/**"] },
   networks: {
     hardhatMainnet: { type: "edr-simulated", chainType: "l1" },
     localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
