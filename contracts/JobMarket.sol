@@ -20,12 +20,21 @@ import {PermitLib} from "./libraries/PermitLib.sol";
 contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @notice Most tasks a job may have (`JobMarketInvalidTaskCount`).
     uint32 public constant MAX_TASK_COUNT = 1_000_000;
+    /// @notice Most replicas per task, k (`JobMarketInvalidReplication`); one bit per lane in
+    /// a byte-wide mask.
     uint8 public constant MAX_REPLICATION = 8;
+    /// @notice Most bids a job can hold at once (`JobMarketTooManyBids`); a withdrawn bid frees
+    /// its slot. The bound keeps `closeBidding` within a block's gas.
     uint8 public constant MAX_BIDS_PER_JOB = 64;
+    /// @notice Longest bidding window a job may ask for, in seconds (7 days).
     uint32 public constant MAX_BIDDING_WINDOW = 7 days;
+    /// @notice Longest execution window (award to commit deadline), in seconds (14 days).
     uint32 public constant MAX_EXECUTION_WINDOW = 14 days;
+    /// @notice Longest reveal window (commit deadline to reveal deadline), in seconds (3 days).
     uint32 public constant MAX_REVEAL_WINDOW = 3 days;
+    /// @notice Highest protocol fee the owner may set, in basis points (500 = 5%).
     uint16 public constant MAX_FEE_BPS = 500;
     uint16 private constant _BPS = 10_000;
 
@@ -37,7 +46,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint8 replication;
         uint8 quorum;
         uint32 taskCount;
-        uint8 bidCount; // bids ever placed: the length of the bidder list, stale entries included
+        uint8 bidCount; // standing bids: the length of the bidder list
         uint16 groupCount;
         uint16 feeBps;
         uint96 maxPrice;
@@ -54,8 +63,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @dev A provider's bid and assignment in one job, in one slot. `capacity == 0` means no
-    /// standing bid. `bidIndex` is its entry in the bidder list; an entry whose position points
-    /// at another index is stale (the provider withdrew and bid again).
+    /// bid. `bidIndex` is its entry in the bidder list, which is kept dense and in bid order.
     struct Position {
         uint96 price;
         uint32 capacity;
@@ -79,6 +87,13 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint64 members;
     }
 
+    /// @dev Why `reveal` skipped a membership.
+    enum RevealSkip {
+        None,
+        NothingToReveal,
+        TooEarly
+    }
+
     IERC20 private immutable _token;
     IProviderRegistry private immutable _registry;
     address private _treasury;
@@ -94,10 +109,15 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
     mapping(uint256 jobId => mapping(uint256 membership => bytes32)) private _results;
     mapping(address account => uint256) private _claimable;
 
-    /// @param token_ The payment token (CONUN); must be the registry's staking token.
-    /// @param registry_ The provider registry; its unstake cooldown must outlast every window.
-    /// @param treasury_ Receives protocol fees and slashed stake.
-    /// @param feeBps_ Initial protocol fee in basis points.
+    /// @param token_ The payment token (CONUN); must be the registry's staking token
+    /// (`JobMarketTokenMismatch`).
+    /// @param registry_ The provider registry; its unstake cooldown must exceed the sum of the
+    /// three maximum windows, 24 days (`JobMarketCooldownTooShort`). Its owner must then call
+    /// `setMarket` with this contract.
+    /// @param treasury_ Receives protocol fees and slashed stake; non-zero
+    /// (`JobMarketZeroTreasury`).
+    /// @param feeBps_ Initial protocol fee in basis points, at most `MAX_FEE_BPS`
+    /// (`JobMarketFeeTooHigh`).
     /// @param owner_ May pause, set the fee and the treasury.
     constructor(
         IERC20 token_,
@@ -199,6 +219,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         Position storage position = _positions[jobId][msg.sender];
         uint256 capacity = position.capacity;
         if (capacity == 0) revert JobMarketNoBid(jobId, msg.sender);
+        _removeBidder(jobId, job, position.bidIndex);
         delete _positions[jobId][msg.sender];
         uint256 stake = capacity * job.stakePerTaskReplica;
         emit BidWithdrawn(jobId, msg.sender, stake);
@@ -267,11 +288,25 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         Position memory position = _assignedPosition(jobId, resultRoots.length);
         // Before the commit deadline a group may only reveal once every member has committed.
         uint8 requiredMask = block.timestamp > job.commitDeadline ? 0 : _allLanes(job.replication);
+        // Memberships that cannot be revealed yet (or were already) are skipped, so one slow
+        // group does not hold back the provider's others; the call fails only if none reveals.
+        bool revealedAny;
+        uint16 skippedGroup;
+        RevealSkip skipped;
         for (uint256 j = 0; j < resultRoots.length; ++j) {
             (uint16 groupId, uint8 lane) = _membership(jobId, job, position, j);
-            _revealMembership(jobId, groupId, lane, resultRoots[j], salt, requiredMask);
-            emit ResultRevealed(jobId, groupId, msg.sender, resultRoots[j], resultsCid);
+            RevealSkip skip =
+                _revealMembership(jobId, groupId, lane, resultRoots[j], salt, requiredMask);
+            if (skip == RevealSkip.None) {
+                revealedAny = true;
+                emit ResultRevealed(jobId, groupId, msg.sender, resultRoots[j], resultsCid);
+            } else if (skipped == RevealSkip.None) {
+                (skipped, skippedGroup) = (skip, groupId);
+            }
         }
+        if (revealedAny) return;
+        if (skipped == RevealSkip.TooEarly) revert JobMarketRevealTooEarly(jobId, skippedGroup);
+        revert JobMarketNothingToReveal(jobId, skippedGroup, msg.sender);
     }
 
     /// @inheritdoc IJobMarket
@@ -355,7 +390,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
             replication: r.replication,
             quorum: r.quorum,
             taskCount: r.taskCount,
-            bidCount: _standingBidCount(jobId, r),
+            bidCount: r.bidCount,
             groupCount: r.groupCount,
             feeBps: r.feeBps,
             maxPrice: r.maxPrice,
@@ -379,12 +414,10 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
 
     /// @inheritdoc IJobMarket
     function biddersOf(uint256 jobId) external view returns (address[] memory bidders) {
-        JobRecord memory job = _jobs[jobId];
-        bidders = new address[](_standingBidCount(jobId, job));
-        uint256 n;
-        for (uint256 i = 0; i < job.bidCount; ++i) {
-            address provider = _bidders[jobId][i];
-            if (_isStanding(jobId, provider, i)) bidders[n++] = provider;
+        uint256 count = _jobs[jobId].bidCount;
+        bidders = new address[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            bidders[i] = _bidders[jobId][i];
         }
     }
 
@@ -571,28 +604,32 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         view
         returns (Layout.Bid[] memory bids)
     {
-        uint256 listed = job.bidCount;
-        bids = new Layout.Bid[](listed);
-        uint256 n;
-        for (uint256 i = 0; i < listed; ++i) {
-            address provider = _bidders[jobId][i];
-            Position memory position = _positions[jobId][provider];
-            if (position.capacity != 0 && position.bidIndex == i) {
-                bids[n++] = Layout.Bid({
-                    bidIndex: uint8(i),
-                    price: position.price,
-                    capacity: position.capacity,
-                    allotted: 0,
-                    segmentStart: 0,
-                    firstGroup: 0,
-                    groupCount: 0
-                });
-            }
+        bids = new Layout.Bid[](job.bidCount);
+        for (uint256 i = 0; i < bids.length; ++i) {
+            Position memory position = _positions[jobId][_bidders[jobId][i]];
+            bids[i] = Layout.Bid({
+                bidIndex: uint8(i),
+                price: position.price,
+                capacity: position.capacity,
+                allotted: 0,
+                segmentStart: 0,
+                firstGroup: 0,
+                groupCount: 0
+            });
         }
-        // Shrink the array to the standing bids; `n <= listed` so this only shortens it.
-        assembly ("memory-safe") {
-            mstore(bids, n)
+    }
+
+    /// @dev Removes entry `index` from the bidder list, shifting the later entries down so the
+    /// list stays in bid order. At most `MAX_BIDS_PER_JOB` entries move, paid by the withdrawer.
+    function _removeBidder(uint256 jobId, JobRecord storage job, uint8 index) private {
+        uint8 last = job.bidCount - 1;
+        for (uint8 i = index; i < last; ++i) {
+            address next = _bidders[jobId][i + 1];
+            _bidders[jobId][i] = next;
+            _positions[jobId][next].bidIndex = i;
         }
+        delete _bidders[jobId][last];
+        job.bidCount = last;
     }
 
     function _award(uint256 jobId, JobRecord storage job, Layout.Plan memory plan) private {
@@ -612,6 +649,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
                 position.groupCount = bid.groupCount;
                 cost += uint256(bid.allotted) * bid.price;
                 emit BidAccepted(jobId, provider, bid.allotted, bid.segmentStart, release);
+            } else {
+                emit BidReleased(jobId, provider, release);
             }
             if (release != 0) _registry.unlockStake(provider, jobId, release);
         }
@@ -646,6 +685,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         _credit(job.requester, jobId, refund);
     }
 
+    /// @dev Reveals one membership, or says why it is skipped. A root that does not match the
+    /// commitment is never skipped: it reverts.
     function _revealMembership(
         uint256 jobId,
         uint16 groupId,
@@ -653,21 +694,20 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         bytes32 resultRoot,
         bytes32 salt,
         uint8 requiredMask
-    ) private {
+    ) private returns (RevealSkip) {
         GroupRecord storage group = _groups[jobId][groupId];
         uint8 bit = uint8(1 << lane);
         if (group.committedMask & bit == 0 || group.revealedMask & bit != 0) {
-            revert JobMarketNothingToReveal(jobId, groupId, msg.sender);
+            return RevealSkip.NothingToReveal;
         }
-        if (group.committedMask & requiredMask != requiredMask) {
-            revert JobMarketRevealTooEarly(jobId, groupId);
-        }
+        if (group.committedMask & requiredMask != requiredMask) return RevealSkip.TooEarly;
         uint256 key = _membershipKey(groupId, lane);
         if (_commitment(jobId, groupId, msg.sender, resultRoot, salt) != _results[jobId][key]) {
             revert JobMarketRevealMismatch(jobId, groupId, msg.sender);
         }
         group.revealedMask |= bit;
         _results[jobId][key] = resultRoot;
+        return RevealSkip.None;
     }
 
     function _finalizeGroup(uint256 jobId, JobRecord storage job, uint16 groupId)
@@ -787,9 +827,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 stakePerTaskReplica = job.stakePerTaskReplica;
         for (uint256 i = 0; i < job.bidCount; ++i) {
             address provider = _bidders[jobId][i];
-            Position storage position = _positions[jobId][provider];
-            if (position.capacity == 0 || position.bidIndex != i) continue;
-            uint256 stake = position.capacity * stakePerTaskReplica;
+            uint256 stake = _positions[jobId][provider].capacity * stakePerTaskReplica;
+            emit BidReleased(jobId, provider, stake);
             if (stake != 0) _registry.unlockStake(provider, jobId, stake);
         }
     }
@@ -851,25 +890,6 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         view
     {
         if (job.status != expected) revert JobMarketWrongStatus(jobId, job.status, expected);
-    }
-
-    function _isStanding(uint256 jobId, address provider, uint256 index)
-        private
-        view
-        returns (bool)
-    {
-        Position storage position = _positions[jobId][provider];
-        return position.capacity != 0 && position.bidIndex == index;
-    }
-
-    function _standingBidCount(uint256 jobId, JobRecord memory job)
-        private
-        view
-        returns (uint8 count)
-    {
-        for (uint256 i = 0; i < job.bidCount; ++i) {
-            if (_isStanding(jobId, _bidders[jobId][i], i)) ++count;
-        }
     }
 
     function _commitment(

@@ -170,9 +170,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
 
     /// @inheritdoc IProviderRegistry
     function setMarket(address market_) external onlyOwner {
-        if (_market != address(0) || market_ == address(0)) {
-            revert ProviderRegistryMarketAlreadySet(_market);
-        }
+        if (_market != address(0)) revert ProviderRegistryMarketAlreadySet(_market);
+        if (market_ == address(0)) revert ProviderRegistryZeroMarket();
         _market = market_;
         emit MarketSet(market_);
     }

@@ -13,7 +13,7 @@ pragma solidity ^0.8.28;
 /// ```
 ///            cancel (requester, before biddingDeadline)
 ///   Open ───────────────────────────────────────────────► Cancelled   (escrow refunded)
-///    │ closeBidding (anyone, after biddingDeadline)
+///    │ closeBidding (anyone, after biddingDeadline; cancel is possible up to and including it)
 ///    ├── bids cover taskCount × k ──► Awarded ──finalize──► Finalized (payments due, refunds)
 ///    └── they do not ───────────────────────────────────► Unfilled    (escrow refunded)
 /// ```
@@ -208,6 +208,13 @@ interface IJobMarket {
     }
 
     /// @notice Emitted when a job is posted; carries the full spec so indexers need no calls.
+    /// @param jobId The new job's id.
+    /// @param requester The account that posted the job, paid the escrow and receives refunds.
+    /// @param spec The job as posted, including the manifest and image references and digests,
+    /// which are stored nowhere else on chain.
+    /// @param biddingDeadline Last second (unix time) at which bids are accepted.
+    /// @param escrow Tokens pulled into escrow, in token wei: `taskCount * replication * maxPrice`.
+    /// @param feeBps Protocol fee, in basis points of provider payments, fixed for this job.
     event JobPosted(
         uint256 indexed jobId,
         address indexed requester,
@@ -217,8 +224,16 @@ interface IJobMarket {
         uint16 feeBps
     );
     /// @notice Emitted when the requester cancels an open job; `refund` is credited to it.
+    /// @param jobId The cancelled job.
+    /// @param refund The whole escrow, in token wei, credited to the requester's claimable
+    /// balance.
     event JobCancelled(uint256 indexed jobId, uint256 refund);
     /// @notice Emitted when a provider bids; `stakeLocked` is `capacity * stakePerTaskReplica`.
+    /// @param jobId The job bid on.
+    /// @param provider The bidding provider.
+    /// @param price Price asked per task-replica, in token wei.
+    /// @param capacity Task-replicas offered.
+    /// @param stakeLocked Stake locked in the registry behind the bid, in token wei.
     event BidPlaced(
         uint256 indexed jobId,
         address indexed provider,
@@ -227,12 +242,34 @@ interface IJobMarket {
         uint256 stakeLocked
     );
     /// @notice Emitted when a provider withdraws its bid before bidding closes.
+    /// @param jobId The job the bid was on.
+    /// @param provider The provider that withdrew.
+    /// @param stakeUnlocked Stake released in the registry, in token wei: everything the bid
+    /// had locked.
     event BidWithdrawn(uint256 indexed jobId, address indexed provider, uint256 stakeUnlocked);
+    /// @notice Emitted when a bid ends without an assignment — it lost at the award, or the job
+    /// was cancelled or unfilled — and its stake is released in the same transaction.
+    /// @param jobId The job the bid was on.
+    /// @param provider The bidder.
+    /// @param stakeReleased Stake released in the registry, in token wei.
+    event BidReleased(uint256 indexed jobId, address indexed provider, uint256 stakeReleased);
     /// @notice Emitted when bidding closes without enough capacity; `refund` goes to the
-    /// requester and every bid may claim its stake back.
+    /// requester and the stake of every standing bid is released in the same transaction.
+    /// @param jobId The job that could not be filled.
+    /// @param refund The whole escrow, in token wei, credited to the requester's claimable
+    /// balance.
     event JobUnfilled(uint256 indexed jobId, uint256 refund);
     /// @notice Emitted when bidding closes successfully. `cost` is what the winners' bids add up
     /// to, `refund` the unused escrow credited back to the requester.
+    /// @param jobId The awarded job.
+    /// @param commitDeadline Last second (unix time) for commits: the award time plus the
+    /// job's executionWindow.
+    /// @param revealDeadline Last second (unix time) for reveals: `commitDeadline` plus the
+    /// job's revealWindow.
+    /// @param groupCount Number of replica groups formed.
+    /// @param cost Sum over the winners of allotted task-replicas times bid price, in token wei;
+    /// the escrow kept for the job.
+    /// @param refund Escrow minus `cost`, in token wei, credited to the requester.
     event JobAwarded(
         uint256 indexed jobId,
         uint64 commitDeadline,
@@ -242,6 +279,13 @@ interface IJobMarket {
         uint256 refund
     );
     /// @notice Emitted for each winning bid at the award.
+    /// @param jobId The awarded job.
+    /// @param provider The winning provider.
+    /// @param allotted Task-replicas won (at most the bid's capacity).
+    /// @param segmentStart Global offset `lane * taskCount + task` where the provider's segment
+    /// starts.
+    /// @param stakeReleased Stake for the capacity not allotted, in token wei, released in the
+    /// registry now.
     event BidAccepted(
         uint256 indexed jobId,
         address indexed provider,
@@ -250,6 +294,11 @@ interface IJobMarket {
         uint256 stakeReleased
     );
     /// @notice Emitted for each replica group formed at the award, members in lane order.
+    /// @param jobId The awarded job.
+    /// @param groupId The group's id, from 0 to `groupCount - 1` in task order.
+    /// @param taskStart First task of the group's range.
+    /// @param taskCount Number of tasks in the range.
+    /// @param members The provider of each lane (k entries, all distinct).
     event GroupFormed(
         uint256 indexed jobId,
         uint16 indexed groupId,
@@ -258,10 +307,20 @@ interface IJobMarket {
         address[] members
     );
     /// @notice Emitted when a group member commits to a result.
+    /// @param jobId The job.
+    /// @param groupId The group the commitment is for.
+    /// @param provider The committing member.
+    /// @param commitment The hash committed (see `commitmentFor`).
     event ResultCommitted(
         uint256 indexed jobId, uint16 indexed groupId, address indexed provider, bytes32 commitment
     );
     /// @notice Emitted when a group member reveals its result root and results bundle CID.
+    /// @param jobId The job.
+    /// @param groupId The group the root is for.
+    /// @param provider The revealing member.
+    /// @param resultRoot The revealed Merkle root of the group's task results (see
+    /// `ResultMerkle`).
+    /// @param resultsCid CID of the results bundle; logged only, never stored or checked.
     event ResultRevealed(
         uint256 indexed jobId,
         uint16 indexed groupId,
@@ -270,6 +329,12 @@ interface IJobMarket {
         string resultsCid
     );
     /// @notice Emitted when a group member is slashed at finalisation.
+    /// @param jobId The finalized job.
+    /// @param groupId The group in which the member failed.
+    /// @param provider The slashed member.
+    /// @param amount Stake slashed, in token wei: the group's task count times
+    /// stakePerTaskReplica; it goes to the treasury.
+    /// @param reason Why: wrong result, no commit or no reveal.
     event ProviderSlashed(
         uint256 indexed jobId,
         uint16 indexed groupId,
@@ -279,6 +344,13 @@ interface IJobMarket {
     );
     /// @notice Emitted for each group at finalisation. `agreeing` is the number of members
     /// that revealed `winningRoot` (zero without quorum); `refund` is credited to the requester.
+    /// @param jobId The finalized job.
+    /// @param groupId The group.
+    /// @param outcome `Agreed` if a root reached quorum, `NoQuorum` otherwise.
+    /// @param winningRoot The root that reached quorum (zero without quorum).
+    /// @param agreeing Members that revealed `winningRoot`.
+    /// @param refund Prices, in token wei, of the group's members that will not be paid; part of
+    /// the refund in `JobFinalized`.
     event GroupFinalized(
         uint256 indexed jobId,
         uint16 indexed groupId,
@@ -289,9 +361,19 @@ interface IJobMarket {
     );
     /// @notice Emitted when a job is finalized; `refund` is the total credited to the requester
     /// and `slashed` the total stake slashed, credited to the treasury.
+    /// @param jobId The finalized job.
+    /// @param refund Sum of the groups' refunds, in token wei.
+    /// @param slashed Sum of the stake slashed in all groups, in token wei.
     event JobFinalized(uint256 indexed jobId, uint256 refund, uint256 slashed);
-    /// @notice Emitted when a provider claims: `payment` sent to it, `fee` credited to the
+    /// @notice Emitted when a provider claims: `payment - fee` sent to it, `fee` credited to the
     /// treasury, `stakeReleased` unlocked in the registry.
+    /// @param jobId The finalized job.
+    /// @param provider The claiming provider.
+    /// @param payment Payment earned before the fee, in token wei: bid price times the tasks of
+    /// the groups in which the provider's root won.
+    /// @param fee Protocol fee taken from `payment` at the job's feeBps, in token wei.
+    /// @param stakeReleased Stake released in the registry, in token wei: the allotted
+    /// task-replicas that were not slashed, times stakePerTaskReplica.
     event Claimed(
         uint256 indexed jobId,
         address indexed provider,
@@ -300,12 +382,20 @@ interface IJobMarket {
         uint256 stakeReleased
     );
     /// @notice Emitted when an account's claimable balance grows (refunds, fees, slashes).
+    /// @param account The requester or the treasury credited.
+    /// @param jobId The job the credit comes from.
+    /// @param amount Tokens credited, in token wei.
     event BalanceCredited(address indexed account, uint256 indexed jobId, uint256 amount);
     /// @notice Emitted when an account withdraws its claimable balance.
+    /// @param account The withdrawing account.
+    /// @param amount Tokens sent, in token wei: its whole claimable balance.
     event Withdrawn(address indexed account, uint256 amount);
-    /// @notice Emitted when the owner changes the protocol fee for future jobs.
+    /// @notice Emitted when the owner changes the protocol fee for future jobs, and once at
+    /// deployment.
+    /// @param feeBps The new fee, in basis points (at most `MAX_FEE_BPS`).
     event ProtocolFeeSet(uint16 feeBps);
-    /// @notice Emitted when the owner changes the treasury.
+    /// @notice Emitted when the owner changes the treasury, and once at deployment.
+    /// @param treasury The new treasury.
     event TreasurySet(address indexed treasury);
 
     /// @notice Thrown when a job id does not exist.
@@ -340,9 +430,10 @@ interface IJobMarket {
     error JobMarketInvalidCapacity(uint256 jobId, uint32 capacity, uint32 taskCount);
     /// @notice Thrown when a provider bids twice on one job.
     error JobMarketDuplicateBid(uint256 jobId, address provider);
-    /// @notice Thrown when a job already holds `MAX_BIDS_PER_JOB` bids.
+    /// @notice Thrown when a job already holds `MAX_BIDS_PER_JOB` standing bids.
     error JobMarketTooManyBids(uint256 jobId);
-    /// @notice Thrown when a provider has no bid on the job.
+    /// @notice Thrown when a provider has no bid on the job or, in `commit`, `reveal` and
+    /// `claim`, no winning one.
     error JobMarketNoBid(uint256 jobId, address provider);
     /// @notice Thrown when a bidder is not a registered provider.
     error JobMarketNotProvider(address provider);
@@ -354,10 +445,11 @@ interface IJobMarket {
     error JobMarketZeroCommitment(uint256 jobId);
     /// @notice Thrown when a membership already holds a commitment.
     error JobMarketAlreadyCommitted(uint256 jobId, uint16 groupId, address provider);
-    /// @notice Thrown when revealing in a group whose members have not all committed before
-    /// the commit deadline.
+    /// @notice Thrown when a reveal reveals nothing because the first membership it had to skip
+    /// is in a group whose members have not all committed, before the commit deadline.
     error JobMarketRevealTooEarly(uint256 jobId, uint16 groupId);
-    /// @notice Thrown when revealing a membership that has no commitment or was revealed.
+    /// @notice Thrown when a reveal reveals nothing because the first membership it had to skip
+    /// has no commitment or was already revealed.
     error JobMarketNothingToReveal(uint256 jobId, uint16 groupId, address provider);
     /// @notice Thrown when a revealed root and salt do not hash to the commitment.
     error JobMarketRevealMismatch(uint256 jobId, uint16 groupId, address provider);
@@ -378,10 +470,24 @@ interface IJobMarket {
 
     /// @notice Posts a job and pulls `taskCount * replication * maxPrice` into escrow
     /// (needs an allowance). Reverts while the market is paused.
+    /// @dev Reverts with `JobMarketInvalidTaskCount`, `JobMarketInvalidReplication`,
+    /// `JobMarketInvalidQuorum`, `JobMarketInvalidMaxPrice`, `JobMarketInvalidWindow`,
+    /// `JobMarketInvalidResources` or `JobMarketEmptyReference` on an invalid spec. The
+    /// current `protocolFeeBps()` is fixed for the job.
+    /// @param spec The job: references, task count, replication and quorum, prices in token
+    /// wei, windows in seconds and the resources each task needs.
     /// @return jobId The new job's id (ids start at 1).
     function postJob(JobSpec calldata spec) external returns (uint256 jobId);
 
     /// @notice Like `postJob`, with an EIP-2612 permit for the escrow instead of an approval.
+    /// A failing permit is ignored when the allowance already suffices, so a front-run permit
+    /// cannot block the call.
+    /// @param spec The job, as for `postJob`.
+    /// @param deadline The permit's deadline (unix time).
+    /// @param v The permit signature's recovery byte.
+    /// @param r The permit signature's r value.
+    /// @param s The permit signature's s value.
+    /// @return jobId The new job's id (ids start at 1).
     function postJobWithPermit(
         JobSpec calldata spec,
         uint256 deadline,
@@ -390,29 +496,69 @@ interface IJobMarket {
         bytes32 s
     ) external returns (uint256 jobId);
 
-    /// @notice Cancels an open job before its bidding deadline; the escrow is credited back to
-    /// the requester and bidders can `claim` their stake. Requester only.
+    /// @notice Cancels an open job, at the latest at its bidding deadline; the escrow is
+    /// credited back to the requester and the stake of every standing bid is released in the
+    /// registry at once. Requester only; works while paused.
+    /// @dev Reverts with `JobMarketNotRequester`, `JobMarketWrongStatus` when the job is not
+    /// `Open`, or `JobMarketDeadlinePassed` after the bidding deadline.
+    /// @param jobId The job to cancel.
     function cancelJob(uint256 jobId) external;
 
     /// @notice Bids on an open job, locking `capacity * stakePerTaskReplica` of free stake.
     /// One bid per provider per job; reverts while the market is paused.
+    /// @dev The caller must be a registered provider (`JobMarketNotProvider`) whose
+    /// capabilities meet the job's (`JobMarketInsufficientCapabilities`) and whose free stake
+    /// covers the lock (the registry's `ProviderRegistryInsufficientFreeStake`). Also reverts
+    /// with `JobMarketDeadlinePassed`, `JobMarketZeroPrice`, `JobMarketBidTooHigh`,
+    /// `JobMarketInvalidCapacity`, `JobMarketDuplicateBid` or `JobMarketTooManyBids`.
+    /// @param jobId The job to bid on.
     /// @param price Price per task-replica, at most the job's maxPrice.
     /// @param capacity Task-replicas offered, at most taskCount.
     function placeBid(uint256 jobId, uint96 price, uint32 capacity) external;
 
     /// @notice Withdraws the caller's bid while bidding is open, unlocking its stake.
+    /// Works while paused.
+    /// @dev The bid's slot is freed for other bidders and the later bids move up, keeping the
+    /// list in bid order. Reverts with `JobMarketDeadlinePassed` after the bidding deadline and
+    /// with `JobMarketNoBid` when the caller has no bid.
+    /// @param jobId The job the bid is on.
     function withdrawBid(uint256 jobId) external;
 
     /// @notice Closes bidding after the deadline: awards the job or marks it unfilled.
     /// Anyone may call it.
+    /// @dev On award: the stake of capacity not allotted (all of it for losing bids) is
+    /// released, the unused escrow is credited to the requester and the commit and reveal
+    /// deadlines are set. Unfilled: the whole escrow is credited to the requester and every
+    /// standing bid's stake released. Reverts with `JobMarketDeadlineNotReached` up to and
+    /// including the bidding deadline.
+    /// @param jobId The job whose bidding to close.
     function closeBidding(uint256 jobId) external;
 
     /// @notice Commits the caller's results, one commitment per group membership in the order
     /// returned by `assignmentsOf`.
+    /// @dev All memberships are committed in one call, up to and including the commit
+    /// deadline (`JobMarketDeadlinePassed`). Reverts with `JobMarketNoBid` when the caller won
+    /// nothing, `JobMarketWrongMembershipCount`, `JobMarketZeroCommitment` or
+    /// `JobMarketAlreadyCommitted`.
+    /// @param jobId The awarded job.
+    /// @param commitments One non-zero `commitmentFor(jobId, groupId, caller, resultRoot, salt)`
+    /// per membership.
     function commit(uint256 jobId, bytes32[] calldata commitments) external;
 
     /// @notice Reveals the caller's result roots, one per group membership in the order of
     /// `assignmentsOf`, with the salt used in the commitments and the CID of the results bundle.
+    /// @dev Up to and including the reveal deadline (`JobMarketDeadlinePassed`). Before the
+    /// commit deadline a membership can only be revealed once every member of its group has
+    /// committed. Memberships that cannot be revealed yet, or were revealed already, are
+    /// skipped, so the caller simply calls again with the same arguments later; the call
+    /// reverts only when it reveals nothing (`JobMarketRevealTooEarly` or
+    /// `JobMarketNothingToReveal`, naming the first skipped group). A root that does not match
+    /// its commitment always reverts (`JobMarketRevealMismatch`). Also reverts with
+    /// `JobMarketNoBid` or `JobMarketWrongMembershipCount`.
+    /// @param jobId The awarded job.
+    /// @param resultRoots One result root per membership (see `ResultMerkle`).
+    /// @param salt The salt used in every one of the caller's commitments for this job.
+    /// @param resultsCid CID of the bundle holding the caller's task outputs; only logged.
     function reveal(
         uint256 jobId,
         bytes32[] calldata resultRoots,
@@ -422,22 +568,37 @@ interface IJobMarket {
 
     /// @notice Settles every group of an awarded job: quorum, payments due, slashes and
     /// refunds. Anyone may call it once `isFinalizable` is true.
+    /// @dev Refunds are credited to the requester and slashed stake, moved from the registry
+    /// to the market, to the treasury; payments wait for `claim`. Reverts with
+    /// `JobMarketWrongStatus` unless the job is `Awarded`, and `JobMarketNotFinalizable`.
+    /// @param jobId The job to finalize.
     function finalize(uint256 jobId) external;
 
-    /// @notice Collects the caller's payment for a finalized job (minus the protocol fee) and
-    /// releases its remaining stake; for cancelled or unfilled jobs it only releases stake.
-    /// @return payment Tokens sent to the caller.
+    /// @notice Collects the caller's payment for a finalized job, minus the protocol fee, and
+    /// releases the stake of its allotted task-replicas that were not slashed. Only for
+    /// finalized jobs: the stake of bids on cancelled or unfilled jobs, and of capacity not
+    /// allotted, was released when the job left bidding.
+    /// @dev Reverts with `JobMarketWrongStatus` unless the job is `Finalized`,
+    /// `JobMarketNoBid` when the caller won nothing, and `JobMarketAlreadyClaimed`.
+    /// @param jobId The finalized job.
+    /// @return payment Payment before the fee, in token wei; the caller receives
+    /// `payment - fee` and the fee is credited to the treasury.
     function claim(uint256 jobId) external returns (uint256 payment);
 
     /// @notice Sends the caller its claimable balance (refunds, fees, slashes).
-    /// @return amount Tokens sent.
+    /// Reverts with `JobMarketNothingToWithdraw` when it is zero. Works while paused.
+    /// @return amount Tokens sent, in token wei.
     function withdraw() external returns (uint256 amount);
 
     /// @notice Sets the protocol fee, in basis points of provider payments, for jobs posted
     /// from now on (at most `MAX_FEE_BPS`). Owner only.
+    /// @param feeBps The new fee, in basis points; above `MAX_FEE_BPS` reverts with
+    /// `JobMarketFeeTooHigh`.
     function setProtocolFee(uint16 feeBps) external;
 
     /// @notice Sets the account credited with fees and slashed stake. Owner only.
+    /// Balances already credited to the old treasury stay with it.
+    /// @param treasury The new treasury; the zero address reverts with `JobMarketZeroTreasury`.
     function setTreasury(address treasury) external;
 
     /// @notice Stops new jobs and bids. Withdrawals, claims and every lifecycle step that
@@ -448,41 +609,75 @@ interface IJobMarket {
     function unpause() external;
 
     /// @notice The job `jobId` (status `None` when unknown).
+    /// @param jobId The job.
+    /// @return The job's stored fields; `bidCount` counts the bids standing now.
     function getJob(uint256 jobId) external view returns (Job memory);
 
     /// @notice Number of jobs posted so far; ids run from 1 to `jobCount()`.
+    /// @return The number of jobs posted, which is also the latest job id.
     function jobCount() external view returns (uint256);
 
-    /// @notice The providers with a standing bid on `jobId`, in bid-list order.
+    /// @notice The providers with a standing bid on `jobId`, in bid order; once bidding has
+    /// closed, the bids that stood at that moment (winners and losers).
+    /// @param jobId The job.
+    /// @return The bidders, withdrawn bids left out (empty for an unknown job).
     function biddersOf(uint256 jobId) external view returns (address[] memory);
 
     /// @notice `provider`'s bid on `jobId` (all zero when none).
+    /// @param jobId The job.
+    /// @param provider The bidder.
+    /// @return The bid, with its assignment fields once the job is awarded.
     function getBid(uint256 jobId, address provider) external view returns (Bid memory);
 
     /// @notice Replica group `groupId` of `jobId`.
+    /// @param jobId The job.
+    /// @param groupId The group, from 0 to the job's `groupCount - 1`.
+    /// @return The group; all zero, with no members, when it does not exist.
     function getGroup(uint256 jobId, uint16 groupId) external view returns (Group memory);
 
     /// @notice `provider`'s group memberships in `jobId`, in the order `commit` and `reveal`
     /// expect — the tasks it holds.
+    /// @param jobId The job.
+    /// @param provider The provider.
+    /// @return One entry per membership; empty when the provider won nothing.
     function assignmentsOf(uint256 jobId, address provider)
         external
         view
         returns (Assignment[] memory);
 
     /// @notice Whether `finalize(jobId)` would succeed now.
+    /// @param jobId The job.
+    /// @return True when the job is `Awarded` and either its reveal deadline has passed or
+    /// every group has settled its reveals: each member that committed has revealed, and
+    /// all members have committed or the commit deadline has passed.
     function isFinalizable(uint256 jobId) external view returns (bool);
 
     /// @notice What `claim(jobId)` would give `provider` now: payment before fee, the fee,
-    /// and the stake it would release.
+    /// and the stake it would release. All three are zero unless the job is `Finalized` and
+    /// the provider won task-replicas and has not claimed yet.
+    /// @param jobId The job.
+    /// @param provider The provider.
+    /// @return payment Payment before the fee, in token wei.
+    /// @return fee Protocol fee deducted from `payment`, in token wei.
+    /// @return stakeReleased Stake `claim` would release in the registry, in token wei.
     function claimableFor(uint256 jobId, address provider)
         external
         view
         returns (uint256 payment, uint256 fee, uint256 stakeReleased);
 
     /// @notice `account`'s withdrawable balance (refunds, fees, slashes).
+    /// @param account The requester, treasury or other account.
+    /// @return The amount `withdraw` would send `account`, in token wei.
     function claimableBalance(address account) external view returns (uint256);
 
-    /// @notice The commitment hash a provider must submit for one group membership.
+    /// @notice The commitment hash a provider must submit for one group membership:
+    /// `keccak256(abi.encode(jobId, groupId, provider, resultRoot, salt))`.
+    /// @param jobId The job.
+    /// @param groupId The group of the membership.
+    /// @param provider The committing provider, so a copied commitment is useless.
+    /// @param resultRoot The Merkle root of the group's task results (see `ResultMerkle`).
+    /// @param salt A secret random value, revealed with the roots.
+    /// @return The commitment to pass to `commit`.
     function commitmentFor(
         uint256 jobId,
         uint16 groupId,
@@ -492,14 +687,18 @@ interface IJobMarket {
     ) external pure returns (bytes32);
 
     /// @notice The payment token (CONUN).
+    /// @return The token's address.
     function token() external view returns (address);
 
     /// @notice The provider registry.
+    /// @return The registry's address.
     function registry() external view returns (address);
 
     /// @notice The account credited with fees and slashed stake.
+    /// @return The treasury's address.
     function treasury() external view returns (address);
 
     /// @notice The fee, in basis points, applied to jobs posted from now on.
+    /// @return The fee in basis points (10000 = 100%).
     function protocolFeeBps() external view returns (uint16);
 }

@@ -39,6 +39,14 @@ library Assignment {
     /// @param bids Standing bids in bid order (the tie-break order for equal prices); each
     /// capacity must be between 1 and `taskCount`. An external library call gets a copy, so
     /// the filled-in bids come back in the plan.
+    /// @param taskCount Tasks in the job: the length of each lane.
+    /// @param replication Number of lanes, k: replicas per task.
+    /// @param seed Randomness for the shuffle (the market derives it from `block.prevrandao`
+    /// and the job id).
+    /// @return result `filled` false, and no groups, when the bids' capacities cannot cover
+    /// `taskCount * replication` task-replicas; otherwise the bids with `allotted`,
+    /// `segmentStart`, `firstGroup` and `groupCount` filled in (zero `allotted` for losers)
+    /// and the groups in task order.
     function plan(Bid[] memory bids, uint32 taskCount, uint8 replication, uint256 seed)
         external
         pure
@@ -79,6 +87,8 @@ library Assignment {
         if (needed != 0) return new uint256[](0);
         winners = order;
         // Keep the first `count` entries: the winners.
+        // Shrinking in place avoids copying into a second array.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(winners, count)
         }
@@ -118,6 +128,8 @@ library Assignment {
             bounds[at] = cut;
             ++distinct;
         }
+        // Shrinking in place avoids copying into a second array.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(bounds, distinct)
         }

@@ -2,9 +2,14 @@
 // One place that knows how to deploy CONUN and drive a job through its phases, so that
 // every test file reads as the behaviour it checks.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
-import type { ConunToken, JobMarket, ProviderRegistry } from "../../types/ethers-contracts/index.js";
-import type { IJobMarket } from "../../types/ethers-contracts/contracts/JobMarket.js";
+import type {
+  ConunToken,
+  JobMarket,
+  ProviderRegistry,
+} from "../../types/ethers-contracts/index.js";
+import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 
 export type Connection = NetworkConnection<"l1">;
 
@@ -30,7 +35,12 @@ export async function deployProtocol(
   options: { feeBps?: bigint; providerCount?: number } = {},
 ): Promise<Protocol> {
   const { ethers } = connection;
-  const [owner, treasury, requester, ...rest] = await ethers.getSigners();
+  const signers = await ethers.getSigners();
+  const [owner, treasury, requester] = signers;
+  if (owner === undefined || treasury === undefined || requester === undefined) {
+    throw new Error("the network must provide at least three accounts");
+  }
+  const rest = signers.slice(3);
   const providerCount = options.providerCount ?? 6;
   const providers = rest.slice(0, providerCount);
   const others = rest.slice(providerCount);
@@ -40,7 +50,7 @@ export async function deployProtocol(
     COOLDOWN,
     owner.address,
   ]);
-  const assignment = await ethers.deployContract("Assignment");
+  const assignment = await ethers.deployContract("contracts/libraries/Assignment.sol:Assignment");
   const market = await ethers.deployContract(
     "JobMarket",
     [
@@ -50,7 +60,11 @@ export async function deployProtocol(
       options.feeBps ?? FEE_BPS,
       owner.address,
     ],
-    { libraries: { Assignment: await assignment.getAddress() } },
+    {
+      libraries: {
+        "project/contracts/libraries/Assignment.sol:Assignment": await assignment.getAddress(),
+      },
+    },
   );
   await registry.setMarket(await market.getAddress());
   await token.transfer(requester.address, 1_000_000n * ONE);
@@ -74,11 +88,13 @@ export async function registerProviders(
   }
 }
 
-export function jobSpec(overrides: Partial<IJobMarket.JobSpecStruct> = {}): IJobMarket.JobSpecStruct {
+export function jobSpec(
+  overrides: Partial<IJobMarket.JobSpecStruct> = {},
+): IJobMarket.JobSpecStruct {
   return {
     manifestCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
     manifestDigest: `0x${"11".repeat(32)}`,
-    imageRef: "conun/demo@sha256:" + "22".repeat(32),
+    imageRef: `conun/demo@sha256:${"22".repeat(32)}`,
     imageDigest: `0x${"22".repeat(32)}`,
     taskCount: 1,
     replication: 3,
@@ -165,4 +181,50 @@ export async function revealAll(
 /** Advances the chain past `timestamp`. */
 export async function passTime(connection: Connection, timestamp: bigint): Promise<void> {
   await connection.networkHelpers.time.increaseTo(timestamp + 1n);
+}
+
+/** An EIP-2612 permit signature, split the way `permit` and the `...WithPermit` calls take it. */
+export interface PermitSignature {
+  deadline: bigint;
+  v: number;
+  r: string;
+  s: string;
+}
+
+/**
+ * Signs a CONUN permit (domain name "CONUN", version "1") letting `spender` pull `value` of
+ * `owner`'s tokens until `deadline`, with the owner's current nonce.
+ */
+export async function signPermit(
+  connection: Connection,
+  token: ConunToken,
+  owner: Signer,
+  spender: string,
+  value: bigint,
+  deadline: bigint,
+): Promise<PermitSignature> {
+  const { chainId } = await connection.ethers.provider.getNetwork();
+  const ownerAddress = await owner.getAddress();
+  const signature = await owner.signTypedData(
+    { name: "CONUN", version: "1", chainId, verifyingContract: await token.getAddress() },
+    {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    { owner: ownerAddress, spender, value, nonce: await token.nonces(ownerAddress), deadline },
+  );
+  const { v, r, s } = connection.ethers.Signature.from(signature);
+  return { deadline, v, r, s };
+}
+
+/** `items[index]`, or a thrown error: spares `T | undefined` under noUncheckedIndexedAccess. */
+export function at<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`no item at index ${index} (length ${items.length})`);
+  return item;
 }

@@ -1,0 +1,402 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import {
+  awardJob,
+  busiestProvider,
+  commitRoots,
+  groupsOf,
+  honestRoots,
+  Outcome,
+  placeBids,
+  revealRoots,
+  Slash,
+  Status,
+  take,
+} from "./helpers/market.js";
+import {
+  at,
+  commitAll,
+  deployProtocol,
+  ONE,
+  passTime,
+  postJob,
+  registerProviders,
+  resultRoot,
+  revealAll,
+} from "./helpers/protocol.js";
+
+const connection = await network.connect({ chainType: "l1" });
+const { ethers, networkHelpers } = connection;
+const { loadFixture } = networkHelpers;
+
+const PRICE = ONE / 2n;
+const STAKE = 2n * ONE; // jobSpec's stakePerTaskReplica
+const FULL_STAKE = 10_000n * ONE;
+
+/** A 1 task x 3 job awarded to a, b and c at PRICE; nobody has committed. */
+async function awardedFixture() {
+  const p = await deployProtocol(connection);
+  const [a, b, c] = take(p.providers, 3);
+  await registerProviders(p, [a, b, c]);
+  const jobId = await awardJob(
+    connection,
+    p,
+    {},
+    [a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
+  );
+  return { p, jobId, a, b, c, root: resultRoot(connection, jobId, 0n) };
+}
+
+/** Every member committed and revealed the same root, before the commit deadline. */
+async function allRevealedFixture() {
+  const f = await awardedFixture();
+  for (const m of [f.a, f.b, f.c]) await commitAll(connection, f.p, f.jobId, m);
+  for (const m of [f.a, f.b, f.c]) await revealAll(connection, f.p, f.jobId, m);
+  return f;
+}
+
+/** a and b reveal the honest root, c reveals another one. */
+async function wrongResultFixture() {
+  const f = await awardedFixture();
+  await commitAll(connection, f.p, f.jobId, f.a);
+  await commitAll(connection, f.p, f.jobId, f.b);
+  await commitAll(connection, f.p, f.jobId, f.c, 1);
+  await revealAll(connection, f.p, f.jobId, f.a);
+  await revealAll(connection, f.p, f.jobId, f.b);
+  await revealAll(connection, f.p, f.jobId, f.c, 1);
+  return f;
+}
+
+/** a and b commit; c never does; after the commit deadline a and b reveal. */
+async function noCommitFixture() {
+  const f = await awardedFixture();
+  await commitAll(connection, f.p, f.jobId, f.a);
+  await commitAll(connection, f.p, f.jobId, f.b);
+  await passTime(connection, (await f.p.market.getJob(f.jobId)).commitDeadline);
+  await revealAll(connection, f.p, f.jobId, f.a);
+  await revealAll(connection, f.p, f.jobId, f.b);
+  return f;
+}
+
+/** Everyone commits; a and b reveal, c keeps its result to itself. */
+async function noRevealFixture() {
+  const f = await awardedFixture();
+  for (const m of [f.a, f.b, f.c]) await commitAll(connection, f.p, f.jobId, m);
+  await revealAll(connection, f.p, f.jobId, f.a);
+  await revealAll(connection, f.p, f.jobId, f.b);
+  return f;
+}
+
+/** Three members reveal three different roots. */
+async function allDisagreeFixture() {
+  const f = await awardedFixture();
+  for (const [i, m] of [f.a, f.b, f.c].entries()) await commitAll(connection, f.p, f.jobId, m, i);
+  for (const [i, m] of [f.a, f.b, f.c].entries()) await revealAll(connection, f.p, f.jobId, m, i);
+  return f;
+}
+
+/** a and b reveal different roots and c never commits: no quorum, one no-show. */
+async function noQuorumWithNoShowFixture() {
+  const f = await awardedFixture();
+  await commitAll(connection, f.p, f.jobId, f.a, 0);
+  await commitAll(connection, f.p, f.jobId, f.b, 1);
+  await passTime(connection, (await f.p.market.getJob(f.jobId)).commitDeadline);
+  await revealAll(connection, f.p, f.jobId, f.a, 0);
+  await revealAll(connection, f.p, f.jobId, f.b, 1);
+  return f;
+}
+
+/** A 10 task x 3 job over four providers; one provider lies in exactly one of its groups. */
+async function multiGroupCheaterFixture() {
+  const p = await deployProtocol(connection);
+  const providers = p.providers.slice(0, 4);
+  await registerProviders(p, providers);
+  const jobId = await awardJob(
+    connection,
+    p,
+    { taskCount: 10 },
+    [10, 8, 7, 5].map((capacity, i) => ({ provider: at(providers, i), price: PRICE, capacity })),
+  );
+  const cheater = await busiestProvider(p, jobId, providers);
+  const cheaterRoots = await honestRoots(connection, p, jobId, cheater);
+  cheaterRoots[0] = resultRoot(connection, jobId, 999n);
+  const lieGroup = at(await p.market.assignmentsOf(jobId, cheater.address), 0).groupId;
+  for (const provider of providers) {
+    const roots =
+      provider === cheater ? cheaterRoots : await honestRoots(connection, p, jobId, provider);
+    await commitRoots(connection, p, jobId, provider, roots);
+  }
+  for (const provider of providers) {
+    const roots =
+      provider === cheater ? cheaterRoots : await honestRoots(connection, p, jobId, provider);
+    await revealRoots(connection, p, jobId, provider, roots);
+  }
+  return { p, jobId, providers, cheater, lieGroup };
+}
+
+/** An open job with three bids. */
+async function openJobFixture() {
+  const p = await deployProtocol(connection);
+  const members = p.providers.slice(0, 3);
+  await registerProviders(p, members);
+  const jobId = await postJob(p);
+  await placeBids(
+    p,
+    jobId,
+    members.map((provider) => ({ provider, price: PRICE, capacity: 1 })),
+  );
+  return { p, jobId };
+}
+
+describe("JobMarket#finalize", () => {
+  describe("when it may be called", () => {
+    it("is finalizable early, by anyone, once every member of every group has revealed", async () => {
+      const { p, jobId, root } = await loadFixture(allRevealedFixture);
+      const job = await p.market.getJob(jobId);
+      expect(BigInt(await networkHelpers.time.latest()) < job.commitDeadline).to.equal(true);
+      expect(await p.market.isFinalizable(jobId)).to.equal(true);
+      const marketBalance = await p.token.balanceOf(p.market);
+      const tx = p.market.connect(at(p.others, 0)).finalize(jobId);
+      await expect(tx)
+        .to.emit(p.market, "GroupFinalized")
+        .withArgs(jobId, 0n, Outcome.Agreed, root, 3n, 0n);
+      await expect(tx).to.emit(p.market, "JobFinalized").withArgs(jobId, 0n, 0n);
+      await expect(tx).not.to.emit(p.market, "ProviderSlashed");
+      await expect(tx).not.to.emit(p.market, "BalanceCredited");
+      const after = await p.market.getJob(jobId);
+      expect(after.status).to.equal(Status.Finalized);
+      expect(after.escrow).to.equal(3n * PRICE);
+      expect(await p.token.balanceOf(p.market)).to.equal(marketBalance);
+      expect(await p.market.isFinalizable(jobId)).to.equal(false);
+    });
+
+    it("is not finalizable during the commit window while a member has not committed", async () => {
+      const { p, jobId, a, b } = await loadFixture(awardedFixture);
+      await commitAll(connection, p, jobId, a);
+      await commitAll(connection, p, jobId, b);
+      expect(await p.market.isFinalizable(jobId)).to.equal(false);
+      await expect(p.market.finalize(jobId))
+        .to.be.revertedWithCustomError(p.market, "JobMarketNotFinalizable")
+        .withArgs(jobId);
+    });
+
+    it("waits for the reveal deadline while a committed member has not revealed", async () => {
+      const { p, jobId } = await loadFixture(noRevealFixture);
+      const { commitDeadline, revealDeadline } = await p.market.getJob(jobId);
+      await passTime(connection, commitDeadline);
+      expect(await p.market.isFinalizable(jobId)).to.equal(false);
+      await expect(p.market.finalize(jobId))
+        .to.be.revertedWithCustomError(p.market, "JobMarketNotFinalizable")
+        .withArgs(jobId);
+      await networkHelpers.time.setNextBlockTimestamp(revealDeadline);
+      await expect(p.market.finalize(jobId))
+        .to.be.revertedWithCustomError(p.market, "JobMarketNotFinalizable")
+        .withArgs(jobId);
+      await passTime(connection, revealDeadline);
+      expect(await p.market.isFinalizable(jobId)).to.equal(true);
+      await expect(p.market.finalize(jobId)).to.emit(p.market, "JobFinalized");
+    });
+
+    it("is finalizable after the commit deadline once every member that committed has revealed", async () => {
+      const { p, jobId } = await loadFixture(noCommitFixture);
+      const { revealDeadline } = await p.market.getJob(jobId);
+      expect(BigInt(await networkHelpers.time.latest()) < revealDeadline).to.equal(true);
+      expect(await p.market.isFinalizable(jobId)).to.equal(true);
+      await expect(p.market.finalize(jobId)).to.emit(p.market, "JobFinalized");
+    });
+
+    it("can always be finalized after the reveal deadline, even when nobody committed", async () => {
+      const { p, jobId, a, b, c } = await loadFixture(awardedFixture);
+      await passTime(connection, (await p.market.getJob(jobId)).revealDeadline);
+      expect(await p.market.isFinalizable(jobId)).to.equal(true);
+      const marketBalance = await p.token.balanceOf(p.market);
+      const registryBalance = await p.token.balanceOf(p.registry);
+      const tx = p.market.finalize(jobId);
+      await expect(tx)
+        .to.emit(p.market, "GroupFinalized")
+        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 3n * PRICE);
+      for (const m of [a, b, c]) {
+        await expect(tx)
+          .to.emit(p.market, "ProviderSlashed")
+          .withArgs(jobId, 0n, m.address, STAKE, Slash.NoCommit);
+        await expect(tx)
+          .to.emit(p.registry, "StakeSlashed")
+          .withArgs(m.address, jobId, STAKE, FULL_STAKE - STAKE);
+      }
+      await expect(tx)
+        .to.emit(p.market, "JobFinalized")
+        .withArgs(jobId, 3n * PRICE, 3n * STAKE);
+      await expect(tx)
+        .to.emit(p.market, "BalanceCredited")
+        .withArgs(p.requester.address, jobId, 3n * PRICE);
+      await expect(tx)
+        .to.emit(p.market, "BalanceCredited")
+        .withArgs(p.treasury.address, jobId, 3n * STAKE);
+      expect(await p.token.balanceOf(p.market)).to.equal(marketBalance + 3n * STAKE);
+      expect(await p.token.balanceOf(p.registry)).to.equal(registryBalance - 3n * STAKE);
+      expect((await p.market.getJob(jobId)).escrow).to.equal(0n);
+    });
+
+    it("rejects finalizing twice", async () => {
+      const { p, jobId } = await loadFixture(allRevealedFixture);
+      await p.market.finalize(jobId);
+      await expect(p.market.finalize(jobId))
+        .to.be.revertedWithCustomError(p.market, "JobMarketWrongStatus")
+        .withArgs(jobId, Status.Finalized, Status.Awarded);
+    });
+
+    it("rejects finalizing a job that was never awarded, and reports it as not finalizable", async () => {
+      const { p, jobId } = await loadFixture(openJobFixture);
+      expect(await p.market.isFinalizable(jobId)).to.equal(false);
+      expect(await p.market.isFinalizable(77n)).to.equal(false);
+      await expect(p.market.finalize(jobId))
+        .to.be.revertedWithCustomError(p.market, "JobMarketWrongStatus")
+        .withArgs(jobId, Status.Open, Status.Awarded);
+      await expect(p.market.finalize(77n))
+        .to.be.revertedWithCustomError(p.market, "JobMarketUnknownJob")
+        .withArgs(77n);
+    });
+  });
+
+  describe("outcomes and slashing", () => {
+    it("slashes a member that revealed a losing root and refunds the requester its price", async () => {
+      const { p, jobId, c, root } = await loadFixture(wrongResultFixture);
+      const marketBalance = await p.token.balanceOf(p.market);
+      const tx = p.market.finalize(jobId);
+      await expect(tx)
+        .to.emit(p.market, "GroupFinalized")
+        .withArgs(jobId, 0n, Outcome.Agreed, root, 2n, PRICE);
+      await expect(tx)
+        .to.emit(p.market, "ProviderSlashed")
+        .withArgs(jobId, 0n, c.address, STAKE, Slash.WrongResult);
+      await expect(tx)
+        .to.emit(p.registry, "StakeSlashed")
+        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE);
+      await expect(tx).to.emit(p.market, "JobFinalized").withArgs(jobId, PRICE, STAKE);
+      await expect(tx)
+        .to.emit(p.market, "BalanceCredited")
+        .withArgs(p.treasury.address, jobId, STAKE);
+      await expect(tx)
+        .to.emit(p.market, "BalanceCredited")
+        .withArgs(p.requester.address, jobId, PRICE);
+
+      expect(await p.token.balanceOf(p.market)).to.equal(marketBalance + STAKE);
+      expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
+      const slashed = await p.registry.getProvider(c.address);
+      expect([slashed.stake, slashed.locked]).to.deep.equal([FULL_STAKE - STAKE, 0n]);
+      const group = await p.market.getGroup(jobId, 0n);
+      expect([group.outcome, group.winningRoot]).to.deep.equal([Outcome.Agreed, root]);
+      // What stays in escrow is exactly the two winners' pay.
+      expect((await p.market.getJob(jobId)).escrow).to.equal(2n * PRICE);
+    });
+
+    it("slashes a member that never committed, with reason NoCommit", async () => {
+      const { p, jobId, c, root } = await loadFixture(noCommitFixture);
+      const tx = p.market.finalize(jobId);
+      await expect(tx)
+        .to.emit(p.market, "GroupFinalized")
+        .withArgs(jobId, 0n, Outcome.Agreed, root, 2n, PRICE);
+      await expect(tx)
+        .to.emit(p.market, "ProviderSlashed")
+        .withArgs(jobId, 0n, c.address, STAKE, Slash.NoCommit);
+      await expect(tx)
+        .to.emit(p.registry, "StakeSlashed")
+        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE);
+      expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
+    });
+
+    it("slashes a member that committed but never revealed, with reason NoReveal", async () => {
+      const { p, jobId, c, root } = await loadFixture(noRevealFixture);
+      await passTime(connection, (await p.market.getJob(jobId)).revealDeadline);
+      const tx = p.market.finalize(jobId);
+      await expect(tx)
+        .to.emit(p.market, "GroupFinalized")
+        .withArgs(jobId, 0n, Outcome.Agreed, root, 2n, PRICE);
+      await expect(tx)
+        .to.emit(p.market, "ProviderSlashed")
+        .withArgs(jobId, 0n, c.address, STAKE, Slash.NoReveal);
+      await expect(tx).to.emit(p.market, "JobFinalized").withArgs(jobId, PRICE, STAKE);
+      expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
+    });
+
+    it("refunds a group without quorum in full and slashes nobody when all members showed up", async () => {
+      const { p, jobId, a, b, c } = await loadFixture(allDisagreeFixture);
+      const tx = p.market.finalize(jobId);
+      await expect(tx)
+        .to.emit(p.market, "GroupFinalized")
+        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 3n * PRICE);
+      await expect(tx).not.to.emit(p.market, "ProviderSlashed");
+      await expect(tx).not.to.emit(p.registry, "StakeSlashed");
+      await expect(tx)
+        .to.emit(p.market, "JobFinalized")
+        .withArgs(jobId, 3n * PRICE, 0n);
+      await expect(tx)
+        .to.emit(p.market, "BalanceCredited")
+        .withArgs(p.requester.address, jobId, 3n * PRICE);
+      expect((await p.market.getJob(jobId)).escrow).to.equal(0n);
+      expect(await p.market.claimableBalance(p.treasury.address)).to.equal(0n);
+      const group = await p.market.getGroup(jobId, 0n);
+      expect([group.outcome, group.winningRoot]).to.deep.equal([Outcome.NoQuorum, ethers.ZeroHash]);
+      for (const m of [a, b, c]) {
+        expect((await p.registry.getProvider(m.address)).stake).to.equal(FULL_STAKE);
+      }
+    });
+
+    it("refunds a group without quorum in full and slashes only the member that did not show up", async () => {
+      const { p, jobId, a, b, c } = await loadFixture(noQuorumWithNoShowFixture);
+      const tx = p.market.finalize(jobId);
+      await expect(tx)
+        .to.emit(p.market, "GroupFinalized")
+        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 3n * PRICE);
+      await expect(tx)
+        .to.emit(p.market, "ProviderSlashed")
+        .withArgs(jobId, 0n, c.address, STAKE, Slash.NoCommit);
+      await expect(tx)
+        .to.emit(p.market, "JobFinalized")
+        .withArgs(jobId, 3n * PRICE, STAKE);
+      const slashes = await p.market.queryFilter(p.market.filters.ProviderSlashed(jobId));
+      expect(slashes.map((e) => e.args.provider)).to.deep.equal([c.address]);
+      for (const m of [a, b]) {
+        expect((await p.registry.getProvider(m.address)).stake).to.equal(FULL_STAKE);
+      }
+      expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
+      // The award already credited the unused escrow (3 x (maxPrice - PRICE)); now the rest.
+      const awardRefund = 3n * (ONE - PRICE);
+      expect(await p.market.claimableBalance(p.requester.address)).to.equal(
+        awardRefund + 3n * PRICE,
+      );
+    });
+
+    it("settles each group of a multi-group job on its own, slashing per task of the lying group", async () => {
+      const { p, jobId, cheater, lieGroup } = await loadFixture(multiGroupCheaterFixture);
+      const groups = await groupsOf(p, jobId);
+      const lieTasks = at(groups, Number(lieGroup)).taskCount;
+      const tx = p.market.finalize(jobId);
+      for (const group of groups) {
+        const lying = group.groupId === lieGroup;
+        await expect(tx)
+          .to.emit(p.market, "GroupFinalized")
+          .withArgs(
+            jobId,
+            group.groupId,
+            Outcome.Agreed,
+            resultRoot(connection, jobId, group.groupId),
+            lying ? 2n : 3n,
+            lying ? lieTasks * PRICE : 0n,
+          );
+      }
+      await expect(tx)
+        .to.emit(p.market, "ProviderSlashed")
+        .withArgs(jobId, lieGroup, cheater.address, lieTasks * STAKE, Slash.WrongResult);
+      await expect(tx)
+        .to.emit(p.market, "JobFinalized")
+        .withArgs(jobId, lieTasks * PRICE, lieTasks * STAKE);
+      const slashes = await p.market.queryFilter(p.market.filters.ProviderSlashed(jobId));
+      expect(slashes).to.have.length(1);
+      const { stake, locked } = await p.registry.getProvider(cheater.address);
+      const { allotted } = await p.market.getBid(jobId, cheater.address);
+      expect(stake).to.equal(FULL_STAKE - lieTasks * STAKE);
+      expect(locked).to.equal((allotted - lieTasks) * STAKE);
+    });
+  });
+});

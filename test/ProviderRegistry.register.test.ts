@@ -1,0 +1,183 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { at, deployProtocol, ONE, postJob, registerProviders } from "./helpers/protocol.js";
+
+const connection = await network.connect({ chainType: "l1" });
+const { networkHelpers } = connection;
+
+const CAPABILITIES = { cpuMillicores: 4000, memoryMiB: 8192, gpuCount: 1 };
+const METADATA_URI = "ipfs://bafkreiprovidermetadata";
+
+describe("ProviderRegistry#register", () => {
+  async function unregisteredProviderFixture() {
+    const p = await deployProtocol(connection);
+    return { ...p, provider: at(p.providers, 0) };
+  }
+
+  async function registeredProviderFixture() {
+    const p = await deployProtocol(connection);
+    const provider = at(p.providers, 0);
+    await registerProviders(p, [provider], 100n * ONE);
+    return { ...p, provider };
+  }
+
+  it("records the caller's capabilities and metadata URI and emits ProviderRegistered", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
+
+    await expect(registry.connect(provider).register(CAPABILITIES, METADATA_URI))
+      .to.emit(registry, "ProviderRegistered")
+      .withArgs(provider.address, [4000n, 8192n, 1n], METADATA_URI);
+
+    const record = await registry.getProvider(provider.address);
+    expect(record.registered).to.equal(true);
+    expect([...record.capabilities]).to.deep.equal([4000n, 8192n, 1n]);
+    expect(record.metadataURI).to.equal(METADATA_URI);
+    expect([
+      record.stake,
+      record.locked,
+      record.unbonding,
+      record.unbondingReleaseAt,
+    ]).to.deep.equal([0n, 0n, 0n, 0n]);
+    const [registered, capabilities] = await registry.capabilitiesOf(provider.address);
+    expect(registered).to.equal(true);
+    expect([...capabilities]).to.deep.equal([4000n, 8192n, 1n]);
+  });
+
+  it("accepts an empty metadata URI and no GPU", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
+
+    await expect(
+      registry.connect(provider).register({ cpuMillicores: 1, memoryMiB: 1, gpuCount: 0 }, ""),
+    )
+      .to.emit(registry, "ProviderRegistered")
+      .withArgs(provider.address, [1n, 1n, 0n], "");
+    expect((await registry.getProvider(provider.address)).registered).to.equal(true);
+  });
+
+  it("reports an unknown account as unregistered with all-zero fields", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
+
+    const record = await registry.getProvider(provider.address);
+    expect(record.registered).to.equal(false);
+    expect([...record.capabilities]).to.deep.equal([0n, 0n, 0n]);
+    expect(record.metadataURI).to.equal("");
+    const [registered] = await registry.capabilitiesOf(provider.address);
+    expect(registered).to.equal(false);
+  });
+
+  it("rejects capabilities without CPU", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
+
+    await expect(
+      registry.connect(provider).register({ cpuMillicores: 0, memoryMiB: 8192, gpuCount: 1 }, ""),
+    )
+      .to.be.revertedWithCustomError(registry, "ProviderRegistryInvalidCapabilities")
+      .withArgs(0, 8192);
+    expect((await registry.getProvider(provider.address)).registered).to.equal(false);
+  });
+
+  it("rejects capabilities without memory", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
+
+    await expect(
+      registry.connect(provider).register({ cpuMillicores: 4000, memoryMiB: 0, gpuCount: 1 }, ""),
+    )
+      .to.be.revertedWithCustomError(registry, "ProviderRegistryInvalidCapabilities")
+      .withArgs(4000, 0);
+    expect((await registry.getProvider(provider.address)).registered).to.equal(false);
+  });
+
+  it("rejects a second registration of the same account and keeps the first", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(registeredProviderFixture);
+
+    await expect(registry.connect(provider).register(CAPABILITIES, METADATA_URI))
+      .to.be.revertedWithCustomError(registry, "ProviderRegistryAlreadyRegistered")
+      .withArgs(provider.address);
+    const record = await registry.getProvider(provider.address);
+    expect(record.capabilities.cpuMillicores).to.equal(8000n);
+    expect(record.stake).to.equal(100n * ONE);
+  });
+});
+
+describe("ProviderRegistry#updateProvider", () => {
+  async function registeredProviderFixture() {
+    const p = await deployProtocol(connection);
+    const provider = at(p.providers, 0);
+    await registerProviders(p, [provider], 100n * ONE);
+    return { ...p, provider };
+  }
+
+  async function standingBidFixture() {
+    const p = await deployProtocol(connection);
+    const provider = at(p.providers, 0);
+    await registerProviders(p, [provider], 100n * ONE);
+    const jobId = await postJob(p, { cpuMillicores: 4000, memoryMiB: 4096 });
+    await p.market.connect(provider).placeBid(jobId, ONE, 1);
+    return { ...p, provider, jobId };
+  }
+
+  it("replaces capabilities and metadata URI, keeps the stake and emits ProviderUpdated", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(registeredProviderFixture);
+
+    await expect(registry.connect(provider).updateProvider(CAPABILITIES, METADATA_URI))
+      .to.emit(registry, "ProviderUpdated")
+      .withArgs(provider.address, [4000n, 8192n, 1n], METADATA_URI);
+
+    const record = await registry.getProvider(provider.address);
+    expect(record.registered).to.equal(true);
+    expect([...record.capabilities]).to.deep.equal([4000n, 8192n, 1n]);
+    expect(record.metadataURI).to.equal(METADATA_URI);
+    expect(record.stake).to.equal(100n * ONE);
+    expect(await registry.totalStaked()).to.equal(100n * ONE);
+  });
+
+  it("rejects capabilities without CPU or memory and keeps the old ones", async () => {
+    const { registry, provider } = await networkHelpers.loadFixture(registeredProviderFixture);
+
+    await expect(
+      registry
+        .connect(provider)
+        .updateProvider({ cpuMillicores: 0, memoryMiB: 1, gpuCount: 0 }, ""),
+    )
+      .to.be.revertedWithCustomError(registry, "ProviderRegistryInvalidCapabilities")
+      .withArgs(0, 1);
+    await expect(
+      registry
+        .connect(provider)
+        .updateProvider({ cpuMillicores: 1, memoryMiB: 0, gpuCount: 0 }, ""),
+    )
+      .to.be.revertedWithCustomError(registry, "ProviderRegistryInvalidCapabilities")
+      .withArgs(1, 0);
+    const record = await registry.getProvider(provider.address);
+    expect([...record.capabilities]).to.deep.equal([8000n, 16384n, 0n]);
+  });
+
+  it("rejects an account that is not registered", async () => {
+    const { registry, others } = await networkHelpers.loadFixture(registeredProviderFixture);
+    const stranger = at(others, 0);
+
+    await expect(registry.connect(stranger).updateProvider(CAPABILITIES, METADATA_URI))
+      .to.be.revertedWithCustomError(registry, "ProviderRegistryNotRegistered")
+      .withArgs(stranger.address);
+    expect((await registry.getProvider(stranger.address)).registered).to.equal(false);
+  });
+
+  it("does not re-check a standing bid when capabilities shrink below the job's needs", async () => {
+    const fixture = await networkHelpers.loadFixture(standingBidFixture);
+    const { registry, market, provider, jobId } = fixture;
+
+    await expect(
+      registry
+        .connect(provider)
+        .updateProvider({ cpuMillicores: 1000, memoryMiB: 1024, gpuCount: 0 }, ""),
+    ).to.emit(registry, "ProviderUpdated");
+
+    expect(await market.biddersOf(jobId)).to.deep.equal([provider.address]);
+    expect((await market.getBid(jobId, provider.address)).capacity).to.equal(1n);
+    // A new bid, on the other hand, is checked against the new capabilities.
+    const otherJob = await postJob(fixture, { cpuMillicores: 4000, memoryMiB: 4096 });
+    await expect(market.connect(provider).placeBid(otherJob, ONE, 1))
+      .to.be.revertedWithCustomError(market, "JobMarketInsufficientCapabilities")
+      .withArgs(otherJob, provider.address);
+  });
+});
