@@ -114,21 +114,15 @@ describe("ConunToken", () => {
       const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
       // `other` signs a permit that claims to come from `holder`: nonce and domain are right,
       // the signer is not.
-      const { chainId } = await ethers.provider.getNetwork();
-      const signature = await other.signTypedData(
-        { name: "CONUN", version: "1", chainId, verifyingContract: await token.getAddress() },
-        {
-          Permit: [
-            { name: "owner", type: "address" },
-            { name: "spender", type: "address" },
-            { name: "value", type: "uint256" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
-        },
-        { owner: holder.address, spender: spender.address, value: ONE, nonce: 0n, deadline },
+      const { v, r, s } = await signPermit(
+        connection,
+        token,
+        other,
+        spender.address,
+        ONE,
+        deadline,
+        holder.address,
       );
-      const { v, r, s } = ethers.Signature.from(signature);
 
       await expect(token.permit(holder.address, spender.address, ONE, deadline, v, r, s))
         .to.be.revertedWithCustomError(token, "ERC2612InvalidSigner")

@@ -193,7 +193,8 @@ export interface PermitSignature {
 
 /**
  * Signs a CONUN permit (domain name "CONUN", version "1") letting `spender` pull `value` of
- * `owner`'s tokens until `deadline`, with the owner's current nonce.
+ * `owner`'s tokens until `deadline`, with the owner's current nonce. `claimedOwner` makes
+ * `owner` sign on behalf of another address: a forged permit.
  */
 export async function signPermit(
   connection: Connection,
@@ -202,9 +203,10 @@ export async function signPermit(
   spender: string,
   value: bigint,
   deadline: bigint,
+  claimedOwner?: string,
 ): Promise<PermitSignature> {
   const { chainId } = await connection.ethers.provider.getNetwork();
-  const ownerAddress = await owner.getAddress();
+  const ownerAddress = claimedOwner ?? (await owner.getAddress());
   const signature = await owner.signTypedData(
     { name: "CONUN", version: "1", chainId, verifyingContract: await token.getAddress() },
     {
