@@ -11,13 +11,13 @@ import {vm} from "./utils/Vm.sol";
 /// tasks it was allotted, and picks the cheapest bids; a plan is filled exactly when the bids'
 /// capacity covers `taskCount * replication`.
 contract AssignmentPlanTest {
-    uint256 private constant MAX_BIDS = 64;
-    uint256 private constant MAX_BID_INDEX = 63;
+    uint256 private constant _MAX_BIDS = 64;
+    uint256 private constant _MAX_BID_INDEX = 63;
 
-    AssignmentHarness private harness;
+    AssignmentHarness private _harness;
 
     function setUp() public {
-        harness = new AssignmentHarness();
+        _harness = new AssignmentHarness();
     }
 
     /// hardhat-config: fuzz.runs = 256
@@ -30,7 +30,7 @@ contract AssignmentPlanTest {
     ) public view {
         uint32 tasks = uint32(bound(taskCount, 1, 2000));
         uint8 k = uint8(bound(replication, 1, 8));
-        Assignment.Bid[] memory bids = _randomBids(entropy, bound(bidCount, 1, MAX_BIDS), tasks);
+        Assignment.Bid[] memory bids = _randomBids(entropy, bound(bidCount, 1, _MAX_BIDS), tasks);
         _checkPlan(bids, tasks, k, seed);
     }
 
@@ -67,8 +67,8 @@ contract AssignmentPlanTest {
         uint256 target = needed + bound(slack, 0, 4);
         target = target < 2 ? 1 : target - 2;
         uint256 minBids = (target + tasks - 1) / tasks; // enough bids to hold `target`
-        if (minBids > MAX_BIDS) minBids = MAX_BIDS;
-        uint256 maxBids = target < MAX_BIDS ? target : MAX_BIDS; // every bid holds at least 1
+        if (minBids > _MAX_BIDS) minBids = _MAX_BIDS;
+        uint256 maxBids = target < _MAX_BIDS ? target : _MAX_BIDS; // every bid holds at least 1
         if (maxBids < minBids) maxBids = minBids;
         uint256 count = bound(uint256(keccak256(abi.encode(entropy, "count"))), minBids, maxBids);
         Assignment.Bid[] memory bids = _randomBids(entropy, count, tasks);
@@ -99,7 +99,7 @@ contract AssignmentPlanTest {
         view
         returns (Assignment.Plan memory p)
     {
-        p = harness.plan(bids, taskCount, k, seed);
+        p = _harness.plan(bids, taskCount, k, seed);
         uint256 n = bids.length;
         vm.assertEq(p.bids.length, n, "every bid comes back");
         uint256 totalCapacity;
@@ -234,23 +234,18 @@ contract AssignmentPlanTest {
     function _checkWinnersAreTheCheapest(Assignment.Bid[] memory bids) private pure {
         uint256 n = bids.length;
         uint256 maxWinnerPrice;
-        uint256 lastWinnerAtMax; // bid position of the last winner at maxWinnerPrice
         uint256 partials;
         uint256 partialAt;
         for (uint256 i = 0; i < n; ++i) {
             Assignment.Bid memory bid = bids[i];
             if (bid.allotted == 0) continue;
-            if (bid.price >= maxWinnerPrice) {
-                maxWinnerPrice = bid.price;
-                lastWinnerAtMax = i;
-            }
+            if (bid.price > maxWinnerPrice) maxWinnerPrice = bid.price;
             if (bid.allotted < bid.capacity) {
                 ++partials;
                 partialAt = i;
             }
         }
-        // `lastWinnerAtMax` above is the last in bid order among winners at the top price only
-        // once maxWinnerPrice is final; recompute it.
+        uint256 lastWinnerAtMax; // in bid order, among the winners at the top price
         for (uint256 i = 0; i < n; ++i) {
             if (bids[i].allotted != 0 && bids[i].price == maxWinnerPrice) lastWinnerAtMax = i;
         }
@@ -271,8 +266,9 @@ contract AssignmentPlanTest {
 
     // ------------------------------------------------------------------ inputs
 
-    /// @dev `count` bids with strictly increasing bid indices in [0, 63] (gaps stand for
-    /// withdrawn bids), and prices and capacities drawn in one of several shapes.
+    /// @dev `count` bids with strictly increasing bid indices in [0, 63], and prices and
+    /// capacities drawn in one of several shapes. The market passes indices 0..n-1; gaps
+    /// check that the library relies only on their order and echoes them into the groups.
     function _randomBids(uint256 entropy, uint256 count, uint32 taskCount)
         private
         pure
@@ -281,7 +277,7 @@ contract AssignmentPlanTest {
         bids = new Assignment.Bid[](count);
         uint256 priceShape = uint256(keccak256(abi.encode(entropy, "prices"))) % 3;
         uint256 capacityShape = uint256(keccak256(abi.encode(entropy, "capacities"))) % 4;
-        uint256 spareIndices = MAX_BID_INDEX + 1 - count;
+        uint256 spareIndices = _MAX_BID_INDEX + 1 - count;
         uint256 index;
         for (uint256 i = 0; i < count; ++i) {
             uint256 r = uint256(keccak256(abi.encode(entropy, i)));

@@ -6,26 +6,35 @@ import {JobMarket} from "../../../contracts/JobMarket.sol";
 import {ProviderRegistry} from "../../../contracts/ProviderRegistry.sol";
 import {IJobMarket} from "../../../contracts/interfaces/IJobMarket.sol";
 import {IProviderRegistry} from "../../../contracts/interfaces/IProviderRegistry.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {bound} from "../utils/Bound.sol";
 import {vm} from "../utils/Vm.sol";
 
 /// @notice Drives the whole protocol through random but valid sequences of actions for the
 /// invariant tests: a few jobs, two requesters, five providers, time passing.
 ///
-/// Every action picks its actors and job from fuzzed seeds, bounds its parameters, and acts only
-/// when the protocol's rules allow it (checked against the documented rules and ghost state),
-/// so the campaign runs with `failOnRevert`: any revert of an action the rules allow is a
-/// failure, not noise. Providers follow a per-job script chosen at commit time: commit the
-/// honest result, commit a wrong one, or (by never being picked) commit nothing; reveal or not.
+/// Every action picks its job and actors from fuzzed seeds — the first one, counting from the
+/// seeded one, for which the step is allowed — bounds its parameters, and acts only when the
+/// protocol's documented rules allow it (judged from views and ghost state, not by trying). So
+/// the campaign runs with `failOnRevert`: any revert is a failure, not noise. The only calls
+/// made to fail are reveals that must revert with a given error, under `expectRevert`.
+/// Providers follow a per-job script chosen at commit time: commit the honest result, a wrong
+/// one, or (by never being picked) nothing; reveal all, some or none of their memberships.
 ///
-/// Ghost state: `netStaked` (what a provider's stake must be if it is never slashed) and
-/// `faulty` (a provider that committed a wrong root, or was awarded work and did not reveal the
-/// honest root by finalisation). Honest results are the same for every member of a group;
-/// wrong results are unique per provider, so wrong roots never form a quorum and an honest
-/// provider never loses its stake.
+/// Ghost state: `currentTime`; `netStaked` (stake added minus unstake requested); `slashedOf`
+/// (the slashes the documented rules impose, recomputed at each finalisation); `faulty` (a
+/// provider that committed a wrong root, or was awarded work and had not revealed the honest
+/// root in every membership by finalisation); the script and the revealed memberships of each
+/// provider in each job. Honest results are the same for every member of
+/// a group; wrong results are unique per provider, so wrong roots never form a quorum (q > k/2
+/// means q >= 2 whenever k >= 2) and an honest provider must never lose stake.
 contract JobMarketHandler {
+    /// @dev Ghost state and the market disagree on a group's members.
+    error JobMarketHandlerNotAMember(uint256 jobId, address provider, uint16 groupId);
+    /// @dev A group member is none of the handler's providers.
+    error JobMarketHandlerUnknownProvider(address provider);
+
     uint256 public constant MAX_JOBS = 6;
-    uint256 private constant _MAX_BIDS_PER_JOB = 64;
 
     /// @dev Where a job is, as far as an action cares.
     enum Phase {
@@ -67,9 +76,12 @@ contract JobMarketHandler {
     uint256 public currentTime;
     mapping(address provider => uint256) public netStaked;
     mapping(address provider => bool) public faulty;
-    mapping(uint256 jobId => uint256) public bidsPlaced;
+    mapping(address provider => uint256) public slashedOf;
     mapping(uint256 jobId => mapping(address provider => Script)) public scriptOf;
-    mapping(uint256 jobId => mapping(address provider => bool)) public revealed;
+    mapping(uint256 jobId => mapping(address provider => mapping(uint16 groupId => bool))) public
+        revealedIn;
+    mapping(uint256 jobId => mapping(address provider => uint256)) public revealedCount;
+    /// @notice How often each action really acted (skips not counted); read it in traces.
     mapping(string action => uint256) public calls;
 
     constructor(
@@ -112,7 +124,7 @@ contract JobMarketHandler {
         uint256 stakeSeed,
         uint256 windowSeed
     ) external atCurrentTime {
-        if (market.jobCount() >= MAX_JOBS || market.paused()) return;
+        if (market.jobCount() >= MAX_JOBS) return;
         address requester = _requesters[requesterSeed % _requesters.length];
         // Fuzzed seeds are often small or special values; spread them before slicing.
         shapeSeed = uint256(keccak256(abi.encode(shapeSeed)));
@@ -137,6 +149,12 @@ contract JobMarketHandler {
             memoryMiB: (shapeSeed >> 56) % 2 == 0 ? 1 : uint32(bound(shapeSeed >> 57, 1, 2500)),
             gpuCount: (shapeSeed >> 88) % 8 == 0 ? 1 : 0
         });
+        if (market.paused()) {
+            vm.expectRevert(abi.encodeWithSelector(Pausable.EnforcedPause.selector));
+            vm.prank(requester);
+            market.postJob(spec);
+            return;
+        }
         uint256 escrow = uint256(spec.taskCount) * spec.replication * spec.maxPrice;
         uint256 marketBalance = token.balanceOf(address(market));
         vm.prank(requester);
@@ -162,7 +180,6 @@ contract JobMarketHandler {
         external
         atCurrentTime
     {
-        if (market.paused()) return;
         // Mostly bid where capacity is still short, so that jobs with several lanes fill too.
         Phase phase = jobSeed % 4 == 0 ? Phase.Bidding : Phase.BiddingShort;
         (uint256 jobId, IJobMarket.Job memory job, address provider) =
@@ -181,10 +198,15 @@ contract JobMarketHandler {
         uint256 price = priceSeed % 2 == 0
             ? (priceSeed % 4 == 0 ? job.maxPrice : job.maxPrice / 2 + 1)
             : bound(priceSeed >> 2, 1, job.maxPrice);
+        if (market.paused()) {
+            vm.expectRevert(abi.encodeWithSelector(Pausable.EnforcedPause.selector));
+            vm.prank(provider);
+            market.placeBid(jobId, uint96(price), uint32(capacity));
+            return;
+        }
         uint256 lockedBefore = registry.getProvider(provider).locked;
         vm.prank(provider);
         market.placeBid(jobId, uint96(price), uint32(capacity));
-        ++bidsPlaced[jobId];
         vm.assertEq(
             registry.getProvider(provider).locked,
             lockedBefore + capacity * job.stakePerTaskReplica,
@@ -224,46 +246,47 @@ contract JobMarketHandler {
         if (jobId == 0) return;
         address provider = _findProvider(providerSeed, jobId, job, Need.Uncommitted);
         if (provider == address(0)) return;
-        // Honest half the time; otherwise wrong everywhere or in the first membership only.
-        Script script = scriptSeed % 2 == 0
-            ? Script.Honest
-            : (scriptSeed % 4 == 1 ? Script.AllWrong : Script.FirstWrong);
-        IJobMarket.Assignment[] memory assignments = market.assignmentsOf(jobId, provider);
-        bytes32[] memory roots = _roots(jobId, provider, assignments, script);
-        bytes32[] memory commitments = new bytes32[](roots.length);
-        for (uint256 j = 0; j < roots.length; ++j) {
-            // The documented commitment, computed here rather than by the market's helper.
-            commitments[j] = keccak256(
-                abi.encode(jobId, assignments[j].groupId, provider, roots[j], _salt(jobId, provider))
-            );
-        }
-        scriptOf[jobId][provider] = script;
-        if (script != Script.Honest) faulty[provider] = true;
-        vm.prank(provider);
-        market.commit(jobId, commitments);
-        ++calls["commit"];
+        _commit(jobId, provider, scriptSeed);
     }
 
-    function reveal(uint256 jobSeed, uint256 providerSeed) external atCurrentTime {
+    /// @dev Every winner of a job that has not committed yet commits now, each with its own
+    /// script: whole groups of committed members, which single commits rarely assemble.
+    function commitAll(uint256 jobSeed, uint256 scriptSeed) external atCurrentTime {
+        (uint256 jobId, IJobMarket.Job memory job) = _findJob(jobSeed, Phase.Committing);
+        if (jobId == 0) return;
+        for (uint256 i = 0; i < _providers.length; ++i) {
+            if (_can(_providers[i], jobId, job, Need.Uncommitted)) {
+                _commit(jobId, _providers[i], uint256(keccak256(abi.encode(scriptSeed, i))));
+            }
+        }
+    }
+
+    /// @dev A reveal reveals every membership it can — committed, not yet revealed and, before
+    /// the commit deadline, in a fully committed group — and skips the others; it reverts only
+    /// when it can reveal nothing, or when a root does not match its commitment. Both failures
+    /// are driven too, expecting the exact error.
+    function reveal(uint256 jobSeed, uint256 providerSeed, uint256 tamperSeed)
+        external
+        atCurrentTime
+    {
         (uint256 jobId, IJobMarket.Job memory job) = _findJob(jobSeed, Phase.Revealing);
         if (jobId == 0) return;
         address provider = _findProvider(providerSeed, jobId, job, Need.Unrevealed);
         if (provider == address(0)) return;
-        Script script = scriptOf[jobId][provider];
-        IJobMarket.Assignment[] memory assignments = market.assignmentsOf(jobId, provider);
-        if (currentTime <= job.commitDeadline) {
-            // Before the commit deadline a group reveals only once all its members committed.
-            for (uint256 j = 0; j < assignments.length; ++j) {
-                if (market.getGroup(jobId, assignments[j].groupId).commitCount != job.replication) {
-                    return;
-                }
-            }
+        _reveal(jobId, job, provider, tamperSeed % 8 == 0);
+    }
+
+    /// @dev Every provider of a job with a membership it can reveal now reveals.
+    function revealAll(uint256 jobSeed) external atCurrentTime {
+        (uint256 jobId, IJobMarket.Job memory job) = _findJob(jobSeed, Phase.Revealing);
+        if (jobId == 0) return;
+        for (uint256 i = 0; i < _providers.length; ++i) {
+            address provider = _providers[i];
+            if (!_can(provider, jobId, job, Need.Unrevealed)) continue;
+            (, uint256 dueCount,) =
+                _dueReveals(jobId, job, provider, market.assignmentsOf(jobId, provider));
+            if (dueCount != 0) _reveal(jobId, job, provider, false);
         }
-        bytes32[] memory roots = _roots(jobId, provider, assignments, script);
-        revealed[jobId][provider] = true;
-        vm.prank(provider);
-        market.reveal(jobId, roots, _salt(jobId, provider), "bafkreiresults");
-        ++calls["reveal"];
     }
 
     function finalize(uint256 jobSeed, uint256 callerSeed) external atCurrentTime {
@@ -386,54 +409,10 @@ contract JobMarketHandler {
     /// provider claim and every account withdraw. Asserts that every job ended and that the
     /// market is left holding nothing and the registry locking nothing.
     function endEverything() external {
-        uint256 jobs = market.jobCount();
-        uint256 latest = currentTime;
-        for (uint256 id = 1; id <= jobs; ++id) {
-            IJobMarket.Job memory job = market.getJob(id);
-            if (job.status == IJobMarket.JobStatus.Open && job.biddingDeadline + 1 > latest) {
-                latest = job.biddingDeadline + 1;
-            }
-        }
-        currentTime = latest;
-        vm.warp(currentTime);
-        for (uint256 id = 1; id <= jobs; ++id) {
-            if (market.getJob(id).status == IJobMarket.JobStatus.Open) {
-                _close(id, stranger, keccak256(abi.encode("end", id)));
-            }
-        }
-        for (uint256 id = 1; id <= jobs; ++id) {
-            IJobMarket.Job memory job = market.getJob(id);
-            if (job.status == IJobMarket.JobStatus.Awarded && job.revealDeadline + 1 > latest) {
-                latest = job.revealDeadline + 1;
-            }
-        }
-        currentTime = latest;
-        vm.warp(currentTime);
-        for (uint256 id = 1; id <= jobs; ++id) {
-            if (market.getJob(id).status == IJobMarket.JobStatus.Awarded) {
-                vm.assertTrue(market.isFinalizable(id), "finalizable after the reveal deadline");
-                _finalize(id, stranger);
-            }
-        }
-        for (uint256 id = 1; id <= jobs; ++id) {
-            IJobMarket.JobStatus status = market.getJob(id).status;
-            vm.assertTrue(
-                status == IJobMarket.JobStatus.Cancelled || status == IJobMarket.JobStatus.Unfilled
-                    || status == IJobMarket.JobStatus.Finalized,
-                "every job ends"
-            );
-            if (status != IJobMarket.JobStatus.Finalized) continue;
-            for (uint256 i = 0; i < _providers.length; ++i) {
-                IJobMarket.Bid memory bid = market.getBid(id, _providers[i]);
-                if (bid.allotted != 0 && !bid.claimed) _claim(id, _providers[i]);
-            }
-        }
-        address[] memory accounts = everyone();
-        for (uint256 i = 0; i < accounts.length; ++i) {
-            if (market.claimableBalance(accounts[i]) != 0) _withdraw(accounts[i]);
-        }
+        _endEveryJob();
+        _payEveryone();
         vm.assertEq(token.balanceOf(address(market)), 0, "the market ends up holding nothing");
-        for (uint256 id = 1; id <= jobs; ++id) {
+        for (uint256 id = 1; id <= market.jobCount(); ++id) {
             vm.assertEq(market.getJob(id).escrow, 0, "no escrow is left");
         }
         for (uint256 i = 0; i < _providers.length; ++i) {
@@ -449,10 +428,6 @@ contract JobMarketHandler {
 
     function providers() external view returns (address[] memory) {
         return _providers;
-    }
-
-    function requesters() external view returns (address[] memory) {
-        return _requesters;
     }
 
     /// @notice Every account the handler ever acts as.
@@ -472,6 +447,61 @@ contract JobMarketHandler {
     }
 
     // ------------------------------------------------------------------ internals
+
+    /// @dev Past every bidding deadline a stranger closes bidding; past every reveal deadline
+    /// it finalizes. Every job must then have ended.
+    function _endEveryJob() private {
+        uint256 jobs = market.jobCount();
+        currentTime = _pastLatestDeadline(IJobMarket.JobStatus.Open);
+        vm.warp(currentTime);
+        for (uint256 id = 1; id <= jobs; ++id) {
+            if (market.getJob(id).status == IJobMarket.JobStatus.Open) {
+                _close(id, stranger, keccak256(abi.encode("end", id)));
+            }
+        }
+        currentTime = _pastLatestDeadline(IJobMarket.JobStatus.Awarded);
+        vm.warp(currentTime);
+        for (uint256 id = 1; id <= jobs; ++id) {
+            if (market.getJob(id).status == IJobMarket.JobStatus.Awarded) {
+                vm.assertTrue(market.isFinalizable(id), "finalizable after the reveal deadline");
+                _finalize(id, stranger);
+            }
+            IJobMarket.JobStatus status = market.getJob(id).status;
+            vm.assertTrue(
+                status == IJobMarket.JobStatus.Cancelled || status == IJobMarket.JobStatus.Unfilled
+                    || status == IJobMarket.JobStatus.Finalized,
+                "every job ends"
+            );
+        }
+    }
+
+    /// @dev The first second after the deadline that ends `status` (bidding for open jobs,
+    /// reveals for awarded ones) for every job in it, and not before now.
+    function _pastLatestDeadline(IJobMarket.JobStatus status) private view returns (uint256 latest) {
+        latest = currentTime;
+        for (uint256 id = 1; id <= market.jobCount(); ++id) {
+            IJobMarket.Job memory job = market.getJob(id);
+            if (job.status != status) continue;
+            uint256 deadline =
+                status == IJobMarket.JobStatus.Open ? job.biddingDeadline : job.revealDeadline;
+            if (deadline + 1 > latest) latest = deadline + 1;
+        }
+    }
+
+    /// @dev Every winner claims every finalized job; every account withdraws its balance.
+    function _payEveryone() private {
+        for (uint256 id = 1; id <= market.jobCount(); ++id) {
+            if (market.getJob(id).status != IJobMarket.JobStatus.Finalized) continue;
+            for (uint256 i = 0; i < _providers.length; ++i) {
+                IJobMarket.Bid memory bid = market.getBid(id, _providers[i]);
+                if (bid.allotted != 0 && !bid.claimed) _claim(id, _providers[i]);
+            }
+        }
+        address[] memory accounts = everyone();
+        for (uint256 i = 0; i < accounts.length; ++i) {
+            if (market.claimableBalance(accounts[i]) != 0) _withdraw(accounts[i]);
+        }
+    }
 
     function _close(uint256 jobId, address caller, bytes32 randomness) private {
         vm.prevrandao(randomness);
@@ -501,29 +531,156 @@ contract JobMarketHandler {
         vm.assertEq(closed.escrow, cost, "escrow keeps exactly the winners' cost");
     }
 
+    /// @dev Finalizes and checks the settlement against the rules in IJobMarket, recomputed
+    /// from ghost state: per group, a root revealed by at least `quorum` members wins and its
+    /// members are owed their price per task; every other member's price is refunded to the
+    /// requester, and it is slashed `stakePerTaskReplica` per task if it did not commit, did not
+    /// reveal, or revealed a losing root in a group that agreed.
     function _finalize(uint256 jobId, address caller) private {
-        // Whoever was awarded work and did not reveal the honest result is at fault.
+        // Whoever was awarded work and did not reveal the honest result everywhere is at fault.
         for (uint256 i = 0; i < _providers.length; ++i) {
             address provider = _providers[i];
-            if (market.getBid(jobId, provider).allotted == 0) continue;
-            if (scriptOf[jobId][provider] != Script.Honest || !revealed[jobId][provider]) {
+            IJobMarket.Bid memory bid = market.getBid(jobId, provider);
+            if (bid.allotted == 0) continue;
+            if (
+                scriptOf[jobId][provider] != Script.Honest
+                    || revealedCount[jobId][provider] < bid.groupCount
+            ) {
                 faulty[provider] = true;
             }
         }
+        IJobMarket.Job memory job = market.getJob(jobId);
+        uint256[] memory stakeBefore = new uint256[](_providers.length);
+        for (uint256 i = 0; i < _providers.length; ++i) {
+            stakeBefore[i] = registry.getProvider(_providers[i]).stake;
+        }
+        uint256 requesterBefore = market.claimableBalance(job.requester);
+        uint256 treasuryBefore = market.claimableBalance(treasury);
+
         vm.prank(caller);
         market.finalize(jobId);
         vm.assertTrue(
             market.getJob(jobId).status == IJobMarket.JobStatus.Finalized, "finalize finalizes"
         );
+
+        Settlement memory expected = _expectedSettlement(jobId, job);
+        uint256 slashedTotal;
+        for (uint256 i = 0; i < _providers.length; ++i) {
+            slashedTotal += expected.slash[i];
+            slashedOf[_providers[i]] += expected.slash[i];
+            vm.assertEq(
+                registry.getProvider(_providers[i]).stake,
+                stakeBefore[i] - expected.slash[i],
+                "slashed exactly per the rules"
+            );
+            (uint256 payment,,) = market.claimableFor(jobId, _providers[i]);
+            vm.assertEq(payment, expected.payment[i], "payment owed per the rules");
+        }
+        vm.assertEq(
+            market.claimableBalance(job.requester) - requesterBefore,
+            expected.refund,
+            "requester refunded the prices of unpaid lanes"
+        );
+        vm.assertEq(
+            market.claimableBalance(treasury) - treasuryBefore, slashedTotal, "slashes to treasury"
+        );
+    }
+
+    /// @dev What finalisation owes, by provider index and to the requester.
+    struct Settlement {
+        uint256[] slash;
+        uint256[] payment;
+        uint256 refund;
+    }
+
+    function _expectedSettlement(uint256 jobId, IJobMarket.Job memory job)
+        private
+        view
+        returns (Settlement memory expected)
+    {
+        expected.slash = new uint256[](_providers.length);
+        expected.payment = new uint256[](_providers.length);
+        for (uint16 g = 0; g < job.groupCount; ++g) {
+            IJobMarket.Group memory group = market.getGroup(jobId, g);
+            uint256 k = group.members.length;
+            bytes32[] memory roots = new bytes32[](k);
+            bool[] memory shown = new bool[](k);
+            for (uint256 lane = 0; lane < k; ++lane) {
+                address member = group.members[lane];
+                shown[lane] = revealedIn[jobId][member][g];
+                if (shown[lane]) roots[lane] = _rootIn(jobId, member, g);
+            }
+            (bool agreed, bytes32 winningRoot) = _quorum(roots, shown, job.quorum);
+            vm.assertTrue(
+                group.outcome
+                    == (agreed ? IJobMarket.GroupOutcome.Agreed : IJobMarket.GroupOutcome.NoQuorum),
+                "group outcome per the quorum rule"
+            );
+            vm.assertEq(group.winningRoot, winningRoot, "winning root per the quorum rule");
+            for (uint256 lane = 0; lane < k; ++lane) {
+                address member = group.members[lane];
+                uint256 i = _providerIndex(member);
+                uint256 price = uint256(group.taskCount) * market.getBid(jobId, member).price;
+                if (agreed && shown[lane] && roots[lane] == winningRoot) {
+                    expected.payment[i] += price;
+                    continue;
+                }
+                expected.refund += price;
+                bool committed = scriptOf[jobId][member] != Script.None;
+                if (!committed || !shown[lane] || agreed) {
+                    expected.slash[i] += uint256(group.taskCount) * job.stakePerTaskReplica;
+                }
+            }
+        }
+    }
+
+    /// @dev A root that at least `quorum` shown lanes share (at most one can, as q > k/2).
+    function _quorum(bytes32[] memory roots, bool[] memory shown, uint256 quorum)
+        private
+        pure
+        returns (bool agreed, bytes32 root)
+    {
+        for (uint256 a = 0; a < roots.length; ++a) {
+            if (!shown[a]) continue;
+            uint256 count;
+            for (uint256 b = 0; b < roots.length; ++b) {
+                if (shown[b] && roots[b] == roots[a]) ++count;
+            }
+            if (count >= quorum) return (true, roots[a]);
+        }
+    }
+
+    /// @dev The root `provider`'s script has it report for group `groupId`.
+    function _rootIn(uint256 jobId, address provider, uint16 groupId)
+        private
+        view
+        returns (bytes32)
+    {
+        IJobMarket.Assignment[] memory assignments = market.assignmentsOf(jobId, provider);
+        bytes32[] memory roots = _roots(jobId, provider, assignments, scriptOf[jobId][provider]);
+        for (uint256 j = 0; j < assignments.length; ++j) {
+            if (assignments[j].groupId == groupId) return roots[j];
+        }
+        revert JobMarketHandlerNotAMember(jobId, provider, groupId);
+    }
+
+    function _providerIndex(address provider) private view returns (uint256) {
+        for (uint256 i = 0; i < _providers.length; ++i) {
+            if (_providers[i] == provider) return i;
+        }
+        revert JobMarketHandlerUnknownProvider(provider);
     }
 
     function _claim(uint256 jobId, address provider) private {
         (uint256 payment, uint256 fee, uint256 stakeReleased) = market.claimableFor(jobId, provider);
         uint256 balance = token.balanceOf(provider);
         uint256 locked = registry.getProvider(provider).locked;
+        uint256 treasuryBefore = market.claimableBalance(treasury);
         vm.prank(provider);
-        market.claim(jobId);
+        uint256 returned = market.claim(jobId);
+        vm.assertEq(returned, payment, "claim returns the payment before the fee");
         vm.assertEq(token.balanceOf(provider), balance + payment - fee, "claim pays payment - fee");
+        vm.assertEq(market.claimableBalance(treasury) - treasuryBefore, fee, "fee to treasury");
         vm.assertEq(
             registry.getProvider(provider).locked, locked - stakeReleased, "claim frees the stake"
         );
@@ -551,6 +708,108 @@ contract JobMarketHandler {
                 ? keccak256(abi.encode("wrong", jobId, assignments[j].groupId, provider))
                 : honestRoot(jobId, assignments[j].groupId);
         }
+    }
+
+    /// @dev The memberships a reveal by `provider` would reveal now, how many, and the error it
+    /// must fail with if none: the reason for skipping the first membership it skips.
+    function _dueReveals(
+        uint256 jobId,
+        IJobMarket.Job memory job,
+        address provider,
+        IJobMarket.Assignment[] memory assignments
+    ) private view returns (bool[] memory due, uint256 dueCount, bytes memory skipError) {
+        due = new bool[](assignments.length);
+        for (uint256 j = 0; j < assignments.length; ++j) {
+            uint16 groupId = assignments[j].groupId;
+            bool done = revealedIn[jobId][provider][groupId];
+            bool ready = currentTime > job.commitDeadline
+                || market.getGroup(jobId, groupId).commitCount == job.replication;
+            if (!done && ready) {
+                due[j] = true;
+                ++dueCount;
+            } else if (skipError.length == 0) {
+                skipError = done
+                    ? abi.encodeWithSelector(
+                        IJobMarket.JobMarketNothingToReveal.selector, jobId, groupId, provider
+                    )
+                    : abi.encodeWithSelector(IJobMarket.JobMarketRevealTooEarly.selector, jobId, groupId);
+            }
+        }
+    }
+
+    /// @dev Commits all of `provider`'s memberships: honest half the time, otherwise wrong in
+    /// every membership or in the first only.
+    function _commit(uint256 jobId, address provider, uint256 scriptSeed) private {
+        Script script = scriptSeed % 2 == 0
+            ? Script.Honest
+            : (scriptSeed % 4 == 1 ? Script.AllWrong : Script.FirstWrong);
+        IJobMarket.Assignment[] memory assignments = market.assignmentsOf(jobId, provider);
+        bytes32[] memory roots = _roots(jobId, provider, assignments, script);
+        bytes32[] memory commitments = new bytes32[](roots.length);
+        for (uint256 j = 0; j < roots.length; ++j) {
+            // The documented commitment, computed here rather than by the market's helper.
+            commitments[j] = keccak256(
+                abi.encode(jobId, assignments[j].groupId, provider, roots[j], _salt(jobId, provider))
+            );
+        }
+        scriptOf[jobId][provider] = script;
+        if (script != Script.Honest) faulty[provider] = true;
+        vm.prank(provider);
+        market.commit(jobId, commitments);
+        ++calls["commit"];
+    }
+
+    /// @dev Reveals what `provider` committed, checking that exactly the memberships due now
+    /// are revealed; or, when none is due or `tamper` is set, that the call fails as documented.
+    function _reveal(uint256 jobId, IJobMarket.Job memory job, address provider, bool tamper)
+        private
+    {
+        IJobMarket.Assignment[] memory assignments = market.assignmentsOf(jobId, provider);
+        bytes32[] memory roots = _roots(jobId, provider, assignments, scriptOf[jobId][provider]);
+        (bool[] memory due, uint256 dueCount, bytes memory skipError) =
+            _dueReveals(jobId, job, provider, assignments);
+        bytes32 salt = _salt(jobId, provider);
+        if (dueCount == 0) {
+            vm.expectRevert(skipError);
+            vm.prank(provider);
+            market.reveal(jobId, roots, salt, "bafkreiresults");
+            ++calls["revealTooEarly"];
+            return;
+        }
+        if (tamper) {
+            // A root that does not open its commitment fails the whole call.
+            uint256 first;
+            while (!due[first]) ++first;
+            roots[first] = keccak256(abi.encode(roots[first]));
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IJobMarket.JobMarketRevealMismatch.selector,
+                    jobId,
+                    assignments[first].groupId,
+                    provider
+                )
+            );
+            vm.prank(provider);
+            market.reveal(jobId, roots, salt, "bafkreiresults");
+            ++calls["revealMismatch"];
+            return;
+        }
+        vm.prank(provider);
+        market.reveal(jobId, roots, salt, "bafkreiresults");
+        IJobMarket.Assignment[] memory after_ = market.assignmentsOf(jobId, provider);
+        for (uint256 j = 0; j < assignments.length; ++j) {
+            uint16 groupId = assignments[j].groupId;
+            if (due[j]) {
+                revealedIn[jobId][provider][groupId] = true;
+                ++revealedCount[jobId][provider];
+            }
+            vm.assertTrue(
+                after_[j].revealed == revealedIn[jobId][provider][groupId],
+                "reveal reveals exactly the memberships that were due"
+            );
+            if (after_[j].revealed) vm.assertEq(after_[j].commitment, roots[j], "root stored");
+        }
+        ++calls["reveal"];
     }
 
     function _salt(uint256 jobId, address provider) private pure returns (bytes32) {
@@ -595,7 +854,7 @@ contract JobMarketHandler {
         for (uint256 i = 0; i < jobs; ++i) {
             uint256 id = 1 + (jobSeed % jobs + i) % jobs;
             IJobMarket.Job memory candidate = market.getJob(id);
-            if (!_inPhase(candidate, phase) || bidsPlaced[id] == _MAX_BIDS_PER_JOB) continue;
+            if (!_inPhase(candidate, phase)) continue;
             if (phase == Phase.BiddingShort && !_short(id, candidate)) continue;
             address bidder = _findProvider(providerSeed, id, candidate, Need.CanBid);
             if (bidder != address(0)) return (id, candidate, bidder);
@@ -644,7 +903,8 @@ contract JobMarketHandler {
             return bid.allotted != 0 && scriptOf[jobId][provider] == Script.None;
         }
         if (need == Need.Unrevealed) {
-            return scriptOf[jobId][provider] != Script.None && !revealed[jobId][provider];
+            return scriptOf[jobId][provider] != Script.None
+                && revealedCount[jobId][provider] < bid.groupCount;
         }
         return bid.allotted != 0 && !bid.claimed; // Need.Unclaimed
     }

@@ -12,8 +12,8 @@ interface Vm {
     function prevrandao(bytes32 newPrevrandao) external;
     /// @notice Makes the next call come from `msgSender`.
     function prank(address msgSender) external;
-    /// @notice Discards the current fuzz input when `condition` is false.
-    function assume(bool condition) external pure;
+    /// @notice Expects the next call to revert with exactly `revertData`.
+    function expectRevert(bytes calldata revertData) external;
     /// @notice Names an address in traces.
     function label(address account, string calldata newLabel) external;
 
@@ -26,8 +26,6 @@ interface Vm {
     function assertGt(uint256 left, uint256 right, string calldata error) external pure;
     function assertLt(uint256 left, uint256 right, string calldata error) external pure;
     function toString(uint256 value) external pure returns (string memory);
-    function snapshotState() external returns (uint256);
-    function revertToState(uint256) external returns (bool);
 }
 
 /// @dev The cheatcode address: `address(uint160(uint256(keccak256("hevm cheat code"))))`.
