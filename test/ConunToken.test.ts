@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { at, ONE, SUPPLY, signPermit } from "./helpers/protocol.js";
 
-const connection = await network.connect({ chainType: "l1" });
+const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;
 
 describe("ConunToken", () => {

@@ -17,7 +17,7 @@ import {
   SUPPLY,
 } from "./helpers/protocol.js";
 
-const connection = await network.connect({ chainType: "l1" });
+const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;
 
 const DAY = 24n * 3600n;

@@ -21,7 +21,7 @@ import {
   registerProviders,
 } from "./helpers/protocol.js";
 
-const connection = await network.connect({ chainType: "l1" });
+const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;
 const { loadFixture } = networkHelpers;
 

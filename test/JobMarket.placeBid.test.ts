@@ -11,7 +11,7 @@ import {
   registerProviders,
 } from "./helpers/protocol.js";
 
-const connection = await network.connect({ chainType: "l1" });
+const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;
 const { time } = networkHelpers;
 

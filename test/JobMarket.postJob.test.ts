@@ -6,7 +6,7 @@ import type { IJobMarket } from "../types/ethers-contracts/JobMarket.js";
 import { Status } from "./helpers/market.js";
 import { at, deployProtocol, FEE_BPS, jobSpec, ONE, signPermit } from "./helpers/protocol.js";
 
-const connection = await network.connect({ chainType: "l1" });
+const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;
 const { time } = networkHelpers;
 

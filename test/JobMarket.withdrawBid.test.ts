@@ -4,7 +4,7 @@ import { network } from "hardhat";
 import { closeBiddingAfterDeadline, groupsOf, placeBids, Status, take } from "./helpers/market.js";
 import { deployProtocol, ONE, passTime, postJob, registerProviders } from "./helpers/protocol.js";
 
-const connection = await network.connect({ chainType: "l1" });
+const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;
 
 const STAKE = 100n * ONE;

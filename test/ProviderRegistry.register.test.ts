@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { at, deployProtocol, ONE, postJob, registerProviders } from "./helpers/protocol.js";
 
-const connection = await network.connect({ chainType: "l1" });
+const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;
 
 const CAPABILITIES = { cpuMillicores: 4000, memoryMiB: 8192, gpuCount: 1 };
