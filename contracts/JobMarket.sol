@@ -784,7 +784,6 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         returns (SlashReason)
     {
         uint8 bit = uint8(1 << lane);
-        if (group.winnersMask & bit != 0) return SlashReason.None;
         if (group.committedMask & bit == 0) return SlashReason.NoCommit;
         if (group.revealedMask & bit == 0) return SlashReason.NoReveal;
         return group.outcome == GroupOutcome.Agreed ? SlashReason.WrongResult : SlashReason.None;
