@@ -202,8 +202,16 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
 
         job.bidCount = bidIndex + 1;
         _bidders[jobId][bidIndex] = msg.sender;
-        _positions[jobId][msg.sender] =
-            Position({price: price, capacity: capacity, allotted: 0, segmentStart: 0, firstGroup: 0, groupCount: 0, bidIndex: bidIndex, claimed: false});
+        _positions[jobId][msg.sender] = Position({
+            price: price,
+            capacity: capacity,
+            allotted: 0,
+            segmentStart: 0,
+            firstGroup: 0,
+            groupCount: 0,
+            bidIndex: bidIndex,
+            claimed: false
+        });
         uint256 stake = uint256(capacity) * job.stakePerTaskReplica;
         emit BidPlaced(jobId, msg.sender, price, capacity, stake);
         if (stake != 0) _registry.lockStake(msg.sender, jobId, stake);

@@ -11,9 +11,9 @@ pragma solidity ^0.8.28;
 /// ## Job lifecycle
 ///
 /// ```
-///            cancel (requester, before biddingDeadline)
+///            cancel (requester, up to and including biddingDeadline)
 ///   Open ───────────────────────────────────────────────► Cancelled   (escrow refunded)
-///    │ closeBidding (anyone, after biddingDeadline; cancel is possible up to and including it)
+///    │ closeBidding (anyone, after biddingDeadline)
 ///    ├── bids cover taskCount × k ──► Awarded ──finalize──► Finalized (payments due, refunds)
 ///    └── they do not ───────────────────────────────────► Unfilled    (escrow refunded)
 /// ```

@@ -82,7 +82,9 @@ interface IProviderRegistry {
     /// @param jobId The job bid on.
     /// @param amount Stake locked now, in token wei.
     /// @param locked The provider's total locked stake afterwards, over all jobs, in token wei.
-    event StakeLocked(address indexed provider, uint256 indexed jobId, uint256 amount, uint256 locked);
+    event StakeLocked(
+        address indexed provider, uint256 indexed jobId, uint256 amount, uint256 locked
+    );
     /// @notice Emitted when the market releases locked stake. `locked` is the new total.
     /// @param provider The provider.
     /// @param jobId The job the stake backed.
