@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   awardJob,
+  awardTenTaskJob,
   busiestProvider,
   closeBiddingAfterDeadline,
   commitRoots,
@@ -92,20 +93,8 @@ async function feeRaisedAfterPostingFixture() {
 
 /** A 10 task x 3 job over four providers; one lies in exactly one of its groups. Finalized. */
 async function finalizedMultiGroupCheaterFixture() {
-  const p = await deployProtocol(connection);
-  const providers = p.providers.slice(0, 4);
-  await registerProviders(p, providers);
   const prices = [1n, 2n, 3n, 4n].map((n) => (n * ONE) / 10n);
-  const jobId = await awardJob(
-    connection,
-    p,
-    { taskCount: 10 },
-    [10, 8, 7, 5].map((capacity, i) => ({
-      provider: at(providers, i),
-      price: at(prices, i),
-      capacity,
-    })),
-  );
+  const { p, jobId, providers } = await awardTenTaskJob(connection, prices);
   const cheater = await busiestProvider(p, jobId, providers);
   const rootsOf = async (provider: HardhatEthersSigner) => {
     const roots = await honestRoots(connection, p, jobId, provider);

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   awardJob,
+  awardTenTaskJob,
   busiestProvider,
   commitRoots,
   defined,
@@ -43,15 +44,7 @@ async function awardedOneTaskFixture() {
 
 /** A 10 task x 3 job over four providers of capacities 10, 8, 7, 5: several groups. */
 async function awardedTenTaskFixture() {
-  const p = await deployProtocol(connection);
-  const providers = p.providers.slice(0, 4);
-  await registerProviders(p, providers);
-  const jobId = await awardJob(
-    connection,
-    p,
-    { taskCount: 10 },
-    [10, 8, 7, 5].map((capacity, i) => ({ provider: at(providers, i), price: PRICE, capacity })),
-  );
+  const { p, jobId, providers } = await awardTenTaskJob(connection, [PRICE, PRICE, PRICE, PRICE]);
   // The provider with the most memberships.
   const busiest = await busiestProvider(p, jobId, providers);
   return { p, jobId, providers, busiest };

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   awardJob,
+  awardTenTaskJob,
   busiestProvider,
   commitRoots,
   groupsOf,
@@ -108,15 +109,7 @@ async function noQuorumWithNoShowFixture() {
 
 /** A 10 task x 3 job over four providers; one provider lies in exactly one of its groups. */
 async function multiGroupCheaterFixture() {
-  const p = await deployProtocol(connection);
-  const providers = p.providers.slice(0, 4);
-  await registerProviders(p, providers);
-  const jobId = await awardJob(
-    connection,
-    p,
-    { taskCount: 10 },
-    [10, 8, 7, 5].map((capacity, i) => ({ provider: at(providers, i), price: PRICE, capacity })),
-  );
+  const { p, jobId, providers } = await awardTenTaskJob(connection, [PRICE, PRICE, PRICE, PRICE]);
   const cheater = await busiestProvider(p, jobId, providers);
   const cheaterRoots = await honestRoots(connection, p, jobId, cheater);
   cheaterRoots[0] = resultRoot(connection, jobId, 999n);

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   awardJob,
+  awardTenTaskJob,
   busiestProvider,
   commitRoots,
   defined,
@@ -72,15 +73,7 @@ async function copiedCommitmentFixture() {
 
 /** A 10 task x 3 job over four providers (several groups), nobody committed. */
 async function awardedTenTaskFixture() {
-  const p = await deployProtocol(connection);
-  const providers = p.providers.slice(0, 4);
-  await registerProviders(p, providers);
-  const jobId = await awardJob(
-    connection,
-    p,
-    { taskCount: 10 },
-    [10, 8, 7, 5].map((capacity, i) => ({ provider: at(providers, i), price: PRICE, capacity })),
-  );
+  const { p, jobId, providers } = await awardTenTaskJob(connection, [PRICE, PRICE, PRICE, PRICE]);
   return { p, jobId, providers };
 }
 

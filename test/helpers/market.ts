@@ -6,9 +6,11 @@ import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 import {
   at,
   type Connection,
+  deployProtocol,
   type Protocol,
   passTime,
   postJob,
+  registerProviders,
   resultRoot,
   saltOf,
 } from "./protocol.js";
@@ -73,6 +75,30 @@ export async function awardJob(
   await placeBids(p, jobId, bids);
   await closeBiddingAfterDeadline(connection, p, jobId);
   return jobId;
+}
+
+/**
+ * Deploys, registers four providers and awards them a 10 task x 3 job with capacities 10, 8, 7
+ * and 5: several groups, and providers in more than one. `prices[i]` is provider i's bid.
+ */
+export async function awardTenTaskJob(
+  connection: Connection,
+  prices: readonly bigint[],
+): Promise<{ p: Protocol; jobId: bigint; providers: HardhatEthersSigner[] }> {
+  const p = await deployProtocol(connection);
+  const providers = p.providers.slice(0, 4);
+  await registerProviders(p, providers);
+  const jobId = await awardJob(
+    connection,
+    p,
+    { taskCount: 10 },
+    [10, 8, 7, 5].map((capacity, i) => ({
+      provider: at(providers, i),
+      price: at(prices, i),
+      capacity,
+    })),
+  );
+  return { p, jobId, providers };
 }
 
 /** The honest root of every membership of `provider`, in `assignmentsOf` order. */
