@@ -17,6 +17,8 @@ import {
 import {
   at,
   commitAll,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   FEE_BPS,
   ONE,
@@ -32,8 +34,8 @@ const { networkHelpers } = connection;
 const { loadFixture } = networkHelpers;
 
 const PRICE = ONE / 2n;
-const STAKE = 2n * ONE; // jobSpec's stakePerTaskReplica
-const FULL_STAKE = 10_000n * ONE;
+const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
+const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 const BPS = 10_000n;
 
 /** Awards a 1 task x 3 job to a, b, c at PRICE (d bids higher and loses); `variants` per member. */

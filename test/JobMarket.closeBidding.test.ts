@@ -12,6 +12,8 @@ import {
 } from "./helpers/market.js";
 import {
   at,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   jobSpec,
   ONE,
@@ -25,8 +27,8 @@ const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;
 const { loadFixture } = networkHelpers;
 
-const STAKE = 2n * ONE; // jobSpec's stakePerTaskReplica
-const FULL_STAKE = 10_000n * ONE; // registerProviders' default stake
+const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
+const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 const tenth = (n: bigint) => (n * ONE) / 10n;
 
 /** A 1 task x 3 job with four bids of different prices, capacity 1 each. */

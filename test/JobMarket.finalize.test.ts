@@ -17,6 +17,8 @@ import {
 import {
   at,
   commitAll,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   ONE,
   passTime,
@@ -31,8 +33,8 @@ const { ethers, networkHelpers } = connection;
 const { loadFixture } = networkHelpers;
 
 const PRICE = ONE / 2n;
-const STAKE = 2n * ONE; // jobSpec's stakePerTaskReplica
-const FULL_STAKE = 10_000n * ONE;
+const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
+const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 
 /** A 1 task x 3 job awarded to a, b and c at PRICE; nobody has committed. */
 async function awardedFixture() {

@@ -18,6 +18,8 @@ import {
 import {
   at,
   commitAll,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   FEE_BPS,
   jobSpec,
@@ -33,8 +35,8 @@ const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;
 const { loadFixture } = networkHelpers;
 
-const STAKE = 2n * ONE; // jobSpec's stakePerTaskReplica
-const FULL_STAKE = 10_000n * ONE; // registerProviders' stake; each provider keeps ONE in hand
+const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
+const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 const REQUESTER_FUNDS = 1_000_000n * ONE; // deployProtocol's transfer to the requester
 const BPS = 10_000n;
 const tenth = (n: bigint) => (n * ONE) / 10n;

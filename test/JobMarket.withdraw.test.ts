@@ -3,6 +3,7 @@ import { network } from "hardhat";
 import { awardJob, take } from "./helpers/market.js";
 import {
   commitAll,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   FEE_BPS,
   ONE,
@@ -16,7 +17,7 @@ const { networkHelpers } = connection;
 const { loadFixture } = networkHelpers;
 
 const PRICE = ONE / 2n;
-const STAKE = 2n * ONE; // jobSpec's stakePerTaskReplica
+const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
 const BPS = 10_000n;
 
 /** A 1 task x 3 job awarded at PRICE (below the max price of ONE): the requester is owed 1.5. */

@@ -17,6 +17,10 @@ export const ONE = 10n ** 18n;
 export const SUPPLY = 1_000_000_000n * ONE;
 export const COOLDOWN = 28n * 24n * 3600n;
 export const FEE_BPS = 100n;
+/** `jobSpec()`'s stake per task-replica. */
+export const DEFAULT_STAKE_PER_TASK_REPLICA = 2n * ONE;
+/** What `registerProviders` stakes for each provider unless told otherwise. */
+export const DEFAULT_PROVIDER_STAKE = 10_000n * ONE;
 
 export interface Protocol {
   token: ConunToken;
@@ -76,7 +80,7 @@ export async function deployProtocol(
 export async function registerProviders(
   p: Protocol,
   providers: HardhatEthersSigner[],
-  stake: bigint = 10_000n * ONE,
+  stake: bigint = DEFAULT_PROVIDER_STAKE,
 ): Promise<void> {
   for (const provider of providers) {
     await p.token.transfer(provider.address, stake + ONE);
@@ -100,7 +104,7 @@ export function jobSpec(
     replication: 3,
     quorum: 2,
     maxPrice: ONE,
-    stakePerTaskReplica: 2n * ONE,
+    stakePerTaskReplica: DEFAULT_STAKE_PER_TASK_REPLICA,
     biddingWindow: 600,
     executionWindow: 3600,
     revealWindow: 600,
