@@ -172,7 +172,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         uint256 refund = job.escrow;
         job.escrow = 0;
         emit JobCancelled(jobId, refund);
-        _credit(job.requester, jobId, refund);
+        _credit(job.requester, jobId, refund, CreditKind.Refund);
         _releaseAllBids(jobId, job);
     }
 
@@ -252,7 +252,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
             uint256 refund = job.escrow;
             job.escrow = 0;
             emit JobUnfilled(jobId, refund);
-            _credit(job.requester, jobId, refund);
+            _credit(job.requester, jobId, refund, CreditKind.Refund);
             _releaseAllBids(jobId, job);
             return;
         }
@@ -333,8 +333,8 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         // Refunds are the prices of lanes that will not be paid: part of the escrow.
         job.escrow -= uint128(refund);
         emit JobFinalized(jobId, refund, slashed);
-        _credit(job.requester, jobId, refund);
-        _credit(_treasury, jobId, slashed);
+        _credit(job.requester, jobId, refund, CreditKind.Refund);
+        _credit(_treasury, jobId, slashed, CreditKind.Slash);
     }
 
     /// @inheritdoc IJobMarket
@@ -351,7 +351,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         // The payment was reserved in escrow at the award and not refunded at finalisation.
         job.escrow -= uint128(payment);
         emit Claimed(jobId, msg.sender, payment, fee, stakeReleased);
-        _credit(_treasury, jobId, fee);
+        _credit(_treasury, jobId, fee, CreditKind.Fee);
         if (stakeReleased != 0) _registry.unlockStake(msg.sender, jobId, stakeReleased);
         if (payment != fee) _token.safeTransfer(msg.sender, payment - fee);
     }
@@ -690,7 +690,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         // cost <= escrow: every allotted task-replica is priced at most maxPrice.
         job.escrow = uint128(cost);
         emit JobAwarded(jobId, commitDeadline, revealDeadline, groupCount, cost, refund);
-        _credit(job.requester, jobId, refund);
+        _credit(job.requester, jobId, refund, CreditKind.Refund);
     }
 
     /// @dev Reveals one membership, or says why it is skipped. A root that does not match the
@@ -735,7 +735,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
                 slashed += laneSlashed;
             }
         }
-        emit GroupFinalized(jobId, groupId, outcome, winningRoot, agreeing, refund);
+        emit GroupFinalized(jobId, groupId, outcome, winningRoot, agreeing, winnersMask, refund);
     }
 
     /// @dev Refunds the requester a non-winning member's price and slashes the member if it is
@@ -869,10 +869,10 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (_groups[jobId][groupId].taskStart < position.segmentStart % taskCount) ++lane;
     }
 
-    function _credit(address account, uint256 jobId, uint256 amount) private {
+    function _credit(address account, uint256 jobId, uint256 amount, CreditKind kind) private {
         if (amount == 0) return;
         _claimable[account] += amount;
-        emit BalanceCredited(account, jobId, amount);
+        emit BalanceCredited(account, jobId, amount, kind);
     }
 
     function _setProtocolFee(uint16 feeBps) private {

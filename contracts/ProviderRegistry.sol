@@ -111,7 +111,9 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         UnbondingRecord storage unbonding = _unbonding[msg.sender];
         unbonding.amount += uint128(amount);
         unbonding.releaseAt = uint64(block.timestamp) + _unstakeCooldown;
-        emit UnstakeRequested(msg.sender, amount, unbonding.amount, unbonding.releaseAt);
+        emit UnstakeRequested(
+            msg.sender, amount, record.stake, unbonding.amount, unbonding.releaseAt
+        );
     }
 
     /// @inheritdoc IProviderRegistry
@@ -164,7 +166,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
             record.stake -= uint128(amount);
         }
         _totalStaked -= amount;
-        emit StakeSlashed(provider, jobId, amount, record.stake);
+        emit StakeSlashed(provider, jobId, amount, record.stake, record.locked);
         _token.safeTransfer(msg.sender, amount);
     }
 

@@ -1,7 +1,7 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { closeBiddingAfterDeadline, placeBids, Status, take } from "./helpers/market.js";
+import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "./helpers/market.js";
 import type { Protocol } from "./helpers/protocol.js";
 import {
   COOLDOWN,
@@ -133,7 +133,9 @@ describe("JobMarket#setProtocolFee", () => {
     await expect(tx)
       .to.emit(market, "Claimed")
       .withArgs(jobId, alice.address, ONE, fee, STAKE_PER_TASK_REPLICA);
-    await expect(tx).to.emit(market, "BalanceCredited").withArgs(treasury.address, jobId, fee);
+    await expect(tx)
+      .to.emit(market, "BalanceCredited")
+      .withArgs(treasury.address, jobId, fee, Credit.Fee);
     await expect(tx).to.changeTokenBalances(
       ethers,
       token,
@@ -165,7 +167,7 @@ describe("JobMarket#setTreasury", () => {
 
     await expect(market.connect(alice).claim(jobId))
       .to.emit(market, "BalanceCredited")
-      .withArgs(newTreasury.address, jobId, fee);
+      .withArgs(newTreasury.address, jobId, fee, Credit.Fee);
     expect(await market.claimableBalance(newTreasury.address)).to.equal(fee);
     expect(await market.claimableBalance(treasury.address)).to.equal(0n);
   });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { closeBiddingAfterDeadline, placeBids, Status, take } from "./helpers/market.js";
+import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "./helpers/market.js";
 import { deployProtocol, ONE, passTime, postJob, registerProviders } from "./helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
@@ -33,7 +33,9 @@ describe("JobMarket#cancelJob", () => {
 
     const tx = await market.connect(requester).cancelJob(jobId);
     await expect(tx).to.emit(market, "JobCancelled").withArgs(jobId, ESCROW);
-    await expect(tx).to.emit(market, "BalanceCredited").withArgs(requester.address, jobId, ESCROW);
+    await expect(tx)
+      .to.emit(market, "BalanceCredited")
+      .withArgs(requester.address, jobId, ESCROW, Credit.Refund);
     // Pull payments: nothing moves until the requester withdraws.
     await expect(tx).to.changeTokenBalances(ethers, token, [requester, market], [0n, 0n]);
 

@@ -5,6 +5,7 @@ import {
   awardJob,
   awardTenTaskJob,
   busiestProvider,
+  Credit,
   closeBiddingAfterDeadline,
   commitRoots,
   groupsOf,
@@ -156,7 +157,7 @@ describe("JobMarket#claim", () => {
       await expect(tx).to.emit(p.market, "Claimed").withArgs(jobId, a.address, PRICE, fee, STAKE);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.treasury.address, jobId, fee);
+        .withArgs(p.treasury.address, jobId, fee, Credit.Fee);
       await expect(tx).to.emit(p.registry, "StakeUnlocked").withArgs(a.address, jobId, STAKE, 0n);
 
       expect(await p.token.balanceOf(a.address)).to.equal(providerBalance + PRICE - fee);

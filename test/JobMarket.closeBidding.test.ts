@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   type BidOrder,
+  Credit,
   closeBiddingAfterDeadline,
   groupsOf,
   minedAt,
@@ -374,7 +375,7 @@ describe("JobMarket#closeBidding", () => {
         );
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.requester.address, jobId, escrow - cost);
+        .withArgs(p.requester.address, jobId, escrow - cost, Credit.Refund);
       expect(job.escrow).to.equal(cost);
       expect(await p.market.claimableBalance(p.requester.address)).to.equal(escrow - cost);
       // Credits are pull payments: no token moves at the award.
@@ -456,7 +457,7 @@ describe("JobMarket#closeBidding", () => {
       await expect(tx).to.emit(p.market, "JobUnfilled").withArgs(jobId, escrow);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.requester.address, jobId, escrow);
+        .withArgs(p.requester.address, jobId, escrow, Credit.Refund);
       await expect(tx).not.to.emit(p.market, "JobAwarded");
       await expect(tx).not.to.emit(p.market, "GroupFormed");
       for (const [i, provider] of bidders.entries()) {

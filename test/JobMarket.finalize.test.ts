@@ -4,9 +4,11 @@ import {
   awardJob,
   awardTenTaskJob,
   busiestProvider,
+  Credit,
   commitRoots,
   groupsOf,
   honestRoots,
+  lanesWithout,
   Outcome,
   placeBids,
   revealRoots,
@@ -154,7 +156,7 @@ describe("JobMarket#finalize", () => {
       const tx = p.market.connect(at(p.others, 0)).finalize(jobId);
       await expect(tx)
         .to.emit(p.market, "GroupFinalized")
-        .withArgs(jobId, 0n, Outcome.Agreed, root, 3n, 0n);
+        .withArgs(jobId, 0n, Outcome.Agreed, root, 3n, 7n, 0n);
       await expect(tx).to.emit(p.market, "JobFinalized").withArgs(jobId, 0n, 0n);
       await expect(tx).not.to.emit(p.market, "ProviderSlashed");
       await expect(tx).not.to.emit(p.market, "BalanceCredited");
@@ -209,24 +211,24 @@ describe("JobMarket#finalize", () => {
       const tx = p.market.finalize(jobId);
       await expect(tx)
         .to.emit(p.market, "GroupFinalized")
-        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 3n * PRICE);
+        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 0n, 3n * PRICE);
       for (const m of [a, b, c]) {
         await expect(tx)
           .to.emit(p.market, "ProviderSlashed")
           .withArgs(jobId, 0n, m.address, STAKE, Slash.NoCommit);
         await expect(tx)
           .to.emit(p.registry, "StakeSlashed")
-          .withArgs(m.address, jobId, STAKE, FULL_STAKE - STAKE);
+          .withArgs(m.address, jobId, STAKE, FULL_STAKE - STAKE, 0n);
       }
       await expect(tx)
         .to.emit(p.market, "JobFinalized")
         .withArgs(jobId, 3n * PRICE, 3n * STAKE);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.requester.address, jobId, 3n * PRICE);
+        .withArgs(p.requester.address, jobId, 3n * PRICE, Credit.Refund);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.treasury.address, jobId, 3n * STAKE);
+        .withArgs(p.treasury.address, jobId, 3n * STAKE, Credit.Slash);
       expect(await p.token.balanceOf(p.market)).to.equal(marketBalance + 3n * STAKE);
       expect(await p.token.balanceOf(p.registry)).to.equal(registryBalance - 3n * STAKE);
       expect((await p.market.getJob(jobId)).escrow).to.equal(0n);
@@ -260,20 +262,28 @@ describe("JobMarket#finalize", () => {
       const tx = p.market.finalize(jobId);
       await expect(tx)
         .to.emit(p.market, "GroupFinalized")
-        .withArgs(jobId, 0n, Outcome.Agreed, root, 2n, PRICE);
+        .withArgs(
+          jobId,
+          0n,
+          Outcome.Agreed,
+          root,
+          2n,
+          await lanesWithout(p, jobId, 0n, [c.address]),
+          PRICE,
+        );
       await expect(tx)
         .to.emit(p.market, "ProviderSlashed")
         .withArgs(jobId, 0n, c.address, STAKE, Slash.WrongResult);
       await expect(tx)
         .to.emit(p.registry, "StakeSlashed")
-        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE);
+        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE, 0n);
       await expect(tx).to.emit(p.market, "JobFinalized").withArgs(jobId, PRICE, STAKE);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.treasury.address, jobId, STAKE);
+        .withArgs(p.treasury.address, jobId, STAKE, Credit.Slash);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.requester.address, jobId, PRICE);
+        .withArgs(p.requester.address, jobId, PRICE, Credit.Refund);
 
       expect(await p.token.balanceOf(p.market)).to.equal(marketBalance + STAKE);
       expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
@@ -290,13 +300,21 @@ describe("JobMarket#finalize", () => {
       const tx = p.market.finalize(jobId);
       await expect(tx)
         .to.emit(p.market, "GroupFinalized")
-        .withArgs(jobId, 0n, Outcome.Agreed, root, 2n, PRICE);
+        .withArgs(
+          jobId,
+          0n,
+          Outcome.Agreed,
+          root,
+          2n,
+          await lanesWithout(p, jobId, 0n, [c.address]),
+          PRICE,
+        );
       await expect(tx)
         .to.emit(p.market, "ProviderSlashed")
         .withArgs(jobId, 0n, c.address, STAKE, Slash.NoCommit);
       await expect(tx)
         .to.emit(p.registry, "StakeSlashed")
-        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE);
+        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE, 0n);
       expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
     });
 
@@ -306,7 +324,15 @@ describe("JobMarket#finalize", () => {
       const tx = p.market.finalize(jobId);
       await expect(tx)
         .to.emit(p.market, "GroupFinalized")
-        .withArgs(jobId, 0n, Outcome.Agreed, root, 2n, PRICE);
+        .withArgs(
+          jobId,
+          0n,
+          Outcome.Agreed,
+          root,
+          2n,
+          await lanesWithout(p, jobId, 0n, [c.address]),
+          PRICE,
+        );
       await expect(tx)
         .to.emit(p.market, "ProviderSlashed")
         .withArgs(jobId, 0n, c.address, STAKE, Slash.NoReveal);
@@ -319,7 +345,7 @@ describe("JobMarket#finalize", () => {
       const tx = p.market.finalize(jobId);
       await expect(tx)
         .to.emit(p.market, "GroupFinalized")
-        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 3n * PRICE);
+        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 0n, 3n * PRICE);
       await expect(tx).not.to.emit(p.market, "ProviderSlashed");
       await expect(tx).not.to.emit(p.registry, "StakeSlashed");
       await expect(tx)
@@ -327,7 +353,7 @@ describe("JobMarket#finalize", () => {
         .withArgs(jobId, 3n * PRICE, 0n);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
-        .withArgs(p.requester.address, jobId, 3n * PRICE);
+        .withArgs(p.requester.address, jobId, 3n * PRICE, Credit.Refund);
       expect((await p.market.getJob(jobId)).escrow).to.equal(0n);
       expect(await p.market.claimableBalance(p.treasury.address)).to.equal(0n);
       const group = await p.market.getGroup(jobId, 0n);
@@ -342,7 +368,7 @@ describe("JobMarket#finalize", () => {
       const tx = p.market.finalize(jobId);
       await expect(tx)
         .to.emit(p.market, "GroupFinalized")
-        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 3n * PRICE);
+        .withArgs(jobId, 0n, Outcome.NoQuorum, ethers.ZeroHash, 0n, 0n, 3n * PRICE);
       await expect(tx)
         .to.emit(p.market, "ProviderSlashed")
         .withArgs(jobId, 0n, c.address, STAKE, Slash.NoCommit);
@@ -377,6 +403,7 @@ describe("JobMarket#finalize", () => {
             Outcome.Agreed,
             resultRoot(connection, jobId, group.groupId),
             lying ? 2n : 3n,
+            lying ? await lanesWithout(p, jobId, group.groupId, [cheater.address]) : 7n,
             lying ? lieTasks * PRICE : 0n,
           );
       }

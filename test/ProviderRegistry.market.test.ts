@@ -143,7 +143,7 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
     const tx = await asMarket.slashStake(provider.address, 5, 25n * ONE);
     await expect(tx)
       .to.emit(registry, "StakeSlashed")
-      .withArgs(provider.address, 5, 25n * ONE, 75n * ONE);
+      .withArgs(provider.address, 5, 25n * ONE, 75n * ONE, 15n * ONE);
     await expect(tx).to.changeTokenBalances(
       ethers,
       token,
@@ -278,7 +278,7 @@ describe("ProviderRegistry#totalStaked", () => {
 
     await expect(p.market.finalize(jobId))
       .to.emit(p.registry, "StakeSlashed")
-      .withArgs(c.address, jobId, stakePerTaskReplica, STAKE - stakePerTaskReplica)
+      .withArgs(c.address, jobId, stakePerTaskReplica, STAKE - stakePerTaskReplica, 0n)
       .and.to.emit(p.market, "ProviderSlashed")
       .withArgs(jobId, 0, c.address, stakePerTaskReplica, Slash.NoCommit);
     await expectBalanced(4n * STAKE - 40n * ONE - stakePerTaskReplica);

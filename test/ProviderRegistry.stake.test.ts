@@ -237,7 +237,7 @@ describe("ProviderRegistry#requestUnstake", () => {
     const tx = await registry.connect(provider).requestUnstake(30n * ONE);
     await expect(tx)
       .to.emit(registry, "UnstakeRequested")
-      .withArgs(provider.address, 30n * ONE, 30n * ONE, requestedAt + COOLDOWN);
+      .withArgs(provider.address, 30n * ONE, 70n * ONE, 30n * ONE, requestedAt + COOLDOWN);
     await expect(tx).to.changeTokenBalances(ethers, token, [provider, registry], [0n, 0n]);
 
     const record = await registry.getProvider(provider.address);
@@ -278,7 +278,7 @@ describe("ProviderRegistry#requestUnstake", () => {
       .withArgs(provider.address, STAKE, 40n * ONE);
     await expect(registry.connect(provider).requestUnstake(40n * ONE))
       .to.emit(registry, "UnstakeRequested")
-      .withArgs(provider.address, 40n * ONE, 40n * ONE, anyUint);
+      .withArgs(provider.address, 40n * ONE, 60n * ONE, 40n * ONE, anyUint);
 
     const record = await registry.getProvider(provider.address);
     expect([record.stake, record.locked, record.unbonding]).to.deep.equal([
@@ -299,7 +299,7 @@ describe("ProviderRegistry#requestUnstake", () => {
 
     await expect(registry.connect(provider).requestUnstake(20n * ONE))
       .to.emit(registry, "UnstakeRequested")
-      .withArgs(provider.address, 20n * ONE, 50n * ONE, secondRequestAt + COOLDOWN);
+      .withArgs(provider.address, 20n * ONE, 50n * ONE, 50n * ONE, secondRequestAt + COOLDOWN);
 
     // The first request's release time no longer applies to any of the 50.
     await time.setNextBlockTimestamp(firstReleaseAt);

@@ -87,6 +87,13 @@ interface IJobMarket {
         NoReveal
     }
 
+    /// @notice What a claimable-balance credit is for.
+    enum CreditKind {
+        Refund,
+        Fee,
+        Slash
+    }
+
     /// @notice What a requester posts.
     /// @param manifestCid CID (CIDv1, sha2-256) of the job manifest in the content store.
     /// @param manifestDigest SHA-256 digest of the manifest bytes (the CID's multihash digest).
@@ -349,6 +356,7 @@ interface IJobMarket {
     /// @param outcome `Agreed` if a root reached quorum, `NoQuorum` otherwise.
     /// @param winningRoot The root that reached quorum (zero without quorum).
     /// @param agreeing Members that revealed `winningRoot`.
+    /// @param winnersMask Bit r set when the member in lane r (see `GroupFormed`) is paid.
     /// @param refund Prices, in token wei, of the group's members that will not be paid; part of
     /// the refund in `JobFinalized`.
     event GroupFinalized(
@@ -357,6 +365,7 @@ interface IJobMarket {
         GroupOutcome outcome,
         bytes32 winningRoot,
         uint8 agreeing,
+        uint8 winnersMask,
         uint256 refund
     );
     /// @notice Emitted when a job is finalized; `refund` is the total credited to the requester
@@ -385,7 +394,11 @@ interface IJobMarket {
     /// @param account The requester or the treasury credited.
     /// @param jobId The job the credit comes from.
     /// @param amount Tokens credited, in token wei.
-    event BalanceCredited(address indexed account, uint256 indexed jobId, uint256 amount);
+    /// @param kind `Refund` of unused or unpaid escrow to the requester, protocol `Fee` or
+    /// slashed stake (`Slash`) to the treasury.
+    event BalanceCredited(
+        address indexed account, uint256 indexed jobId, uint256 amount, CreditKind kind
+    );
     /// @notice Emitted when an account withdraws its claimable balance.
     /// @param account The withdrawing account.
     /// @param amount Tokens sent, in token wei: its whole claimable balance.

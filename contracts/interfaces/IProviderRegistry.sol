@@ -68,10 +68,11 @@ interface IProviderRegistry {
     /// `unbonding` is the new unbonding total, withdrawable from `releaseAt`.
     /// @param provider The provider.
     /// @param amount Free stake moved into unbonding by this request, in token wei.
+    /// @param stake The provider's total stake afterwards (unbonding excluded), in token wei.
     /// @param unbonding The provider's whole unbonding amount afterwards, in token wei.
     /// @param releaseAt Unix time from which all of `unbonding` can be withdrawn.
     event UnstakeRequested(
-        address indexed provider, uint256 amount, uint256 unbonding, uint64 releaseAt
+        address indexed provider, uint256 amount, uint256 stake, uint256 unbonding, uint64 releaseAt
     );
     /// @notice Emitted when a provider withdraws its unbonded stake.
     /// @param provider The provider.
@@ -98,8 +99,13 @@ interface IProviderRegistry {
     /// @param jobId The job it failed.
     /// @param amount Stake removed and sent to the market, in token wei.
     /// @param stake The provider's total stake afterwards, in token wei.
+    /// @param locked The provider's total locked stake afterwards, in token wei.
     event StakeSlashed(
-        address indexed provider, uint256 indexed jobId, uint256 amount, uint256 stake
+        address indexed provider,
+        uint256 indexed jobId,
+        uint256 amount,
+        uint256 stake,
+        uint256 locked
     );
     /// @notice Emitted once, when the owner connects the registry to its market.
     /// @param market The market, from now on the only caller of the market-only functions.

@@ -223,3 +223,20 @@ export async function balancesOf(p: Protocol, accounts: string[]): Promise<Map<s
   for (const account of accounts) balances.set(account, await p.token.balanceOf(account));
   return balances;
 }
+
+/** `IJobMarket.CreditKind`. */
+export const Credit = { Refund: 0n, Fee: 1n, Slash: 2n } as const;
+
+/** The lanes of group `groupId` whose member is not in `excluded`, as a mask (bit r = lane r). */
+export async function lanesWithout(
+  p: Protocol,
+  jobId: bigint,
+  groupId: bigint,
+  excluded: readonly string[] = [],
+): Promise<bigint> {
+  const { members } = await p.market.getGroup(jobId, groupId);
+  return members.reduce(
+    (mask, member, lane) => (excluded.includes(member) ? mask : mask | (1n << BigInt(lane))),
+    0n,
+  );
+}
