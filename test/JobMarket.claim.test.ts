@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import {
   awardJob,
+  awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
   Credit,
@@ -118,15 +119,7 @@ async function finalizedMultiGroupCheaterFixture() {
 
 /** The 1 task x 3 job awarded but not finalized. */
 async function awardedFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c] = take(p.providers, 3);
-  await registerProviders(p, [a, b, c]);
-  const jobId = await awardJob(
-    connection,
-    p,
-    {},
-    [a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
-  );
+  const { p, jobId, a } = await awardOneTaskJob(connection, PRICE);
   return { p, jobId, a };
 }
 

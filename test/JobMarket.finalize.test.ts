@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
-  awardJob,
+  awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
   Credit,
@@ -14,7 +14,6 @@ import {
   revealRoots,
   Slash,
   Status,
-  take,
 } from "./helpers/market.js";
 import {
   at,
@@ -40,15 +39,7 @@ const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 
 /** A 1 task x 3 job awarded to a, b and c at PRICE; nobody has committed. */
 async function awardedFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c] = take(p.providers, 3);
-  await registerProviders(p, [a, b, c]);
-  const jobId = await awardJob(
-    connection,
-    p,
-    {},
-    [a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
-  );
+  const { p, jobId, a, b, c } = await awardOneTaskJob(connection, PRICE);
   return { p, jobId, a, b, c, root: resultRoot(connection, jobId, 0n) };
 }
 

@@ -2,7 +2,7 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
-  awardJob,
+  awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
   commitRoots,
@@ -35,15 +35,7 @@ const PRICE = ONE / 2n;
 
 /** A 1 task x 3 job awarded to a, b and c; nobody has committed yet. */
 async function awardedOneTaskFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c] = take(p.providers, 3);
-  await registerProviders(p, [a, b, c]);
-  const jobId = await awardJob(
-    connection,
-    p,
-    {},
-    [a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
-  );
+  const { p, jobId, a, b, c } = await awardOneTaskJob(connection, PRICE);
   return { p, jobId, a, b, c, root: resultRoot(connection, jobId, 0n) };
 }
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { awardJob, take } from "./helpers/market.js";
+import { awardOneTaskJob } from "./helpers/market.js";
 import {
   commitAll,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -8,7 +8,6 @@ import {
   FEE_BPS,
   ONE,
   postJob,
-  registerProviders,
   revealAll,
 } from "./helpers/protocol.js";
 
@@ -22,15 +21,7 @@ const BPS = 10_000n;
 
 /** A 1 task x 3 job awarded at PRICE (below the max price of ONE): the requester is owed 1.5. */
 async function awardedFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c] = take(p.providers, 3);
-  await registerProviders(p, [a, b, c]);
-  const jobId = await awardJob(
-    connection,
-    p,
-    {},
-    [a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
-  );
+  const { p, jobId, a, b, c } = await awardOneTaskJob(connection, PRICE);
   return { p, jobId, a, b, c, awardRefund: 3n * (ONE - PRICE) };
 }
 

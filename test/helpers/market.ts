@@ -77,6 +77,29 @@ export async function awardJob(
   return jobId;
 }
 
+/** Deploys, registers three providers and awards them a 1 task x 3 job, each bidding `price`. */
+export async function awardOneTaskJob(
+  connection: Connection,
+  price: bigint,
+): Promise<{
+  p: Protocol;
+  jobId: bigint;
+  a: HardhatEthersSigner;
+  b: HardhatEthersSigner;
+  c: HardhatEthersSigner;
+}> {
+  const p = await deployProtocol(connection);
+  const [a, b, c] = take(p.providers, 3);
+  await registerProviders(p, [a, b, c]);
+  const jobId = await awardJob(
+    connection,
+    p,
+    {},
+    [a, b, c].map((provider) => ({ provider, price, capacity: 1 })),
+  );
+  return { p, jobId, a, b, c };
+}
+
 /**
  * Deploys, registers four providers and awards them a 10 task x 3 job with capacities 10, 8, 7
  * and 5: several groups, and providers in more than one. `prices[i]` is provider i's bid.
