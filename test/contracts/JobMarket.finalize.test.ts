@@ -14,7 +14,7 @@ import {
   revealRoots,
   Slash,
   Status,
-} from "./helpers/market.js";
+} from "../helpers/market.js";
 import {
   at,
   commitAll,
@@ -27,7 +27,7 @@ import {
   registerProviders,
   resultRoot,
   revealAll,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

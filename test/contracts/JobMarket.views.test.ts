@@ -9,7 +9,7 @@ import {
   Outcome,
   placeBids,
   Status,
-} from "./helpers/market.js";
+} from "../helpers/market.js";
 import {
   at,
   commitAll,
@@ -21,7 +21,7 @@ import {
   registerProviders,
   resultRoot,
   revealAll,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -13,7 +13,7 @@ import {
   revealRoots,
   Status,
   take,
-} from "./helpers/market.js";
+} from "../helpers/market.js";
 import {
   at,
   commitAll,
@@ -25,7 +25,7 @@ import {
   resultRoot,
   revealAll,
   saltOf,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -15,7 +15,7 @@ import {
   revealRoots,
   Status,
   take,
-} from "./helpers/market.js";
+} from "../helpers/market.js";
 import {
   at,
   commitAll,
@@ -29,7 +29,7 @@ import {
   registerProviders,
   resultRoot,
   revealAll,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

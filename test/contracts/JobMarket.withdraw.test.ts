@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { awardOneTaskJob } from "./helpers/market.js";
+import { awardOneTaskJob } from "../helpers/market.js";
 import {
   commitAll,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -9,7 +9,7 @@ import {
   ONE,
   postJob,
   revealAll,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

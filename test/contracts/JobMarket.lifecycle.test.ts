@@ -14,7 +14,7 @@ import {
   Slash,
   Status,
   take,
-} from "./helpers/market.js";
+} from "../helpers/market.js";
 import {
   at,
   commitAll,
@@ -29,7 +29,7 @@ import {
   postJob,
   registerProviders,
   revealAll,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

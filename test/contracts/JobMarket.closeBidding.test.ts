@@ -10,7 +10,7 @@ import {
   placeBids,
   Status,
   take,
-} from "./helpers/market.js";
+} from "../helpers/market.js";
 import {
   at,
   DEFAULT_PROVIDER_STAKE,
@@ -22,7 +22,7 @@ import {
   passTime,
   postJob,
   registerProviders,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

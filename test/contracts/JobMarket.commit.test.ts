@@ -11,7 +11,7 @@ import {
   Status,
   signerOf,
   take,
-} from "./helpers/market.js";
+} from "../helpers/market.js";
 import {
   at,
   commitAll,
@@ -22,7 +22,7 @@ import {
   resultRoot,
   revealAll,
   saltOf,
-} from "./helpers/protocol.js";
+} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

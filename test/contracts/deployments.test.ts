@@ -5,8 +5,8 @@ import { HardhatArtifactResolver } from "@nomicfoundation/hardhat-ignition/helpe
 import { DeploymentResultType, deploy } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
 import hre, { network } from "hardhat";
-import ConunModule from "../ignition/modules/conun.js";
-import { DeploymentError, readDeployment } from "../scripts/deployments.js";
+import ConunModule from "../../ignition/modules/conun.js";
+import { DeploymentError, readDeployment } from "../../scripts/deployments.js";
 
 // readDeployment reads what Ignition writes to disk. The in-process network never writes
 // deployments, so this drives ignition-core's own `deploy` with a deployment folder: the files
