@@ -1,0 +1,36 @@
+/**
+ * Results: the canonical output hash of a task, the result Merkle tree a provider commits to
+ * (compatible with contracts/libraries/ResultMerkle.sol), and the results bundle.
+ */
+export {
+  type BundleTaskInput,
+  type BundleVerification,
+  type ResultsFile,
+  readBundle,
+  TASK_STATUSES,
+  type TaskStatus,
+  type TaskVerdict,
+  type TaskVerification,
+  unsuccessfulTaskHash,
+  verifyBundle,
+  type WriteBundleOptions,
+  writeBundle,
+} from "./bundle.ts";
+export { ResultsError } from "./errors.ts";
+export {
+  proofFor,
+  RESULT_LEAF_ENCODING,
+  type ResultEntry,
+  resultRoot,
+  resultTree,
+  verifyTaskProof,
+} from "./merkle.ts";
+export {
+  type OutputFile,
+  type OutputScan,
+  outputHash,
+  outputListing,
+  type ScanLimits,
+  scanOutput,
+  sha256File,
+} from "./output-hash.ts";
