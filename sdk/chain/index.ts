@@ -1,0 +1,30 @@
+// The chain layer shared by the worker and the requester tools: typed contracts, custom-error
+// decoding and a retrying transaction sender.
+export {
+  chainTime,
+  connectContracts,
+  JOB_STATUS_NAMES,
+  JobStatus,
+  type PostedJob,
+  type ProtocolAddresses,
+  type ProtocolContracts,
+  postedJobFromEvent,
+  readPostedJob,
+} from "./contracts.ts";
+export {
+  ChainError,
+  type ChainErrorCode,
+  type DecodedRevert,
+  decodeRevert,
+  formatRevert,
+  isTransientRpcError,
+  revertDataOf,
+} from "./errors.ts";
+export { checkChainId, connectRpc, type RpcOptions } from "./rpc.ts";
+export {
+  type SendOptions,
+  shortReason,
+  type TxEvent,
+  TxSender,
+  type TxSenderOptions,
+} from "./sender.ts";

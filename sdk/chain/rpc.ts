@@ -1,0 +1,40 @@
+// One JSON-RPC connection with bounded requests. The network is pinned (no auto-detection
+// loop that would hang while a node is down), and the node's chain id is checked against the
+// configured one before anything is signed for it.
+import { FetchRequest, JsonRpcProvider, Network } from "ethers";
+import { ChainError } from "./errors.ts";
+
+export interface RpcOptions {
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+  /** How often ethers polls for receipts (default 250 ms; local chains mine instantly). */
+  pollingIntervalMs?: number;
+}
+
+export function connectRpc(
+  url: string,
+  chainId: number,
+  options: RpcOptions = {},
+): JsonRpcProvider {
+  const request = new FetchRequest(url);
+  request.timeout = options.timeoutMs ?? 10_000;
+  const network = Network.from(chainId);
+  const provider = new JsonRpcProvider(request, network, {
+    staticNetwork: network,
+    batchMaxCount: 1,
+    pollingInterval: options.pollingIntervalMs ?? 250,
+  });
+  return provider;
+}
+
+/** Throws ChainError `chain-id-mismatch` when the node serves another chain. */
+export async function checkChainId(provider: JsonRpcProvider, expected: number): Promise<void> {
+  const actual = Number(BigInt(await provider.send("eth_chainId", [])));
+  if (actual !== expected) {
+    throw new ChainError(
+      "chain-id-mismatch",
+      `chainId: the node at the configured rpcUrl serves chain ${actual}, not ${expected}`,
+      { details: { expected, actual } },
+    );
+  }
+}

@@ -1,0 +1,218 @@
+// A Hardhat node in its own process, for tests and benchmarks in which other processes (the
+// workers) must reach the chain over JSON-RPC. Starts `hardhat node` on a free loopback port,
+// waits until it answers, deploys the protocol the way ignition/modules/conun.ts does (token,
+// registry, Assignment library, market linked against it, registry connected to the market)
+// and stops the node by its PID.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import net from "node:net";
+import path from "node:path";
+import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, NonceManager, Wallet } from "ethers";
+import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
+import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { Assignment__factory } from "../../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
+import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
+
+const REPO = path.join(import.meta.dirname, "..", "..");
+const require = createRequire(import.meta.url);
+/** Hardhat's default development mnemonic: the node funds its first 20 accounts. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+export const ONE = 10n ** 18n;
+export const LOCAL_CHAIN_ID = 31337;
+
+export interface LocalDeployment {
+  token: string;
+  registry: string;
+  market: string;
+  assignment: string;
+  startBlock: number;
+}
+
+export interface LocalNode {
+  url: string;
+  port: number;
+  pid: number;
+  chainId: number;
+  provider: JsonRpcProvider;
+  /** The node's funded development accounts as wallets (0 = deployer/owner, 1 = treasury). */
+  wallets: Wallet[];
+  /** Private keys of `wallets`, for worker configurations. */
+  keys: string[];
+  deployment: LocalDeployment;
+  /** Raw JSON-RPC call. */
+  rpc(method: string, params?: unknown[]): Promise<unknown>;
+  /** Moves chain time forward and mines a block. */
+  advance(seconds: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartLocalNodeOptions {
+  /** Deploy the protocol (default true). */
+  deploy?: boolean;
+  feeBps?: bigint;
+  /** How long to wait for the node to answer (default 60 s). */
+  startTimeoutMs?: number;
+}
+
+export async function startLocalNode(options: StartLocalNodeOptions = {}): Promise<LocalNode> {
+  const port = await freePort();
+  // `npx hardhat` would leave the node running as a grandchild when stopped: run its CLI here.
+  const cli = path.join(path.dirname(require.resolve("hardhat/package.json")), "dist/src/cli.js");
+  // The node binary running this process is Node 22 (Hardhat refuses older ones).
+  const child = spawn(
+    process.execPath,
+    [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, FORCE_COLOR: "0" },
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    if (output.length < 20_000) output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (output.length < 20_000) output += chunk.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => stopChild(child);
+  try {
+    await waitForRpc(url, child, options.startTimeoutMs ?? 60_000, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const network = Network.from(LOCAL_CHAIN_ID);
+  const provider = new JsonRpcProvider(url, network, {
+    staticNetwork: network,
+    pollingInterval: 100,
+  });
+  const mnemonic = Mnemonic.fromPhrase(DEV_MNEMONIC);
+  const wallets: Wallet[] = [];
+  const keys: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const hd = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
+    keys.push(hd.privateKey);
+    wallets.push(new Wallet(hd.privateKey, provider));
+  }
+  const rpc = (method: string, params: unknown[] = []) => provider.send(method, params);
+  let deployment: LocalDeployment = {
+    token: "",
+    registry: "",
+    market: "",
+    assignment: "",
+    startBlock: 0,
+  };
+  try {
+    if (options.deploy ?? true)
+      deployment = await deployLocalProtocol(wallets, options.feeBps ?? 100n);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url,
+    port,
+    pid: child.pid ?? -1,
+    chainId: LOCAL_CHAIN_ID,
+    provider,
+    wallets,
+    keys,
+    deployment,
+    rpc,
+    advance: async (seconds: number) => {
+      await rpc("evm_increaseTime", [seconds]);
+      await rpc("evm_mine", []);
+    },
+    stop: async () => {
+      provider.destroy();
+      await stop();
+    },
+  };
+}
+
+async function deployLocalProtocol(wallets: Wallet[], feeBps: bigint): Promise<LocalDeployment> {
+  const [owner, treasury] = wallets;
+  if (owner === undefined || treasury === undefined) throw new Error("no accounts");
+  const deployer = new NonceManager(owner);
+  const startBlock = (await owner.provider?.getBlockNumber()) ?? 0;
+  const token = await new ConunToken__factory(deployer).deploy(owner.address, 1_000_000_000n * ONE);
+  await token.waitForDeployment();
+  const registry = await new ProviderRegistry__factory(deployer).deploy(
+    await token.getAddress(),
+    28n * 24n * 3600n,
+    owner.address,
+  );
+  await registry.waitForDeployment();
+  const assignment = await new Assignment__factory(deployer).deploy();
+  await assignment.waitForDeployment();
+  const market = await new JobMarket__factory(
+    { "project/contracts/libraries/Assignment.sol:Assignment": await assignment.getAddress() },
+    deployer,
+  ).deploy(
+    await token.getAddress(),
+    await registry.getAddress(),
+    treasury.address,
+    feeBps,
+    owner.address,
+  );
+  await market.waitForDeployment();
+  await (await registry.setMarket(await market.getAddress())).wait();
+  return {
+    token: await token.getAddress(),
+    registry: await registry.getAddress(),
+    market: await market.getAddress(),
+    assignment: await assignment.getAddress(),
+    startBlock: startBlock + 1,
+  };
+}
+
+async function waitForRpc(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`hardhat node exited with ${child.exitCode}: ${output().slice(-2000)}`);
+    }
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+        signal: AbortSignal.timeout(1000),
+      });
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`hardhat node did not answer within ${timeoutMs} ms: ${output().slice(-2000)}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}

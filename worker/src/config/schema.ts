@@ -1,0 +1,181 @@
+// The worker's settings: one zod schema, validated once at start-up. Every message is phrased to
+// follow the setting's dotted path (`capacity.slots: must be ≥ 1`).
+import os from "node:os";
+import { z } from "zod";
+
+const LOCAL_CHAIN_ID = 31337;
+
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/, { message: "must be a 0x address (20 bytes)" });
+const decimal = z
+  .string()
+  .regex(/^\d+(\.\d{1,18})?$/, { message: 'must be a decimal amount of CONUN, e.g. "1.5"' });
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .number({ invalid_type_error: "must be a number" })
+    .int({ message: "must be an integer" })
+    .min(min, { message: `must be ≥ ${min}` })
+    .max(max, { message: `must be ≤ ${max}` });
+
+/** Machine defaults: what the host really has, leaving room for the OS and the worker. */
+export function machineDefaults() {
+  const cpus = Math.max(1, os.availableParallelism());
+  return {
+    slots: cpus,
+    cpuMillicores: cpus * 1000,
+    memoryMiB: Math.max(256, Math.floor((os.totalmem() / 1024 / 1024) * 0.75)),
+  };
+}
+
+export const FAULTS = ["none", "wrong-results", "stall-after-commit"] as const;
+
+export const configSchema = z
+  .object({
+    rpcUrl: z.string({ required_error: "is required" }).url({ message: "must be a URL" }),
+    chainId: int(1),
+    /** Contract addresses; default: scripts/deployments.ts readDeployment(chainId). */
+    contracts: z
+      .object({
+        token: address,
+        registry: address,
+        market: address,
+        startBlock: int(0).default(0),
+      })
+      .strict()
+      .optional(),
+    /** Where Ignition's deployments live (default: the repository's ignition/deployments). */
+    deploymentsDir: z.string().optional(),
+    key: z
+      .object({
+        /** An encrypted JSON keystore (ethers / geth format). */
+        keystore: z.string().min(1).optional(),
+        password: z.string().optional(),
+        passwordFile: z.string().optional(),
+        /** A raw private key: development chains (31337) only. */
+        devKey: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{64}$/, { message: "must be 0x + 64 hex digits" })
+          .optional(),
+      })
+      .strict({ message: "unknown setting" })
+      .default({}),
+    subgraphUrl: z.string().url({ message: "must be a URL" }).optional(),
+    contentStore: z
+      .object({ kind: z.literal("local"), dir: z.string().min(1, { message: "is required" }) })
+      .strict(),
+    dockerSocket: z.string().min(1).default("/var/run/docker.sock"),
+    capacity: z
+      .object({
+        slots: int(1, 256).optional(),
+        cpuMillicores: int(1).optional(),
+        memoryMiB: int(1).optional(),
+        /** GPUs to offer; default: what nvidia-smi lists (0 without it). */
+        gpuCount: int(0, 65535).optional(),
+        /** Task-replicas held at once over all jobs bid on and not yet committed. */
+        maxTaskReplicas: int(1).optional(),
+      })
+      .strict()
+      .default({}),
+    stake: z
+      .object({
+        /** Keep at least this much staked (tops up from the wallet when below). */
+        target: decimal.default("100"),
+      })
+      .strict()
+      .default({}),
+    pricing: z
+      .object({
+        /** CONUN per CPU-second of the job's worst case (cores × timeout). */
+        floorPerCpuSecond: decimal.default("0.001"),
+        /** Added on top of the floor, as a fraction (0.2 = +20 %). */
+        margin: z
+          .number({ invalid_type_error: "must be a number" })
+          .min(0, { message: "must be ≥ 0" })
+          .max(10, { message: "must be ≤ 10" })
+          .default(0.2),
+        /** Never bid below this per task-replica. */
+        minPerTask: decimal.default("0.01"),
+      })
+      .strict()
+      .default({}),
+    dataDir: z.string().min(1, { message: "is required" }),
+    log: z
+      .object({
+        level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+        json: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    metrics: z
+      .object({
+        /** Loopback port of the Prometheus endpoint; 0 = off. */
+        port: int(0, 65535).default(0),
+      })
+      .strict()
+      .default({}),
+    pollIntervalMs: int(50, 600_000).default(1000),
+    rpcTimeoutMs: int(100, 600_000).default(10_000),
+    receiptTimeoutMs: int(100, 3_600_000).default(30_000),
+    /** Blocks scanned back for open jobs at start when there is no subgraph. */
+    lookbackBlocks: int(0).default(50_000),
+    /** Test-only misbehaviour; refused unless chainId is 31337. */
+    fault: z.enum(FAULTS).default("none"),
+  })
+  .strict({ message: "unknown setting" })
+  .superRefine((config, ctx) => {
+    const { key } = config;
+    if (key.keystore === undefined && key.devKey === undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["key"],
+        message: "needs key.keystore (with a password) or, on chain 31337, key.devKey",
+      });
+    }
+    if (key.keystore !== undefined && key.devKey !== undefined) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["key"],
+        message: "give key.keystore or key.devKey, not both",
+      });
+    }
+    if (
+      key.keystore !== undefined &&
+      key.password === undefined &&
+      key.passwordFile === undefined
+    ) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["key", "password"],
+        message: "is required with key.keystore (or key.passwordFile)",
+      });
+    }
+    if (key.devKey !== undefined && config.chainId !== LOCAL_CHAIN_ID) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["key", "devKey"],
+        message: `a raw key is only allowed on the local chain ${LOCAL_CHAIN_ID}; use key.keystore`,
+      });
+    }
+    if (config.fault !== "none" && config.chainId !== LOCAL_CHAIN_ID) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["fault"],
+        message: `is a test-only option, refused on chains other than ${LOCAL_CHAIN_ID}`,
+      });
+    }
+  });
+
+export type RawConfig = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+
+/** The validated configuration, with the machine defaults filled in. */
+export type WorkerConfig = Omit<Parsed, "capacity"> & {
+  capacity: {
+    slots: number;
+    cpuMillicores: number;
+    memoryMiB: number;
+    gpuCount: number | undefined;
+    maxTaskReplicas: number;
+  };
+};
