@@ -1,0 +1,26 @@
+/**
+ * The content store: CIDv1 (sha2-256) addressing identical to `ipfs add --cid-version 1`,
+ * verified reads, streaming. See types.ts for the contract.
+ */
+import { ContentError } from "./errors.ts";
+import { openLocalContentStore } from "./local.ts";
+import type { ContentStore } from "./types.ts";
+
+export { cidOf, cidOfDirectory, cidOfFile, isValidCid, parseCid } from "./cid.ts";
+export { ContentError, type ContentErrorCode } from "./errors.ts";
+export type { ContentStore } from "./types.ts";
+
+export type ContentStoreOptions = { kind: "local"; dir: string };
+
+/** Opens a content store backend. */
+export async function openContentStore(options: ContentStoreOptions): Promise<ContentStore> {
+  switch (options.kind) {
+    case "local":
+      return openLocalContentStore(options.dir);
+    default:
+      throw new ContentError(
+        "content-unsupported",
+        `unknown content store kind ${JSON.stringify((options as { kind: unknown }).kind)}`,
+      );
+  }
+}
