@@ -364,7 +364,7 @@ describe("content store", () => {
         block[0] = i; // every MiB differs, so no two leaves dedupe
         expectedHash.update(block);
         if (!source.write(Buffer.from(block))) {
-          await new Promise((resolve) => source.once("drain", resolve));
+          await new Promise<void>((resolve) => source.once("drain", () => resolve()));
         }
       }
       source.end();
