@@ -1,0 +1,42 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { RequesterError } from "../lib/errors.ts";
+import { formatConun } from "../lib/manage.ts";
+import { type ApprovalMode, postJob } from "../lib/post.ts";
+import { requesterFromHre, runAction } from "./common.ts";
+
+const MODES: readonly string[] = ["permit", "approve", "existing"];
+
+export default async function post(
+  args: { manifest: string; approval: string; store: string; account: number },
+  hre: HardhatRuntimeEnvironment,
+): Promise<void> {
+  await runAction(async () => {
+    if (args.manifest === "") {
+      throw new RequesterError("invalid-argument", "pass the job's manifest: --manifest job.json");
+    }
+    if (!MODES.includes(args.approval)) {
+      throw new RequesterError("invalid-argument", `--approval must be one of ${MODES.join(", ")}`);
+    }
+    const ctx = await requesterFromHre(hre, args);
+    try {
+      const result = await postJob(ctx, {
+        manifestPath: args.manifest,
+        approval: args.approval as ApprovalMode,
+      });
+      const network = hre.globalOptions.network ? ` --network ${hre.globalOptions.network}` : "";
+      console.log(
+        [
+          `job ${result.jobId} posted (tx ${result.txHash})`,
+          `  manifest ${result.manifestCid}`,
+          `  escrow   ${formatConun(result.escrow)} (${result.approval})`,
+          `  bidding closes ${new Date(Number(result.biddingDeadline) * 1000).toISOString()}`,
+          "",
+          `watch it:   npx hardhat conun:watch --job ${result.jobId}${network}`,
+          `results:    npx hardhat conun:results --job ${result.jobId} --out results-${result.jobId}${network}`,
+        ].join("\n"),
+      );
+    } finally {
+      await ctx.store.close();
+    }
+  });
+}

@@ -1,0 +1,40 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { formatConun } from "../lib/manage.ts";
+import { createProgressPrinter } from "../lib/render.ts";
+import { watchJob } from "../lib/watch.ts";
+import { parseJobId, requesterFromHre, runAction } from "./common.ts";
+
+export default async function watch(
+  args: { job: string; drive: boolean; account: number },
+  hre: HardhatRuntimeEnvironment,
+): Promise<void> {
+  await runAction(async () => {
+    const jobId = parseJobId(args.job);
+    const ctx = await requesterFromHre(hre, args);
+    const printer = createProgressPrinter();
+    const controller = new AbortController();
+    const stop = () => controller.abort(new Error("interrupted"));
+    process.once("SIGINT", stop);
+    try {
+      const final = await watchJob(ctx.provider, ctx.deployment.market, jobId, {
+        onEvent: printer.onEvent,
+        signal: controller.signal,
+        fromBlock: ctx.deployment.startBlock,
+        ...(args.drive ? { drive: ctx.signer } : {}),
+      });
+      printer.done();
+      console.log(`job ${jobId} ended ${final.status}`);
+      if (final.refund !== undefined && final.refund > 0n) {
+        console.log(`  refund to the requester: ${formatConun(final.refund)} (run conun:withdraw)`);
+      }
+      if (final.status === "Finalized") {
+        console.log(
+          `  fetch results: npx hardhat conun:results --job ${jobId} --out results-${jobId}`,
+        );
+      }
+    } finally {
+      process.off("SIGINT", stop);
+      await ctx.store.close();
+    }
+  });
+}

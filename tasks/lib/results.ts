@@ -1,0 +1,211 @@
+// conun:results as a function: for each replica group whose root won on chain, fetch a
+// winning member's results bundle by the CID it revealed, check every task's files against
+// that root (sdk/results verifyBundle), and copy the verified outputs out. A bad bundle from one
+// winner is set aside and the next winner's is tried; tasks of groups without quorum, or that
+// no bundle can prove, are reported plainly instead of being written.
+import { existsSync } from "node:fs";
+import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describeError } from "../../sdk/errors.ts";
+import { type TaskVerification, verifyBundle } from "../../sdk/results/index.ts";
+import type { RequesterContext } from "./context.ts";
+import { RequesterError } from "./errors.ts";
+import { readJobProgress } from "./watch.ts";
+
+export type TaskState = "verified" | "failed" | "no-quorum" | "unverified";
+
+export interface TaskResult {
+  index: number;
+  groupId: number;
+  state: TaskState;
+  /** The task's own status in the bundle (succeeded, failed, timed-out…), when known. */
+  status?: string;
+  /** Where its files were written (verified tasks with output only). */
+  dir?: string;
+  reason?: string;
+  /** The provider whose bundle proved it. */
+  provider?: string;
+}
+
+export interface ResultsReport {
+  jobId: string;
+  outDir: string;
+  tasks: TaskResult[];
+  /** Bundles looked at: which provider's, which CID, and whether it was usable. */
+  bundles: { groupId: number; provider: string; cid: string; ok: boolean; reason?: string }[];
+  /** Every task verified and succeeded. */
+  complete: boolean;
+}
+
+/** Downloads and verifies a finalized job's results into `outDir/tasks/<index>/`. */
+export async function fetchResults(
+  ctx: RequesterContext,
+  jobId: bigint,
+  outDir: string,
+): Promise<ResultsReport> {
+  const job = await readJobProgress(ctx.market, jobId);
+  if (job.status !== "Finalized") {
+    throw new RequesterError(
+      "wrong-status",
+      `job ${jobId} is ${job.status}: results exist once it is Finalized` +
+        (job.status === "Open" || job.status === "Awarded"
+          ? ` (follow it with: npx hardhat conun:watch --job ${jobId})`
+          : " — it ran no tasks, and its escrow was credited back (withdraw with conun:withdraw)"),
+      { details: { jobId, status: job.status } },
+    );
+  }
+  const out = path.resolve(outDir);
+  const tasksDir = path.join(out, "tasks");
+  if (existsSync(tasksDir) && (await readdir(tasksDir)).length > 0) {
+    throw new RequesterError(
+      "invalid-argument",
+      `${tasksDir} already holds results: choose an empty --out directory`,
+    );
+  }
+  await mkdir(tasksDir, { recursive: true });
+  const scratch = await mkdtemp(path.join(out, ".download-"));
+  const report: ResultsReport = {
+    jobId: jobId.toString(),
+    outDir: out,
+    tasks: [],
+    bundles: [],
+    complete: false,
+  };
+  try {
+    const raw = await ctx.market.getJob(jobId);
+    const reveals = await ctx.market.queryFilter(
+      ctx.market.filters.ResultRevealed(jobId),
+      ctx.deployment.startBlock,
+      "latest",
+    );
+    for (let groupId = 0; groupId < Number(raw.groupCount); groupId++) {
+      const group = await ctx.market.getGroup(jobId, groupId);
+      const range = Array.from(
+        { length: Number(group.taskCount) },
+        (_, i) => Number(group.taskStart) + i,
+      );
+      if (Number(group.outcome) !== 1) {
+        for (const index of range) {
+          report.tasks.push({
+            index,
+            groupId,
+            state: "no-quorum",
+            reason: `fewer than q=${job.quorum} of the group's k=${job.replication} providers agreed on a result; these tasks' escrow was refunded`,
+          });
+        }
+        continue;
+      }
+      const winningRoot = group.winningRoot.toLowerCase();
+      const candidates = reveals.filter(
+        (r) =>
+          Number(r.args.groupId) === groupId && r.args.resultRoot.toLowerCase() === winningRoot,
+      );
+      const proven = new Map<
+        number,
+        { verdict: TaskVerification; dir: string; provider: string }
+      >();
+      const lastReason = new Map<number, string>();
+      for (const candidate of candidates) {
+        if (range.every((index) => proven.has(index))) break;
+        const { provider, resultsCid } = candidate.args;
+        const local = path.join(scratch, `${groupId}-${provider}`);
+        try {
+          await ctx.store.exportTo(resultsCid, local);
+          const bundleDir = locateGroupBundle(local, groupId);
+          const verification = await verifyBundle(bundleDir, winningRoot);
+          if (
+            verification.results.jobId !== jobId.toString() ||
+            Number(verification.results.groupId) !== groupId
+          ) {
+            throw new Error(
+              `bundle is for job ${verification.results.jobId} group ${verification.results.groupId}`,
+            );
+          }
+          for (const verdict of verification.tasks) {
+            if (!range.includes(verdict.index) || proven.has(verdict.index)) continue;
+            if (verdict.verdict === "verified") {
+              proven.set(verdict.index, { verdict, dir: bundleDir, provider });
+            } else {
+              lastReason.set(
+                verdict.index,
+                `${verdict.verdict}${verdict.reason ? `: ${verdict.reason}` : ""} (bundle of ${provider})`,
+              );
+            }
+          }
+          report.bundles.push({ groupId, provider, cid: resultsCid, ok: verification.ok });
+        } catch (error) {
+          ctx.log.warn("results bundle unusable", {
+            jobId,
+            groupId,
+            provider,
+            error: describeError(error),
+          });
+          report.bundles.push({
+            groupId,
+            provider,
+            cid: resultsCid,
+            ok: false,
+            reason: describeError(error),
+          });
+          for (const index of range)
+            if (!proven.has(index))
+              lastReason.set(index, `${describeError(error)} (bundle of ${provider})`);
+        }
+      }
+      for (const index of range) {
+        const found = proven.get(index);
+        if (found === undefined) {
+          report.tasks.push({
+            index,
+            groupId,
+            state: "unverified",
+            reason: lastReason.get(index) ?? "no winning provider revealed a bundle",
+          });
+          continue;
+        }
+        const source = path.join(found.dir, "tasks", String(index));
+        const target = path.join(tasksDir, String(index));
+        const hasFiles = existsSync(source);
+        if (hasFiles)
+          await cp(source, target, { recursive: true, errorOnExist: true, force: false });
+        const succeeded = found.verdict.status === "succeeded";
+        report.tasks.push({
+          index,
+          groupId,
+          state: succeeded ? "verified" : "failed",
+          status: found.verdict.status,
+          provider: found.provider,
+          ...(hasFiles ? { dir: target } : {}),
+          ...(succeeded
+            ? {}
+            : { reason: `the task ended ${found.verdict.status} on every agreeing provider` }),
+        });
+      }
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  report.tasks.sort((a, b) => a.index - b.index);
+  report.complete =
+    report.tasks.length === job.taskCount && report.tasks.every((t) => t.state === "verified");
+  await writeFile(path.join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+/**
+ * A provider reveals one CID for all its groups in a job, so the bundle may be the group's
+ * bundle itself or a directory of them (`groups/<id>/` or `<id>/`).
+ */
+export function locateGroupBundle(dir: string, groupId: number): string {
+  for (const candidate of [
+    dir,
+    path.join(dir, "groups", String(groupId)),
+    path.join(dir, String(groupId)),
+  ]) {
+    if (existsSync(path.join(candidate, "results.json"))) return candidate;
+  }
+  throw new RequesterError(
+    "results-unverified",
+    `no results.json for group ${groupId} in the bundle`,
+  );
+}
