@@ -1,0 +1,26 @@
+/**
+ * The worker's sandboxed execution: getting a job's image (pinned, verified) and running
+ * one task in a locked-down Docker container with hard limits.
+ */
+export { removeStaleContainers } from "./containers.ts";
+export { connectDocker, DEFAULT_API_TIMEOUT_MS, DEFAULT_DOCKER_SOCKET } from "./docker.ts";
+export { ExecutionError } from "./errors.ts";
+export {
+  type EnsuredImage,
+  type EnsureImageOptions,
+  ensureImage,
+  type ImageSource,
+  parseImageRef,
+} from "./image.ts";
+export { type ImageArchive, inspectImageArchive } from "./image-archive.ts";
+export {
+  DEFAULT_TASK_USER,
+  LABEL_JOB,
+  LABEL_TASK,
+  LABEL_WORKER,
+  type RunTaskOptions,
+  runTask,
+  type TaskLimits,
+  type TaskResult,
+  type TaskStatus,
+} from "./run-task.ts";

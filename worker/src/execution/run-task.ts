@@ -1,0 +1,444 @@
+import { chmod, chown, mkdir, readdir, rm } from "node:fs/promises";
+import { isAbsolute, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type Docker from "dockerode";
+import { describeError, isConunError } from "../../../sdk/errors.ts";
+import { type Logger, silentLogger } from "../../../sdk/logger.ts";
+import type { TaskStatus } from "../../../sdk/results/bundle.ts";
+import { scanOutput } from "../../../sdk/results/output-hash.ts";
+import { DEFAULT_API_TIMEOUT_MS, dockerCall, dockerStatus } from "./docker.ts";
+import { ExecutionError } from "./errors.ts";
+import { measureOutput } from "./output-watch.ts";
+
+export type { TaskStatus };
+
+/** Labels that mark a container as a CONUN task, so a restarted worker can find its own. */
+export const LABEL_JOB = "conun.job";
+export const LABEL_TASK = "conun.task";
+export const LABEL_WORKER = "conun.worker";
+
+/** The user tasks run as unless told otherwise: `nobody`, present in most images. */
+export const DEFAULT_TASK_USER = { uid: 65534, gid: 65534 };
+
+export interface TaskLimits {
+  cpuMillicores: number;
+  memoryMiB: number;
+  pids: number;
+  /** Wall clock, from start to kill; fractions allowed. */
+  timeoutSeconds: number;
+  /** Total size of the regular files under /output. */
+  maxOutputBytes: number;
+  /** Files plus directories under /output; default 10 000. */
+  maxOutputEntries?: number;
+  /** Size of the /tmp scratch tmpfs (charged to the memory limit too); default 64 MiB. */
+  tmpfsMiB?: number;
+  /** Open files per process; default 1024. */
+  nofile?: number;
+}
+
+export interface RunTaskOptions {
+  docker: Docker;
+  /** `sha256:…`, as ensureImage returned it. */
+  imageId: string;
+  /** The full argv; it replaces the image's entrypoint and command (no shell). */
+  command: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  /** Host directory mounted read-only at /input. */
+  inputsDir?: string;
+  /** Host directory mounted read-write at /output; created here, so it must not exist. */
+  outputDir: string;
+  limits: TaskLimits;
+  /** Default 65534:65534. Root (uid 0) is refused unless `allowRootUser`. */
+  user?: { uid: number; gid: number };
+  allowRootUser?: boolean;
+  /** Stored as container labels (see removeStaleContainers). */
+  labels?: { jobId?: bigint | number | string; taskIndex?: number; workerId?: string };
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** How often the output watcher measures /output; default 50 ms. */
+  outputPollMs?: number;
+  apiTimeoutMs?: number;
+  /** How much of the end of stdout and of stderr to keep; default 8 KiB each. */
+  logTailBytes?: number;
+}
+
+export interface TaskResult {
+  status: TaskStatus;
+  /** The container's exit code; null when it never ran. */
+  exitCode: number | null;
+  /** One sentence for logs and reports. */
+  reason: string;
+  durationMs: number;
+  /** Bytes of regular files under /output at the end (a lower bound after a flood). */
+  outputBytes: number;
+  /** The last bytes of the task's stdout and stderr. */
+  logs: { stdout: string; stderr: string };
+  containerId?: string;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MiB = 1024 * 1024;
+
+function invalidTask(message: string, details: Record<string, unknown> = {}): ExecutionError {
+  return new ExecutionError("task-invalid", message, { details });
+}
+
+function validate(options: RunTaskOptions) {
+  const { command, env = {}, limits, outputDir, inputsDir } = options;
+  if (!/^sha256:[0-9a-f]{64}$/.test(options.imageId)) {
+    throw invalidTask(`imageId must be sha256:<64 hex>, got ${options.imageId}`);
+  }
+  if (
+    command.length === 0 ||
+    command.some((arg) => typeof arg !== "string" || arg.includes("\0"))
+  ) {
+    throw invalidTask("command must be a non-empty argv of strings without NUL");
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(name) || typeof value !== "string" || value.includes("\0")) {
+      throw invalidTask(`invalid environment variable ${JSON.stringify(name)}`);
+    }
+  }
+  const positive = { cpuMillicores: 1, memoryMiB: 6, pids: 1 } as const;
+  for (const [key, min] of Object.entries(positive)) {
+    const value = limits[key as keyof typeof positive];
+    if (!Number.isInteger(value) || value < min) {
+      throw invalidTask(`limits.${key} must be an integer >= ${min}`, { [key]: value });
+    }
+  }
+  if (!(limits.timeoutSeconds > 0) || !Number.isFinite(limits.timeoutSeconds)) {
+    throw invalidTask("limits.timeoutSeconds must be positive");
+  }
+  if (!Number.isSafeInteger(limits.maxOutputBytes) || limits.maxOutputBytes < 0) {
+    throw invalidTask("limits.maxOutputBytes must be a non-negative integer");
+  }
+  if (!isAbsolute(outputDir) || (inputsDir !== undefined && !isAbsolute(inputsDir))) {
+    throw invalidTask("outputDir and inputsDir must be absolute paths");
+  }
+  const user = options.user ?? DEFAULT_TASK_USER;
+  if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid) || user.uid < 0 || user.gid < 0) {
+    throw invalidTask("user must be numeric uid and gid");
+  }
+  if (user.uid === 0 && !options.allowRootUser) {
+    throw invalidTask("refusing to run a task as root (uid 0)");
+  }
+  return user;
+}
+
+/**
+ * A fresh /output owned by the task's user. A worker running as root hands the directory
+ * over with chown; one running unprivileged (in the docker group) cannot, and opens it to
+ * everyone instead — its parent directory must then keep other host users out.
+ */
+async function prepareOutputDir(
+  outputDir: string,
+  user: { uid: number; gid: number },
+  log: Logger,
+) {
+  await mkdir(outputDir, { mode: 0o755 });
+  if (process.getuid?.() === 0) {
+    await chown(outputDir, user.uid, user.gid);
+  } else {
+    await chmod(outputDir, 0o777);
+    log.debug("output directory opened to all (worker is not root)", { outputDir });
+  }
+}
+
+function containerSpec(options: RunTaskOptions, user: { uid: number; gid: number }) {
+  const { limits, labels = {} } = options;
+  const mounts: Docker.MountSettings[] = [
+    { Type: "bind", Source: options.outputDir, Target: "/output", ReadOnly: false },
+  ];
+  if (options.inputsDir !== undefined) {
+    mounts.push({ Type: "bind", Source: options.inputsDir, Target: "/input", ReadOnly: true });
+  }
+  const nofile = limits.nofile ?? 1024;
+  // One byte over the cap: a file that hits the limit is then over the total as well, so the
+  // final check reports output-too-large instead of a bare SIGXFSZ exit.
+  const fsize = limits.maxOutputBytes + 1;
+  return {
+    Image: options.imageId,
+    Entrypoint: [options.command[0] as string],
+    Cmd: options.command.slice(1),
+    Env: Object.entries(options.env ?? {}).map(([name, value]) => `${name}=${value}`),
+    User: `${user.uid}:${user.gid}`,
+    Hostname: "conun-task",
+    NetworkDisabled: true,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    OpenStdin: false,
+    Labels: {
+      [LABEL_JOB]: labels.jobId === undefined ? "" : String(labels.jobId),
+      [LABEL_TASK]: labels.taskIndex === undefined ? "" : String(labels.taskIndex),
+      [LABEL_WORKER]: labels.workerId ?? "",
+    },
+    HostConfig: {
+      NetworkMode: "none",
+      ReadonlyRootfs: true,
+      Tmpfs: { "/tmp": `rw,noexec,nosuid,nodev,mode=1777,size=${(limits.tmpfsMiB ?? 64) * MiB}` },
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      Privileged: false,
+      PidsLimit: limits.pids,
+      Memory: limits.memoryMiB * MiB,
+      MemorySwap: limits.memoryMiB * MiB,
+      NanoCpus: limits.cpuMillicores * 1_000_000,
+      // Under host memory pressure the kernel should kill a task before anything else.
+      OomScoreAdj: 1000,
+      Ulimits: [
+        { Name: "nofile", Soft: nofile, Hard: nofile },
+        { Name: "fsize", Soft: fsize, Hard: fsize },
+      ],
+      Mounts: mounts,
+      IpcMode: "private",
+      Init: false,
+      AutoRemove: false,
+      // The engine keeps container logs on the host's disk: bound them too.
+      LogConfig: { Type: "json-file", Config: { "max-size": "1m", "max-file": "1" } },
+    },
+  };
+}
+
+/** Splits Docker's multiplexed log stream and keeps the last `tail` bytes of each side. */
+function demuxTail(buffer: Buffer, tail: number): { stdout: string; stderr: string } {
+  const parts: Record<1 | 2, Buffer[]> = { 1: [], 2: [] };
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const stream = buffer[offset];
+    const size = buffer.readUInt32BE(offset + 4);
+    const frame = buffer.subarray(offset + 8, offset + 8 + size);
+    if (stream === 1 || stream === 2) parts[stream].push(frame);
+    offset += 8 + size;
+  }
+  const last = (chunks: Buffer[]) => {
+    const all = Buffer.concat(chunks);
+    return all.subarray(Math.max(0, all.length - tail)).toString("utf8");
+  };
+  return { stdout: last(parts[1]), stderr: last(parts[2]) };
+}
+
+async function emptyDirectory(dir: string) {
+  for (const name of await readdir(dir)) {
+    // rm never follows symlinks: it unlinks them.
+    await rm(join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function exitReason(exitCode: number): string {
+  if (exitCode === 0) return "exited with code 0";
+  if (exitCode === 153) return "exited with code 153 (file size limit exceeded)";
+  if (exitCode > 128) return `exited with code ${exitCode} (signal ${exitCode - 128})`;
+  return `exited with code ${exitCode}`;
+}
+
+/**
+ * Runs one task in a fresh, locked-down container and reports how it ended. The container
+ * has no network, a read-only root, a small noexec /tmp, no capabilities, no new privileges,
+ * a non-root user, CPU/memory/pids/file-size/open-file limits, inputs read-only at /input
+ * and a fresh /output. The run is bounded by a wall-clock timeout, by a watcher that kills
+ * the task once /output grows past its cap, and by `signal`. After the container is gone,
+ * /output is checked with lstat only: a symlink, device, fifo or socket makes the output
+ * invalid, and nothing the task wrote is ever followed or executed by the host.
+ *
+ * Task outcomes (a crash, a timeout, an OOM kill, …) are results, not errors; only a bad
+ * request or an engine failure throws (ExecutionError).
+ */
+export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
+  const user = validate(options);
+  const { docker, limits, signal, outputDir } = options;
+  const apiTimeoutMs = options.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS;
+  const maxEntries = limits.maxOutputEntries ?? 10_000;
+  const log = (options.logger ?? silentLogger).child("execution", {
+    jobId: options.labels?.jobId,
+    taskIndex: options.labels?.taskIndex,
+  });
+  const noLogs = { stdout: "", stderr: "" };
+  if (signal?.aborted) {
+    return {
+      status: "cancelled",
+      exitCode: null,
+      reason: "cancelled before start",
+      durationMs: 0,
+      outputBytes: 0,
+      logs: noLogs,
+    };
+  }
+  await prepareOutputDir(outputDir, user, log);
+  const spec = containerSpec(options, user);
+  const container = await dockerCall("create a container", apiTimeoutMs, (abortSignal) =>
+    docker.createContainer({ ...spec, abortSignal } as Docker.ContainerCreateOptions),
+  );
+  let killed: { status: TaskStatus; reason: string } | undefined;
+  let running = true;
+  let timer: NodeJS.Timeout | undefined;
+  const watcherStop = new AbortController();
+
+  const kill = async (status: TaskStatus, reason: string) => {
+    if (killed !== undefined || !running) return;
+    killed = { status, reason };
+    log.info("killing task", { status, reason });
+    // 409 means "not running": either it already stopped (then `running` turns false as soon
+    // as the wait returns) or the engine has not marked it running yet, so try again briefly.
+    for (let attempt = 0; attempt < 10 && running; attempt++) {
+      try {
+        await dockerCall("kill a container", apiTimeoutMs, (abortSignal) =>
+          container.kill({ signal: "SIGKILL", abortSignal }),
+        );
+        return;
+      } catch (error) {
+        const code = dockerStatus(error);
+        if (code === 404) return;
+        if (code !== 409) {
+          log.warn("kill failed", { error: describeError(error) });
+          return;
+        }
+        await sleep(50);
+      }
+    }
+  };
+
+  const onTimeout = async () => {
+    let reason = `wall-clock timeout of ${limits.timeoutSeconds} s exceeded`;
+    try {
+      // A fork bomb shows up as a task stuck at its process limit: say so in the report.
+      const stats = await dockerCall("read container stats", 1_000, (abortSignal) =>
+        container.stats({ stream: false, "one-shot": true, abortSignal } as object),
+      );
+      const pids = (stats as { pids_stats?: { current?: number } }).pids_stats?.current;
+      if (pids !== undefined && pids >= limits.pids) {
+        reason += `; process limit (${limits.pids}) reached`;
+      }
+    } catch {
+      // Stats are only a hint.
+    }
+    await kill("timed-out", reason);
+  };
+
+  const onAbort = () => void kill("cancelled", "cancelled by the worker");
+
+  const watch = async () => {
+    const pollMs = options.outputPollMs ?? 50;
+    while (running) {
+      try {
+        await sleep(pollMs, undefined, { signal: watcherStop.signal });
+      } catch {
+        return;
+      }
+      const usage = await measureOutput(outputDir, {
+        maxBytes: limits.maxOutputBytes,
+        maxEntries,
+      });
+      if (usage.exceeded && running) {
+        const what =
+          usage.entries > maxEntries
+            ? `more than ${maxEntries} files and directories`
+            : `more than ${limits.maxOutputBytes} bytes`;
+        await kill("output-too-large", `output grew to ${what} while running`);
+        return;
+      }
+    }
+  };
+
+  const started = performance.now();
+  let durationMs = 0;
+  let exitCode: number | null = null;
+  let oomKilled = false;
+  let logs = noLogs;
+  try {
+    // Watch from before the start: the task may already be writing while start() returns.
+    const watcher = watch();
+    await dockerCall("start a container", apiTimeoutMs, (abortSignal) =>
+      container.start({ abortSignal } as object),
+    );
+    log.debug("task started", { containerId: container.id });
+    timer = setTimeout(() => void onTimeout(), limits.timeoutSeconds * 1000);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // Bounded even if the engine loses the container: timeout, then the kill, then a grace.
+    const waitMs = limits.timeoutSeconds * 1000 + 2 * apiTimeoutMs + 5_000;
+    await dockerCall("wait for a container", waitMs, (abortSignal) =>
+      container.wait({ condition: "not-running", abortSignal } as object),
+    );
+    durationMs = performance.now() - started;
+    running = false;
+    watcherStop.abort();
+    await watcher;
+    const info = await dockerCall("inspect a container", apiTimeoutMs, (abortSignal) =>
+      container.inspect({ abortSignal } as object),
+    );
+    exitCode = info.State.ExitCode;
+    oomKilled = info.State.OOMKilled;
+    try {
+      const raw = await dockerCall("read container logs", apiTimeoutMs, (abortSignal) =>
+        container.logs({ stdout: true, stderr: true, tail: 200, follow: false, abortSignal } as {
+          follow?: false;
+        }),
+      );
+      logs = demuxTail(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), options.logTailBytes ?? 8192);
+    } catch (error) {
+      log.warn("could not read task logs", { error: describeError(error) });
+    }
+  } finally {
+    running = false;
+    watcherStop.abort();
+    if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    try {
+      await dockerCall("remove a container", apiTimeoutMs, (abortSignal) =>
+        container.remove({ force: true, v: true, abortSignal } as object),
+      );
+    } catch (error) {
+      if (dockerStatus(error) !== 404) {
+        log.warn("could not remove container", {
+          containerId: container.id,
+          error: describeError(error),
+        });
+      }
+    }
+  }
+
+  // The container and every process in it are gone: /output can no longer change under us.
+  const usage = await measureOutput(outputDir, {
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    maxEntries: maxEntries + 1,
+  });
+  const result = (status: TaskStatus, reason: string): TaskResult => ({
+    status,
+    exitCode,
+    reason,
+    durationMs: Math.round(durationMs),
+    outputBytes: usage.bytes,
+    logs,
+    containerId: container.id,
+  });
+  let outcome: TaskResult;
+  if (killed !== undefined) {
+    outcome = result(killed.status, killed.reason);
+  } else if (oomKilled) {
+    outcome = result(
+      "out-of-memory",
+      `killed for exceeding its memory limit of ${limits.memoryMiB} MiB`,
+    );
+  } else {
+    try {
+      await scanOutput(outputDir, { maxBytes: limits.maxOutputBytes, maxEntries });
+      outcome = result(exitCode === 0 ? "succeeded" : "failed", exitReason(exitCode ?? -1));
+    } catch (error) {
+      if (!isConunError(error)) throw error;
+      const status = error.code === "output-too-large" ? "output-too-large" : "invalid-output";
+      outcome = result(status, error.message);
+    }
+  }
+  if (outcome.status === "output-too-large") {
+    // Useless and possibly large: give the disk back now rather than when the job ends.
+    await emptyDirectory(outputDir);
+  }
+  log.info("task finished", {
+    status: outcome.status,
+    exitCode,
+    durationMs: outcome.durationMs,
+    outputBytes: outcome.outputBytes,
+  });
+  return outcome;
+}
