@@ -1,0 +1,200 @@
+// Runs the embedded subgraph host against a Hardhat network in tests: the in-process
+// network (`network.create()`) served over HTTP on 127.0.0.1 by a small JSON-RPC bridge —
+// faster to start than a `hardhat node` child process and it keeps `evm_snapshot`, time
+// travel and the contract helpers of ./protocol.ts — and an indexer writing into a SQLite
+// store, with helpers to wait until the chain's head is indexed and read entities back.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createLogger, type Logger, silentLogger } from "../../sdk/logger.ts";
+import { createSubgraphIndexing, type SubgraphIndexing } from "../../subgraph-host/src/host.ts";
+import type { DataSourceOverride } from "../../subgraph-host/src/manifest.ts";
+import { openSqliteStore, type SqliteStore, toPlain } from "../../subgraph-host/src/store/index.ts";
+import type { EntityData } from "../../subgraph-host/src/store/types.ts";
+import type { Connection, Protocol } from "./protocol.ts";
+
+export const BUILD_DIR = path.join(import.meta.dirname, "..", "..", "subgraph", "build");
+
+interface RpcEnvelope {
+  id?: unknown;
+  method: string;
+  params?: unknown[];
+}
+
+export interface HttpRpcBridge {
+  url: string;
+  /** While false, requests are refused with HTTP 503, as an RPC that went away. */
+  setAvailable(available: boolean): void;
+  close(): Promise<void>;
+}
+
+/** Serves `connection.provider` as a JSON-RPC endpoint (single and batch requests). */
+export async function serveOverHttp(connection: Connection): Promise<HttpRpcBridge> {
+  const provider = connection.provider;
+  let available = true;
+  const answer = async (request: RpcEnvelope) => {
+    try {
+      const result = await provider.request({
+        method: request.method,
+        params: request.params ?? [],
+      });
+      return { jsonrpc: "2.0", id: request.id, result };
+    } catch (error) {
+      const e = error as { code?: number; message?: string; data?: unknown };
+      return {
+        jsonrpc: "2.0",
+        id: request.id,
+        error: { code: e.code ?? -32603, message: e.message ?? String(error) },
+      };
+    }
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      if (!available) {
+        res.writeHead(503).end();
+        return;
+      }
+      void (async () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
+          | RpcEnvelope
+          | RpcEnvelope[];
+        const reply = Array.isArray(body)
+          ? await Promise.all(body.map(answer))
+          : await answer(body);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify(reply, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)),
+        );
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setAvailable: (value) => {
+      available = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface DeployedAddresses {
+  market: string;
+  registry: string;
+  token: string;
+  startBlock: number;
+}
+
+/** The overrides that point the build's data sources at a deployment. */
+export function overridesFor(d: DeployedAddresses): Record<string, DataSourceOverride> {
+  return {
+    JobMarket: { address: d.market, startBlock: d.startBlock },
+    ProviderRegistry: { address: d.registry, startBlock: d.startBlock },
+    ConunToken: {
+      address: d.token,
+      startBlock: d.startBlock,
+      context: {
+        market: { type: "Bytes", data: d.market },
+        registry: { type: "Bytes", data: d.registry },
+      },
+    },
+  };
+}
+
+export async function addressesOf(p: Protocol, startBlock = 0): Promise<DeployedAddresses> {
+  return {
+    market: await p.market.getAddress(),
+    registry: await p.registry.getAddress(),
+    token: await p.token.getAddress(),
+    startBlock,
+  };
+}
+
+export interface TestIndexer extends SubgraphIndexing {
+  store: SqliteStore;
+  dbPath: string;
+  /** Waits until the chain's current head is indexed (and fails on an indexing error). */
+  sync(): Promise<void>;
+  /** An entity as plain values (bytes as hex, bigints as bigint), or null. */
+  entity(type: string, id: string): Record<string, unknown> | null;
+  /** Every current entity of a type, as plain values. */
+  all(type: string): Record<string, unknown>[];
+  /** Stops indexing and closes the store (keeps the database file). */
+  close(): Promise<void>;
+  /** close() and deletes the database directory. */
+  destroy(): Promise<void>;
+}
+
+export function plain(data: EntityData | null): Record<string, unknown> | null {
+  if (data === null) return null;
+  return Object.fromEntries([...data].map(([k, v]) => [k, toPlain(v)]));
+}
+
+export interface StartTestIndexerOptions {
+  rpcUrl: string;
+  addresses: DeployedAddresses;
+  /** Reopen an existing database (restart tests). */
+  dbPath?: string;
+  logger?: Logger;
+  headOf: () => Promise<number>;
+  maxBackoffMs?: number;
+}
+
+export function startTestIndexer(options: StartTestIndexerOptions): TestIndexer {
+  const dbPath =
+    options.dbPath ??
+    path.join(mkdtempSync(path.join(tmpdir(), "conun-subgraph-")), "subgraph.sqlite");
+  const logger =
+    options.logger ??
+    (process.env.SUBGRAPH_HOST_DEBUG ? createLogger({ level: "debug" }) : silentLogger);
+  const store = openSqliteStore({
+    path: dbPath,
+    schema: readFileSync(path.join(BUILD_DIR, "schema.graphql"), "utf8"),
+    synchronous: "NORMAL",
+  });
+  const indexing = createSubgraphIndexing({
+    buildDir: BUILD_DIR,
+    rpcUrl: options.rpcUrl,
+    store,
+    logger,
+    dataSourceOverrides: overridesFor(options.addresses),
+    pollIntervalMs: 20,
+    maxBackoffMs: options.maxBackoffMs ?? 200,
+    rpcTimeoutMs: 5_000,
+  });
+  indexing.indexer.start();
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await indexing.indexer.stop();
+    store.close();
+  };
+  return {
+    ...indexing,
+    store,
+    dbPath,
+    sync: async () => {
+      await indexing.indexer.waitForBlock(await options.headOf(), 20_000);
+    },
+    entity: (type, id) => plain(store.get(type, id)),
+    all: (type) =>
+      store
+        .findMany({ entity: type, first: 1_000_000, skip: 0 })
+        .map((data) => plain(data) as Record<string, unknown>),
+    close,
+    destroy: async () => {
+      await close();
+      rmSync(path.dirname(dbPath), { recursive: true, force: true });
+    },
+  };
+}
