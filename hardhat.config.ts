@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
+import { conunTasks } from "./tasks/index.ts";
 
 // Hardhat cannot download compilers on our machines, so every profile uses the solcjs build
 // shipped in the `solc` npm package (pinned in package.json). Its version must match.
@@ -17,6 +18,8 @@ const compilerSettings = {
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
+  // The requester tools: conun:post, conun:watch, conun:results, … (see tasks/index.ts).
+  tasks: conunTasks,
   solidity: {
     profiles: {
       default: { ...solc, settings: compilerSettings },

@@ -1,0 +1,359 @@
+// Brings up the whole CONUN system on one machine, as separate processes where the real system
+// has separate machines: a Hardhat node, the embedded subgraph host, and provider workers.
+// Shared by `npm run demo`, the end-to-end test and the end-to-end benchmark. Every process
+// started here is recorded and stopped by its PID in `stop()`.
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import net from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
+import {
+  HDNodeWallet,
+  JsonRpcProvider,
+  Mnemonic,
+  Network,
+  NonceManager,
+  parseUnits,
+  type Wallet,
+  Wallet as WalletClass,
+} from "ethers";
+import { readDeployment } from "../scripts/deployments.ts";
+import { ConunError } from "../sdk/errors.ts";
+import { type Logger, silentLogger } from "../sdk/logger.ts";
+import { ConunToken__factory } from "../types/ethers-contracts/index.ts";
+
+const run = promisify(execFile);
+const require = createRequire(import.meta.url);
+export const REPO = path.resolve(import.meta.dirname, "..");
+const HARDHAT_CLI = path.join(
+  path.dirname(require.resolve("hardhat/package.json")),
+  "dist/src/cli.js",
+);
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+export const LOCAL_CHAIN_ID = 31337;
+
+export class DemoError extends ConunError {}
+
+/** A chain the system runs on: URL, addresses and the node's funded development keys. */
+export interface DemoChain {
+  url: string;
+  chainId: number;
+  provider: JsonRpcProvider;
+  /** Development wallets: 0 deployer (holds the supply), 1 treasury, 2 requester, 3.. workers. */
+  wallets: Wallet[];
+  keys: string[];
+  deployment: { token: string; registry: string; market: string; startBlock: number };
+  stop(): Promise<void>;
+}
+
+export function devWallets(
+  provider: JsonRpcProvider,
+  count = 20,
+): { wallets: Wallet[]; keys: string[] } {
+  const mnemonic = Mnemonic.fromPhrase(DEV_MNEMONIC);
+  const wallets: Wallet[] = [];
+  const keys: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const hd = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
+    keys.push(hd.privateKey);
+    wallets.push(new WalletClass(hd.privateKey, provider));
+  }
+  return { wallets, keys };
+}
+
+/** Stops a child process by its PID: SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+async function waitForRpc(
+  url: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new DemoError("node-failed", `hardhat node exited: ${output().slice(-2000)}`);
+    }
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+        signal: AbortSignal.timeout(1000),
+      });
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new DemoError("node-failed", `hardhat node did not answer within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts `hardhat node` on 127.0.0.1:8545 (the `localhost` network of hardhat.config.ts, so the
+ * conun:* tasks work against it with --network localhost) and deploys with Ignition exactly as
+ * `npm run deploy:local` does.
+ */
+export async function startIgnitionChain(log: Logger = silentLogger): Promise<DemoChain> {
+  const port = 8545;
+  if (await portInUse(port)) {
+    throw new DemoError(
+      "port-in-use",
+      `port ${port} is already in use (another \`hardhat node\`?). The demo starts its own ` +
+        "local chain there: stop the other process and run the demo again.",
+    );
+  }
+  const child = spawn(
+    process.execPath,
+    [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, FORCE_COLOR: "0" },
+    },
+  );
+  let output = "";
+  const collect = (chunk: Buffer) => {
+    if (output.length < 20_000) output += chunk.toString();
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => stopChild(child);
+  try {
+    await waitForRpc(url, child, 60_000, () => output);
+    log.info("local chain up", { url, pid: child.pid });
+    // A fresh node has none of the contracts an earlier run recorded: Ignition must not
+    // believe they exist.
+    await rm(path.join(REPO, "ignition/deployments/chain-31337"), { recursive: true, force: true });
+    await run(
+      process.execPath,
+      [
+        HARDHAT_CLI,
+        "ignition",
+        "deploy",
+        "ignition/modules/conun.ts",
+        "--network",
+        "localhost",
+        "--parameters",
+        "ignition/parameters/localhost.json",
+      ],
+      { cwd: REPO, timeout: 180_000, env: { ...process.env, FORCE_COLOR: "0" } },
+    ).catch((cause: { stdout?: string; stderr?: string }) => {
+      throw new DemoError(
+        "deploy-failed",
+        `Ignition deployment failed: ${cause.stderr || cause.stdout || cause}`,
+        { cause },
+      );
+    });
+    const deployment = await readDeployment(LOCAL_CHAIN_ID);
+    log.info("protocol deployed with Ignition", { market: deployment.market });
+    const network = Network.from(LOCAL_CHAIN_ID);
+    const provider = new JsonRpcProvider(url, network, {
+      staticNetwork: network,
+      pollingInterval: 200,
+    });
+    const { wallets, keys } = devWallets(provider);
+    return {
+      url,
+      chainId: LOCAL_CHAIN_ID,
+      provider,
+      wallets,
+      keys,
+      deployment: {
+        token: deployment.token,
+        registry: deployment.registry,
+        market: deployment.market,
+        startBlock: deployment.startBlock,
+      },
+      stop: async () => {
+        provider.destroy();
+        await stop();
+      },
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Sends CONUN from the deployer (wallet 0) to each address. */
+export async function fund(chain: DemoChain, recipients: string[], amount: string): Promise<void> {
+  const deployer = chain.wallets[0];
+  if (deployer === undefined) throw new DemoError("no-accounts", "the chain has no accounts");
+  const signer = new NonceManager(deployer);
+  const token = ConunToken__factory.connect(chain.deployment.token, signer);
+  const sent = [];
+  for (const to of recipients) sent.push(await token.transfer(to, parseUnits(amount, 18)));
+  await Promise.all(sent.map((tx) => tx.wait(1, 60_000)));
+}
+
+export interface WorkerSpec {
+  name: string;
+  /** Index of the development wallet the worker uses. */
+  account: number;
+  fault?: "none" | "wrong-results";
+  /** Extra config fields (capacity, pricing …). */
+  config?: Record<string, unknown>;
+}
+
+export interface RunningWorker {
+  name: string;
+  address: string;
+  fault: string;
+  pid: number;
+  logFile: string;
+  child: ChildProcess;
+}
+
+/** Starts one worker process per spec, each with its own data dir, config file and log. */
+export async function startWorkers(
+  chain: DemoChain,
+  specs: WorkerSpec[],
+  options: { dir: string; contentDir: string; subgraphUrl?: string },
+): Promise<RunningWorker[]> {
+  const started: RunningWorker[] = [];
+  for (const spec of specs) {
+    const wallet = chain.wallets[spec.account];
+    const key = chain.keys[spec.account];
+    if (wallet === undefined || key === undefined)
+      throw new DemoError("no-accounts", `no account ${spec.account}`);
+    const home = path.join(options.dir, spec.name);
+    await mkdir(home, { recursive: true });
+    const config = {
+      rpcUrl: chain.url,
+      chainId: chain.chainId,
+      contracts: chain.deployment,
+      key: { devKey: key },
+      ...(options.subgraphUrl === undefined ? {} : { subgraphUrl: options.subgraphUrl }),
+      contentStore: { kind: "local", dir: options.contentDir },
+      dataDir: path.join(home, "data"),
+      log: { level: "info", json: true },
+      pollIntervalMs: 250,
+      fault: spec.fault ?? "none",
+      ...spec.config,
+    };
+    const configFile = path.join(home, "config.json");
+    await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    const logFile = path.join(home, "worker.log");
+    const logStream = createWriteStream(logFile, { flags: "a" });
+    const child = spawn(
+      process.execPath,
+      [path.join(REPO, "worker/src/cli.ts"), "run", "--config", configFile],
+      { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } },
+    );
+    child.stdout?.pipe(logStream);
+    child.stderr?.pipe(logStream);
+    started.push({
+      name: spec.name,
+      address: wallet.address,
+      fault: spec.fault ?? "none",
+      pid: child.pid ?? -1,
+      logFile,
+      child,
+    });
+  }
+  return started;
+}
+
+/** Waits until every worker is registered with at least `minStake` staked (or one exits). */
+export async function waitForWorkersReady(
+  chain: DemoChain,
+  workers: RunningWorker[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const { ProviderRegistry__factory } = await import("../types/ethers-contracts/index.ts");
+  const registry = ProviderRegistry__factory.connect(chain.deployment.registry, chain.provider);
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(workers);
+  while (pending.size > 0) {
+    for (const worker of [...pending]) {
+      if (worker.child.exitCode !== null) {
+        throw new DemoError(
+          "worker-failed",
+          `worker ${worker.name} exited with code ${worker.child.exitCode}; see ${worker.logFile}`,
+        );
+      }
+      const info = await registry.getProvider(worker.address).catch(() => undefined);
+      if (info !== undefined && info.registered && info.stake > 0n) pending.delete(worker);
+    }
+    if (pending.size === 0) return;
+    if (Date.now() > deadline) {
+      throw new DemoError(
+        "worker-failed",
+        `worker(s) ${[...pending].map((w) => w.name).join(", ")} did not register and stake within ${timeoutMs / 1000} s; see their logs`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Checks the Docker engine answers; the message says what to install or start when not. */
+export async function checkDocker(): Promise<string> {
+  try {
+    const { stdout } = await run("docker", ["version", "--format", "{{.Server.Version}}"], {
+      timeout: 15_000,
+    });
+    return stdout.trim();
+  } catch (cause) {
+    const error = cause as NodeJS.ErrnoException & { stderr?: string };
+    if (error.code === "ENOENT") {
+      throw new DemoError(
+        "docker-missing",
+        "Docker is not installed. The providers run every task in a Docker container.\n" +
+          "  Debian/Ubuntu: sudo apt-get install -y docker.io && sudo systemctl start docker\n" +
+          "  (without systemd: sudo dockerd &)\n" +
+          "  Other systems: install Docker Engine or Docker Desktop, start it, and run the demo again.",
+        { cause },
+      );
+    }
+    throw new DemoError(
+      "docker-not-running",
+      "Docker is installed but its engine does not answer" +
+        (error.stderr ? ` (${error.stderr.trim().split("\n")[0]})` : "") +
+        ".\n  Start it: sudo systemctl start docker (or sudo dockerd &), and make sure your user " +
+        "may use /var/run/docker.sock (sudo usermod -aG docker $USER, then log in again).",
+      { cause },
+    );
+  }
+}
+
+/** The subgraph build the host serves; built with graph-cli when missing. */
+export async function ensureSubgraphBuild(log: Logger = silentLogger): Promise<string> {
+  const buildDir = path.join(REPO, "subgraph/build");
+  if (existsSync(path.join(buildDir, "subgraph.yaml"))) return buildDir;
+  log.info("building the subgraph (graph codegen && graph build)");
+  await run("npm", ["run", "build", "--workspace", "subgraph"], {
+    cwd: REPO,
+    timeout: 300_000,
+  }).catch((cause: { stderr?: string }) => {
+    throw new DemoError(
+      "subgraph-build-failed",
+      `building the subgraph failed: ${cause.stderr ?? cause}`,
+      { cause },
+    );
+  });
+  return buildDir;
+}

@@ -1,0 +1,116 @@
+// Shared set-up for the requester tool tests: an in-process chain with CONUN deployed, a
+// requester account with tokens but no allowance, a temporary content store, a small
+// `docker save`-shaped image archive (no Docker needed to read its image ID) and manifests.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { Deployment } from "../../scripts/deployments.ts";
+import { openContentStore } from "../../sdk/content/index.ts";
+import type { ContentStore } from "../../sdk/content/types.ts";
+import { connectRequester, type RequesterContext } from "../../tasks/lib/context.ts";
+import { type Connection, deployProtocol, ONE, type Protocol } from "../helpers/protocol.ts";
+
+export interface RequesterFixture {
+  connection: Connection;
+  p: Protocol;
+  deployment: Deployment;
+  /** A requester holding 10 000 CONUN and no allowance to the market. */
+  requester: HardhatEthersSigner;
+  ctx: RequesterContext;
+  store: ContentStore;
+  dir: string;
+  /** A fake `docker save` archive and its image ID. */
+  archive: string;
+  imageId: string;
+  cleanup(): Promise<void>;
+}
+
+export async function deploymentOf(p: Protocol): Promise<Deployment> {
+  const [token, registry, market] = await Promise.all([
+    p.token.getAddress(),
+    p.registry.getAddress(),
+    p.market.getAddress(),
+  ]);
+  return {
+    chainId: 31337,
+    token,
+    registry,
+    market,
+    assignment: market,
+    startBlock: 0,
+    deployBlocks: { token: 0, registry: 0, assignment: 0, market: 0 },
+  };
+}
+
+/** Writes a tar shaped like `docker save` output: manifest.json naming a config blob. */
+export async function writeImageArchive(
+  dir: string,
+): Promise<{ archive: string; imageId: string }> {
+  const root = path.join(dir, "image");
+  const config = JSON.stringify({ architecture: "amd64", os: "linux", config: {} });
+  const hex = createHash("sha256").update(config).digest("hex");
+  await mkdir(path.join(root, "blobs", "sha256"), { recursive: true });
+  await writeFile(path.join(root, "blobs", "sha256", hex), config);
+  await writeFile(
+    path.join(root, "manifest.json"),
+    JSON.stringify([{ Config: `blobs/sha256/${hex}`, RepoTags: ["test:1"], Layers: [] }]),
+  );
+  const archive = path.join(dir, "image.tar");
+  execFileSync("tar", [
+    "--create",
+    "--file",
+    archive,
+    "--directory",
+    root,
+    "manifest.json",
+    "blobs",
+  ]);
+  return { archive, imageId: `sha256:${hex}` };
+}
+
+/** A valid source manifest; `overrides` replace top-level fields. */
+export function sourceManifest(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    version: 1,
+    name: "requester-test",
+    deterministic: true,
+    image: { archive: "./image.tar" },
+    command: ["/bin/render"],
+    tasks: { count: 2 },
+    resources: { cpuMillicores: 500, memoryMiB: 128, timeoutSeconds: 30 },
+    replication: { k: 3, quorum: 2 },
+    price: { maxPerTaskReplica: "1.5", stakePerTaskReplica: "2" },
+    windows: { biddingSeconds: 60, executionSeconds: 600, revealSeconds: 300 },
+    ...overrides,
+  };
+}
+
+export async function requesterFixture(connection: Connection): Promise<RequesterFixture> {
+  const p = await deployProtocol(connection);
+  const requester = p.others[0];
+  if (requester === undefined) throw new Error("no spare account");
+  await p.token.transfer(requester.address, 10_000n * ONE);
+  const deployment = await deploymentOf(p);
+  const dir = await mkdtemp(path.join(tmpdir(), "conun-requester-"));
+  const store = await openContentStore({ kind: "local", dir: path.join(dir, "store") });
+  const ctx = await connectRequester({ signer: requester, store, deployment });
+  const { archive, imageId } = await writeImageArchive(dir);
+  return {
+    connection,
+    p,
+    deployment,
+    requester,
+    ctx,
+    store,
+    dir,
+    archive,
+    imageId,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

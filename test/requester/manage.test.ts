@@ -1,0 +1,93 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { ConunError } from "../../sdk/errors.ts";
+import { connectRequester } from "../../tasks/lib/context.ts";
+import { accountStatus, cancelJob, faucet, jobStatus, withdraw } from "../../tasks/lib/manage.ts";
+import { postJob } from "../../tasks/lib/post.ts";
+import { readJobProgress } from "../../tasks/lib/watch.ts";
+import { ONE } from "../helpers/protocol.ts";
+import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConunError);
+    expect((error as ConunError).code).to.equal(code);
+    return (error as ConunError).message;
+  }
+  throw new Error(`expected an error with code ${code}`);
+}
+
+describe("requester job management", () => {
+  let f: RequesterFixture;
+  let jobId: bigint;
+  let escrow: bigint;
+
+  beforeEach(async () => {
+    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    const posted = await postJob(f.ctx, { manifest: sourceManifest(), baseDir: f.dir });
+    jobId = posted.jobId;
+    escrow = posted.escrow;
+  });
+  afterEach(async () => {
+    await f.cleanup();
+  });
+
+  it("cancels an open job and withdraws the whole escrow back", async () => {
+    const before = await f.p.token.balanceOf(f.requester.address);
+    const { refund } = await cancelJob(f.ctx, jobId);
+    expect(refund).to.equal(escrow);
+    expect((await readJobProgress(f.p.market, jobId)).status).to.equal("Cancelled");
+    expect((await accountStatus(f.ctx)).claimable).to.equal(escrow);
+    const { amount } = await withdraw(f.ctx);
+    expect(amount).to.equal(escrow);
+    expect(await f.p.token.balanceOf(f.requester.address)).to.equal(before + escrow);
+    expect(await f.p.market.claimableBalance(f.requester.address)).to.equal(0n);
+  });
+
+  it("names an unknown job id and the ids that exist", async () => {
+    const message = await expectCode(cancelJob(f.ctx, 42n), "unknown-job");
+    expect(message).to.contain("job ids run from 1 to 1");
+    await expectCode(jobStatus(f.ctx, 42n), "unknown-job");
+  });
+
+  it("refuses to cancel another requester's job", async () => {
+    const other = f.p.others[2];
+    if (other === undefined) throw new Error("no spare account");
+    const ctx = await connectRequester({ signer: other, store: f.store, deployment: f.deployment });
+    await expectCode(cancelJob(ctx, jobId), "not-requester");
+    expect((await readJobProgress(f.p.market, jobId)).status).to.equal("Open");
+  });
+
+  it("refuses to cancel once the bidding deadline has passed", async () => {
+    const { biddingDeadline } = await f.p.market.getJob(jobId);
+    await f.connection.networkHelpers.time.increaseTo(biddingDeadline + 1n);
+    const message = await expectCode(cancelJob(f.ctx, jobId), "deadline-passed");
+    expect(message).to.contain("conun:withdraw");
+  });
+
+  it("says there is nothing to withdraw instead of sending a failing transaction", async () => {
+    const nonce = await f.connection.ethers.provider.getTransactionCount(f.requester.address);
+    await expectCode(withdraw(f.ctx), "nothing-to-withdraw");
+    expect(await f.connection.ethers.provider.getTransactionCount(f.requester.address)).to.equal(
+      nonce,
+    );
+  });
+
+  it("reports the account's balances and jobs", async () => {
+    const status = await accountStatus(f.ctx);
+    expect(status.account).to.equal(f.requester.address);
+    expect(status.balance).to.equal(10_000n * ONE - escrow);
+    expect(status.jobs).to.deep.equal([{ jobId, status: "Open" }]);
+  });
+
+  it("hands out tokens from the holder on a local chain", async () => {
+    const recipient = f.p.others[3];
+    if (recipient === undefined) throw new Error("no spare account");
+    const result = await faucet(f.p.owner, f.deployment.token, recipient.address, "12.5");
+    expect(result.amount).to.equal((125n * ONE) / 10n);
+    expect(await f.p.token.balanceOf(recipient.address)).to.equal((125n * ONE) / 10n);
+    await expectCode(faucet(f.p.owner, f.deployment.token, "0x1234", "1"), "invalid-argument");
+  });
+});
