@@ -1,0 +1,229 @@
+/**
+ * The host's GraphQL HTTP endpoint, shaped like graph-node's query node:
+ * `POST /subgraphs/name/<name>` with `{ query, variables, operationName }` (also GET with
+ * `?query=`), and `/subgraphs/id/<deployment>`. GraphQL-level failures (syntax, validation,
+ * execution) are 200 responses with `errors`, as graph-node sends them; HTTP-level ones are
+ * 400 (malformed JSON, no query), 404 (unknown subgraph), 405, 413 (body over the limit).
+ * CORS is open so the dApp can query from a browser. Binds to 127.0.0.1 unless told otherwise.
+ *
+ *   const server = await startGraphqlServer({ store, schemaSource, subgraphName: "conun",
+ *     port: 8000 });
+ *   server.url // http://127.0.0.1:8000/subgraphs/name/conun
+ *   await server.close();
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { GraphQLSchema } from "graphql";
+import { ConunError } from "../../sdk/errors.ts";
+import type { Logger } from "../../sdk/logger.ts";
+import { silentLogger } from "../../sdk/logger.ts";
+import {
+  buildApiSchema,
+  executeGraphql,
+  type GraphqlRequest,
+  type QueryableStore,
+  type QueryContext,
+} from "./graphql/index.ts";
+import { parseSubgraphSchema, type SubgraphSchema } from "./store/index.ts";
+
+export class GraphqlServerError extends ConunError {}
+
+export interface GraphqlServerOptions {
+  store: QueryableStore;
+  /** The subgraph's schema.graphql text (or the parsed model). */
+  schemaSource: string | SubgraphSchema;
+  subgraphName: string;
+  /** What `_meta.deployment` reports and `/subgraphs/id/<deployment>` answers to. */
+  deployment?: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  logger?: Logger;
+  /** Largest accepted request body; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** See QueryContext.nonFatalErrors; default false (errors halt indexing). */
+  nonFatalErrors?: boolean;
+}
+
+export interface GraphqlServer {
+  /** The subgraph's query URL, e.g. http://127.0.0.1:8000/subgraphs/name/conun. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const CORS = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers": "content-type, accept, authorization",
+  "access-control-max-age": "600",
+};
+
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...CORS,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (declared > limit) {
+      reject(new HttpError(413, `request body is larger than ${limit} bytes`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, `request body is larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function parseRequest(value: unknown): GraphqlRequest {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new HttpError(400, "the request body must be a JSON object");
+  const { query, variables, operationName } = value as Record<string, unknown>;
+  if (typeof query !== "string" || query.trim() === "")
+    throw new HttpError(400, "the request has no `query` string");
+  if (variables !== undefined && variables !== null && typeof variables !== "object")
+    throw new HttpError(400, "`variables` must be a JSON object");
+  if (operationName !== undefined && operationName !== null && typeof operationName !== "string")
+    throw new HttpError(400, "`operationName` must be a string");
+  return {
+    query,
+    variables: (variables as Record<string, unknown> | null) ?? null,
+    operationName: (operationName as string | null) ?? null,
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, `malformed JSON: ${(err as Error).message}`);
+  }
+}
+
+export async function startGraphqlServer(options: GraphqlServerOptions): Promise<GraphqlServer> {
+  const log = (options.logger ?? silentLogger).child("graphql");
+  const model =
+    typeof options.schemaSource === "string"
+      ? parseSubgraphSchema(options.schemaSource)
+      : options.schemaSource;
+  const schema: GraphQLSchema = buildApiSchema(model);
+  const context: QueryContext = {
+    store: options.store,
+    subgraphName: options.subgraphName,
+    deployment: options.deployment ?? options.subgraphName,
+    nonFatalErrors: options.nonFatalErrors ?? false,
+  };
+  const limit = options.maxBodyBytes ?? 1024 * 1024;
+  const namePath = `/subgraphs/name/${options.subgraphName}`;
+  const idPath = `/subgraphs/id/${context.deployment}`;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, CORS);
+      res.end();
+      return;
+    }
+    const path = url.pathname.replace(/\/+$/, "");
+    if (path !== namePath && path !== idPath) {
+      const what = path.startsWith("/subgraphs/") ? "subgraph" : "path";
+      throw new HttpError(404, `${what} not found: ${decodeURIComponent(path || "/")}`);
+    }
+    let request: GraphqlRequest;
+    if (req.method === "POST") {
+      request = parseRequest(parseJson(await readBody(req, limit)));
+    } else if (req.method === "GET") {
+      const query = url.searchParams.get("query");
+      if (query === null) {
+        const text = `CONUN embedded subgraph host: subgraph "${options.subgraphName}".\nPOST GraphQL queries ({ "query": "{ _meta { block { number } } }" }) to this URL.\n`;
+        res.writeHead(200, { ...CORS, "content-type": "text/plain; charset=utf-8" });
+        res.end(text);
+        return;
+      }
+      const variables = url.searchParams.get("variables");
+      request = parseRequest({
+        query,
+        variables: variables ? parseJson(variables) : null,
+        operationName: url.searchParams.get("operationName"),
+      });
+    } else {
+      throw new HttpError(405, `method ${req.method} is not allowed`);
+    }
+    const started = performance.now();
+    const result = executeGraphql(schema, context, request);
+    log.debug("query", {
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      errors: result.errors?.length ?? 0,
+    });
+    send(res, 200, result);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (err instanceof HttpError) {
+        send(res, err.status, { errors: [{ message: err.message }] });
+        return;
+      }
+      log.error("request failed", { error: err });
+      send(res, 500, { errors: [{ message: "internal error" }] });
+    });
+  });
+  // Bound every client: a stalled upload or idle keep-alive cannot hold a socket forever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err) =>
+      reject(
+        new GraphqlServerError(
+          "graphql-listen-failed",
+          `cannot listen on ${host}:${options.port ?? 0}`,
+          {
+            cause: err,
+          },
+        ),
+      ),
+    );
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  const url = `http://${urlHost}:${port}${namePath}`;
+  log.info("serving GraphQL", { url });
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
