@@ -4,7 +4,7 @@
  * function takes and returns WASM values (i32 pointers, i32 booleans); `HostCallContext`
  * supplies the heap of the calling instance, the store of the open block and the data source.
  */
-import { encodeBase58, getAddress, hexlify, keccak256 } from "ethers";
+import { encodeBase58, hexlify, keccak256 } from "ethers";
 import type { Logger } from "../../../sdk/logger.ts";
 import type { ContextValue } from "../manifest.ts";
 import type { EntityData, EntityStore, EntityValue } from "../store/types.ts";
@@ -271,14 +271,12 @@ export function createHostFunctions(ctx: HostCallContext): Map<string, HostFunct
     return h().newString(value < 0n ? `-0x${(-value).toString(16)}` : `0x${value.toString(16)}`);
   });
   def("typeConversion.stringToH160", (s) => {
+    // Like graph-node: hex with or without 0x, checksum not enforced.
     const text = str(s as number);
-    let address: string;
-    try {
-      address = getAddress(text.startsWith("0x") ? text : `0x${text}`);
-    } catch {
+    const digits = text.startsWith("0x") ? text.slice(2) : text;
+    if (!/^[0-9a-fA-F]{40}$/.test(digits))
       throw new MappingAbort(`stringToH160: "${text}" is not an address`);
-    }
-    return h().newBytes(Uint8Array.from(Buffer.from(address.slice(2), "hex")));
+    return h().newBytes(Uint8Array.from(Buffer.from(digits, "hex")));
   });
   def("typeConversion.bytesToBase58", (b) =>
     h().newString(encodeBase58(h().readBytes(b as number))),

@@ -1,0 +1,216 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { expect } from "chai";
+import { keccak256, toUtf8Bytes } from "ethers";
+import { after, before, describe, it } from "mocha";
+import { silentLogger } from "../../sdk/logger.ts";
+import { loadManifest } from "../../subgraph-host/src/manifest.ts";
+import {
+  type AscHeap,
+  bigIntFromSignedLE,
+  bigIntToSignedLE,
+  loadEntitySchema,
+  MappingModule,
+} from "../../subgraph-host/src/runtime/index.ts";
+import { openSqliteStore } from "../../subgraph-host/src/store/index.ts";
+import { BUILD_DIR } from "../helpers/subgraph-host.ts";
+
+/** A WASM module whose only content is one imported function `module.name: () -> ()`. */
+function moduleImporting(module: string, name: string): Uint8Array {
+  const str = (s: string) => [s.length, ...Buffer.from(s, "utf8")];
+  const importEntry = [...str(module), ...str(name), 0x00, 0x00];
+  const importSection = [0x01, ...importEntry];
+  return Uint8Array.from([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...[0x01, 0x04, 0x01, 0x60, 0x00, 0x00],
+    0x02,
+    importSection.length,
+    ...importSection,
+  ]);
+}
+
+const schema = loadEntitySchema(path.join(BUILD_DIR, "schema.graphql"));
+const options = {
+  dataSource: {
+    name: "JobMarket",
+    address: `0x${"00".repeat(20)}`,
+    network: "hardhat",
+    context: {},
+  },
+  schema,
+  logger: silentLogger,
+};
+
+describe("MappingModule#constructor", () => {
+  it("refuses a module with an unsupported host import at load time, naming it", () => {
+    expect(() => new MappingModule(moduleImporting("index", "ethereum.call"), options))
+      .to.throw('unsupported host import "ethereum.call"')
+      .with.property("code", "host-import-unsupported");
+  });
+
+  it("accepts the subgraph's compiled mappings and exposes their handlers", () => {
+    const module = MappingModule.fromFile(
+      path.join(BUILD_DIR, "JobMarket", "JobMarket.wasm"),
+      options,
+    );
+    expect(module.hasHandler("handleJobPosted")).to.equal(true);
+    expect(module.hasHandler("handleNothing")).to.equal(false);
+  });
+});
+
+describe("loadManifest", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "conun-manifest-"));
+    cpSync(BUILD_DIR, dir, { recursive: true });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads data sources with topic0 per handler and applies address overrides", () => {
+    const manifest = loadManifest(BUILD_DIR, {
+      JobMarket: { address: `0x${"AB".repeat(20)}`, startBlock: 7 },
+    });
+    const market = manifest.dataSources.find((ds) => ds.name === "JobMarket");
+    expect(market?.address).to.equal(`0x${"ab".repeat(20)}`);
+    expect(market?.startBlock).to.equal(7);
+    const withdrawn = market?.eventHandlers.find((h) => h.handler === "handleWithdrawn");
+    expect(withdrawn?.topic0).to.equal(keccak256(toUtf8Bytes("Withdrawn(address,uint256)")));
+  });
+
+  it("refuses block handlers at load with the data source's name", () => {
+    const file = path.join(dir, "subgraph.yaml");
+    const text = readFileSync(path.join(BUILD_DIR, "subgraph.yaml"), "utf8");
+    writeFileSync(
+      file,
+      text.replace(
+        "      eventHandlers:\n",
+        "      blockHandlers:\n        - handler: handleBlock\n      eventHandlers:\n",
+      ),
+    );
+    expect(() => loadManifest(dir))
+      .to.throw('data source "JobMarket" uses block handlers')
+      .with.property("code", "manifest-unsupported");
+  });
+
+  it("refuses an override for a data source the build does not have", () => {
+    expect(() => loadManifest(BUILD_DIR, { Nope: { startBlock: 1 } })).to.throw(
+      'unknown data source "Nope"',
+    );
+  });
+});
+
+describe("host functions", () => {
+  let heap: AscHeap;
+  let call: (name: string, ...args: number[]) => number;
+
+  before(() => {
+    const module = MappingModule.fromFile(
+      path.join(BUILD_DIR, "JobMarket", "JobMarket.wasm"),
+      options,
+    );
+    const store = openSqliteStore({
+      path: ":memory:",
+      schema: readFileSync(path.join(BUILD_DIR, "schema.graphql"), "utf8"),
+    });
+    store.beginBlock({ number: 1, hash: `0x${"01".repeat(32)}`, timestamp: 1 });
+    const opened = module.openForTest(store);
+    heap = opened.heap;
+    call = (name, ...args) => opened.hostFunction(name)(...args) as number;
+  });
+
+  const big = (value: bigint) => heap.newBigInt(value);
+  const dec = (text: string) => {
+    const ptr = heap.newString(text);
+    return call("bigDecimal.fromString", ptr);
+  };
+  const decText = (ptr: number) => heap.readString(call("bigDecimal.toString", ptr));
+
+  it("encodes BigInts as minimal little-endian two's complement", () => {
+    expect([...bigIntToSignedLE(0n)]).to.deep.equal([0]);
+    expect([...bigIntToSignedLE(255n)]).to.deep.equal([255, 0]);
+    expect([...bigIntToSignedLE(-1n)]).to.deep.equal([255]);
+    expect([...bigIntToSignedLE(-128n)]).to.deep.equal([128]);
+    expect([...bigIntToSignedLE(128n)]).to.deep.equal([128, 0]);
+    expect(bigIntFromSignedLE(Uint8Array.from([0x00, 0x80]))).to.equal(-32768n);
+    expect(bigIntFromSignedLE(new Uint8Array())).to.equal(0n);
+  });
+
+  it("computes BigInt arithmetic like graph-node (truncating division, signed shifts)", () => {
+    const r = (name: string, a: bigint, b: bigint) => heap.readBigInt(call(name, big(a), big(b)));
+    expect(r("bigInt.plus", 2n ** 255n, 1n)).to.equal(2n ** 255n + 1n);
+    expect(r("bigInt.minus", 0n, 5n)).to.equal(-5n);
+    expect(r("bigInt.times", -3n, 7n)).to.equal(-21n);
+    expect(r("bigInt.dividedBy", -7n, 2n)).to.equal(-3n);
+    expect(r("bigInt.mod", -7n, 3n)).to.equal(-1n);
+    expect(r("bigInt.bitOr", 12n, 3n)).to.equal(15n);
+    expect(r("bigInt.bitAnd", 12n, 10n)).to.equal(8n);
+    expect(heap.readBigInt(call("bigInt.pow", big(2n), 10))).to.equal(1024n);
+    expect(heap.readBigInt(call("bigInt.leftShift", big(1n), 200))).to.equal(2n ** 200n);
+    expect(heap.readBigInt(call("bigInt.rightShift", big(-16n), 2))).to.equal(-4n);
+    const text = "-123456789012345678901234567890";
+    expect(heap.readBigInt(call("bigInt.fromString", heap.newString(text)))).to.equal(BigInt(text));
+  });
+
+  it("fails the handler on division by zero instead of returning a value", () => {
+    expect(() => call("bigInt.dividedBy", big(1n), big(0n))).to.throw("division by zero");
+    expect(() => call("bigDecimal.dividedBy", dec("1"), dec("0"))).to.throw("division by zero");
+  });
+
+  it("keeps BigDecimals to 34 significant digits, rounded half to even, in plain notation", () => {
+    expect(decText(call("bigDecimal.dividedBy", dec("1"), dec("3")))).to.equal(
+      `0.${"3".repeat(34)}`,
+    );
+    expect(decText(call("bigDecimal.dividedBy", dec("2"), dec("3")))).to.equal(
+      `0.${"6".repeat(33)}7`,
+    );
+    expect(decText(call("bigDecimal.plus", dec("0.1"), dec("0.2")))).to.equal("0.3");
+    expect(decText(call("bigDecimal.minus", dec("1"), dec("1.25")))).to.equal("-0.25");
+    expect(decText(call("bigDecimal.times", dec("1.5"), dec("-2")))).to.equal("-3");
+    expect(decText(dec("1e3"))).to.equal("1000");
+    expect(decText(dec("0.000120"))).to.equal("0.00012");
+    expect(decText(dec("12345678901234567890123456789012345"))).to.equal(
+      "12345678901234567890123456789012340",
+    );
+    expect(call("bigDecimal.equals", dec("1.0"), dec("1"))).to.equal(1);
+    expect(call("bigDecimal.equals", dec("1.01"), dec("1"))).to.equal(0);
+    expect(decText(call("bigInt.dividedByDecimal", big(1n), dec("4")))).to.equal("0.25");
+  });
+
+  it("converts bytes, strings and numbers as graph-ts expects", () => {
+    const bytes = (hex: string) => heap.newBytes(Uint8Array.from(Buffer.from(hex, "hex")));
+    expect(heap.readString(call("typeConversion.bytesToHex", bytes("dead")))).to.equal("0xdead");
+    expect(heap.readString(call("typeConversion.bigIntToString", big(-42n)))).to.equal("-42");
+    expect(heap.readString(call("typeConversion.bigIntToHex", big(255n)))).to.equal("0xff");
+    expect(heap.readString(call("typeConversion.bytesToString", bytes("6869c3a90000")))).to.equal(
+      "hié",
+    );
+    expect(heap.readString(call("typeConversion.bytesToBase58", bytes("0000ff")))).to.equal("115Q");
+    const address = `0x${"Ab".repeat(20)}`;
+    expect(
+      Buffer.from(
+        heap.readBytes(call("typeConversion.stringToH160", heap.newString(address))),
+      ).toString("hex"),
+    ).to.equal("ab".repeat(20));
+    expect(
+      Buffer.from(heap.readBytes(call("crypto.keccak256", bytes("")))).toString("hex"),
+    ).to.equal(keccak256(new Uint8Array()).slice(2));
+    expect(heap.readString(heap.newString("héllo ✓"))).to.equal("héllo ✓");
+  });
+
+  it("rejects store.set of an entity missing required fields, like graph-node", () => {
+    const entity = heap.newObject("TypedMapStringStoreValue", [
+      heap.newPointerArray([], "ArrayTypedMapEntryStringStoreValue"),
+    ]);
+    expect(() =>
+      call("store.set", heap.newString("Requester"), heap.newString("0x01"), entity),
+    ).to.throw("missing value for non-nullable field(s) jobCount");
+  });
+
+  it("aborts on a critical log and on AssemblyScript's abort with the source position", () => {
+    expect(() => call("log.log", 0, heap.newString("boom"))).to.throw("critical: boom");
+    expect(() =>
+      call("abort", heap.newString("assertion failed"), heap.newString("src/x.ts"), 3, 14),
+    ).to.throw("assertion failed in src/x.ts (3:14)");
+  });
+});
