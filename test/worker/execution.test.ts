@@ -1,0 +1,211 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { outputHash } from "../../sdk/results/index.ts";
+import {
+  connectDocker,
+  LABEL_WORKER,
+  removeStaleContainers,
+  runTask,
+  type TaskLimits,
+} from "../../worker/src/execution/index.ts";
+import { busyboxImage, type TestImage } from "../helpers/docker-images.ts";
+
+const docker = connectDocker();
+const workerId = `execution-test-${randomUUID()}`;
+const limits: TaskLimits = {
+  cpuMillicores: 1000,
+  memoryMiB: 64,
+  pids: 32,
+  timeoutSeconds: 10,
+  maxOutputBytes: 1 << 20,
+};
+
+let image: TestImage;
+let scratch: string;
+
+before(async function () {
+  this.timeout(60_000);
+  image = await busyboxImage();
+});
+beforeEach(async () => {
+  scratch = await mkdtemp(join(tmpdir(), "conun-exec-"));
+});
+afterEach(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function ourContainers(): Promise<number> {
+  const list = await docker.listContainers({
+    all: true,
+    filters: { label: [`${LABEL_WORKER}=${workerId}`] },
+  });
+  return list.length;
+}
+
+function run(command: string[], extra: Partial<Parameters<typeof runTask>[0]> = {}) {
+  return runTask({
+    docker,
+    imageId: image.id,
+    command,
+    outputDir: join(scratch, `out-${randomUUID()}`),
+    limits,
+    labels: { jobId: 1n, taskIndex: 0, workerId },
+    ...extra,
+  });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as { code?: string };
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("execution#runTask", function () {
+  this.timeout(30_000);
+
+  it("runs the argv with TASK_INDEX, TASK_COUNT and args as nobody, writing /output", async () => {
+    const outputDir = join(scratch, "out");
+    const result = await run(
+      [
+        "sh",
+        "-c",
+        'echo "task $TASK_INDEX of $TASK_COUNT args $1 $2" > /output/result.txt; id -u > /output/uid',
+        "sh",
+        "--tile",
+        "7",
+      ],
+      { outputDir, env: { TASK_INDEX: "7", TASK_COUNT: "16" } },
+    );
+    expect(result.status).to.equal("succeeded");
+    expect(result.exitCode).to.equal(0);
+    expect(await readFile(join(outputDir, "result.txt"), "utf8")).to.equal(
+      "task 7 of 16 args --tile 7\n",
+    );
+    expect(await readFile(join(outputDir, "uid"), "utf8")).to.equal("65534\n");
+    expect(result.outputBytes).to.equal(27 + 6);
+  });
+
+  it("mounts inputs read-only at /input", async () => {
+    const inputsDir = join(scratch, "in");
+    await mkdir(join(inputsDir, "data"), { recursive: true });
+    await writeFile(join(inputsDir, "data", "numbers.txt"), "1\n2\n3\n");
+    const outputDir = join(scratch, "out");
+    const result = await run(
+      [
+        "sh",
+        "-c",
+        "wc -l < /input/data/numbers.txt > /output/count; " +
+          "if echo x > /input/data/new 2>/dev/null; then echo writable; else echo read-only; fi > /output/input-mode",
+      ],
+      { inputsDir, outputDir },
+    );
+    expect(result.status).to.equal("succeeded");
+    expect((await readFile(join(outputDir, "count"), "utf8")).trim()).to.equal("3");
+    expect(await readFile(join(outputDir, "input-mode"), "utf8")).to.equal("read-only\n");
+    expect(await readdir(join(inputsDir, "data"))).to.deep.equal(["numbers.txt"]);
+  });
+
+  it("produces the same output hash on two runs of a deterministic task", async () => {
+    const command = [
+      "sh",
+      "-c",
+      "mkdir -p /output/a/b; seq 1 1000 > /output/a/b/seq; echo done > /output/z; sleep 0.1; date > /tmp/not-output",
+    ];
+    const one = join(scratch, "one");
+    const two = join(scratch, "two");
+    expect((await run(command, { outputDir: one })).status).to.equal("succeeded");
+    expect((await run(command, { outputDir: two })).status).to.equal("succeeded");
+    const hash = await outputHash(one);
+    expect(hash).to.match(/^0x[0-9a-f]{64}$/);
+    expect(await outputHash(two)).to.equal(hash);
+  });
+
+  it("reports a non-zero exit as failed, with the tail of stdout and stderr", async () => {
+    const result = await run(["sh", "-c", "echo working; echo broken >&2; exit 3"]);
+    expect(result.status).to.equal("failed");
+    expect(result.exitCode).to.equal(3);
+    expect(result.reason).to.equal("exited with code 3");
+    expect(result.logs).to.deep.equal({ stdout: "working\n", stderr: "broken\n" });
+  });
+
+  it("keeps only the last bytes of a chatty task's logs", async () => {
+    const result = await run(["sh", "-c", "seq 1 50000; echo last-line"], { logTailBytes: 1024 });
+    expect(result.status).to.equal("succeeded");
+    expect(result.logs.stdout.length).to.be.at.most(1024);
+    expect(result.logs.stdout.endsWith("50000\nlast-line\n")).to.equal(true);
+  });
+
+  it("stops a task when the worker aborts it, and reports it cancelled", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const started = Date.now();
+    const result = await run(["sleep", "30"], { signal: controller.signal });
+    expect(result.status).to.equal("cancelled");
+    expect(Date.now() - started).to.be.below(5_000);
+  });
+
+  it("removes its container once the task is over", async () => {
+    await run(["true"]);
+    await run(["sh", "-c", "exit 1"]);
+    expect(await ourContainers()).to.equal(0);
+  });
+
+  it("refuses bad requests before creating any container", async () => {
+    expect((await rejection(run([]))).code).to.equal("task-invalid");
+    expect((await rejection(run(["true"], { user: { uid: 0, gid: 0 } }))).code).to.equal(
+      "task-invalid",
+    );
+    expect((await rejection(run(["true"], { env: { "BAD=NAME": "x" } }))).code).to.equal(
+      "task-invalid",
+    );
+    expect((await rejection(run(["true"], { limits: { ...limits, memoryMiB: 0 } }))).code).to.equal(
+      "task-invalid",
+    );
+    expect(await ourContainers()).to.equal(0);
+  });
+
+  it("runs as another user when told to, owning /output as that user", async () => {
+    const outputDir = join(scratch, "out");
+    const result = await run(["sh", "-c", "id -u > /output/uid"], {
+      outputDir,
+      user: { uid: 4242, gid: 4242 },
+    });
+    expect(result.status).to.equal("succeeded");
+    expect(await readFile(join(outputDir, "uid"), "utf8")).to.equal("4242\n");
+    expect((await stat(join(outputDir, "uid"))).uid).to.equal(4242);
+  });
+});
+
+describe("execution#removeStaleContainers", function () {
+  this.timeout(30_000);
+
+  async function leftover(worker: string) {
+    return docker.createContainer({
+      Image: image.id,
+      Cmd: ["sleep", "30"],
+      Labels: { "conun.job": "5", "conun.task": "2", [LABEL_WORKER]: worker },
+      HostConfig: { NetworkMode: "none" },
+    });
+  }
+
+  it("removes this worker's leftover task containers, running or not, and no one else's", async () => {
+    const running = await leftover(workerId);
+    await running.start();
+    await leftover(workerId);
+    const otherWorker = `other-${randomUUID()}`;
+    const foreign = await leftover(otherWorker);
+    try {
+      expect(await removeStaleContainers({ docker, workerId })).to.equal(2);
+      expect(await ourContainers()).to.equal(0);
+      expect((await foreign.inspect()).Id).to.equal(foreign.id);
+    } finally {
+      await foreign.remove({ force: true });
+    }
+  });
+});
