@@ -297,7 +297,7 @@ export async function waitForWorkersReady(
         );
       }
       const info = await registry.getProvider(worker.address).catch(() => undefined);
-      if (info !== undefined && info.registered && info.stake > 0n) pending.delete(worker);
+      if (info?.registered && info.stake > 0n) pending.delete(worker);
     }
     if (pending.size === 0) return;
     if (Date.now() > deadline) {
@@ -356,4 +356,58 @@ export async function ensureSubgraphBuild(log: Logger = silentLogger): Promise<s
     );
   });
   return buildDir;
+}
+
+export interface RunningSubgraph {
+  /** GraphQL endpoint, graph-node's path: http://127.0.0.1:<port>/subgraphs/name/conun. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the embedded subgraph host in this process, indexing `chain` with the contract
+ * addresses of its deployment, serving GraphQL on a free loopback port.
+ */
+export async function startSubgraph(
+  chain: DemoChain,
+  options: { dir: string; log?: Logger; port?: number },
+): Promise<RunningSubgraph> {
+  const buildDir = await ensureSubgraphBuild(options.log);
+  await mkdir(options.dir, { recursive: true });
+  const host = (await import("../subgraph-host/src/host.ts")) as unknown as {
+    startSubgraphHost?: (o: Record<string, unknown>) => Promise<{
+      url?: string;
+      graphqlUrl?: string;
+      port?: number;
+      stop?: () => Promise<void>;
+      close?: () => Promise<void>;
+    }>;
+  };
+  if (host.startSubgraphHost === undefined) {
+    throw new DemoError(
+      "subgraph-host-missing",
+      "subgraph-host/src/host.ts has no startSubgraphHost yet",
+    );
+  }
+  const running = await host.startSubgraphHost({
+    buildDir,
+    rpcUrl: chain.url,
+    dbPath: path.join(options.dir, "subgraph.sqlite"),
+    name: "conun",
+    port: options.port ?? 0,
+    hostname: "127.0.0.1",
+    logger: options.log ?? silentLogger,
+    deployment: chain.deployment,
+    pollIntervalMs: 250,
+  });
+  const url =
+    running.url ??
+    running.graphqlUrl ??
+    `http://127.0.0.1:${running.port ?? options.port}/subgraphs/name/conun`;
+  return {
+    url,
+    stop: async () => {
+      await (running.stop ?? running.close)?.call(running);
+    },
+  };
 }

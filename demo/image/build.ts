@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -29,6 +29,8 @@ export interface DemoImage {
   imageId: string;
   /** The `docker save` archive of the image. */
   archive: string;
+  /** The same archive under a fixed name (`mandelbrot.tar`), which demo/job.json refers to. */
+  stableArchive: string;
   /** True when nothing had to be built. */
   cached: boolean;
 }
@@ -68,11 +70,13 @@ export async function buildDemoImage(options: { outDir?: string } = {}): Promise
   const tag = `${DEMO_IMAGE_REPOSITORY}:${hash.slice(0, 16)}`;
   const archive = path.join(outDir, `mandelbrot-${hash.slice(0, 16)}.tar`);
   const idFile = `${archive}.id`;
+  const stableArchive = path.join(outDir, "mandelbrot.tar");
 
   let imageId = await imageIdOf(tag);
   if (imageId !== undefined && existsSync(archive) && existsSync(idFile)) {
     if ((await readFile(idFile, "utf8")).trim() === imageId) {
-      return { tag, imageId, archive, cached: true };
+      await linkStable(archive, stableArchive);
+      return { tag, imageId, archive, stableArchive, cached: true };
     }
   }
 
@@ -125,7 +129,15 @@ export async function buildDemoImage(options: { outDir?: string } = {}): Promise
   await sh("docker", ["save", "--output", partial, tag], 120_000);
   await rename(partial, archive);
   await writeFile(idFile, `${imageId}\n`);
-  return { tag, imageId, archive, cached: false };
+  await linkStable(archive, stableArchive);
+  return { tag, imageId, archive, stableArchive, cached: false };
+}
+
+async function linkStable(archive: string, stable: string): Promise<void> {
+  const same = await Promise.all([stat(archive), stat(stable).catch(() => undefined)]);
+  if (same[1] !== undefined && same[0].ino === same[1].ino) return;
+  await rm(stable, { force: true });
+  await link(archive, stable);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -116,6 +116,6 @@ describe("createProgressPrinter", () => {
     const text = chunks.join("");
     expect(text).to.contain("commit 3/3\n");
     expect(text).to.match(/\[#{17}-{13}\] job 7 Awarded/);
-    expect(text.match(/\r\x1b\[2K/g)).to.have.length(2);
+    expect(text.split("\r\u001b[2K")).to.have.length(3);
   });
 });
