@@ -122,8 +122,11 @@ export async function addressesOf(p: Protocol, startBlock = 0): Promise<Deployed
 export interface TestIndexer extends SubgraphIndexing {
   store: SqliteStore;
   dbPath: string;
-  /** Waits until the chain's current head is indexed (and fails on an indexing error). */
-  sync(): Promise<void>;
+  /**
+   * Waits until the store's head is the node's latest block, same number and hash (so a
+   * rewound chain counts as synced only once re-indexed); fails on an indexing error.
+   */
+  sync(timeoutMs?: number): Promise<void>;
   /** An entity as plain values (bytes as hex, bigints as bigint), or null. */
   entity(type: string, id: string): Record<string, unknown> | null;
   /** Every current entity of a type, as plain values. */
@@ -132,6 +135,17 @@ export interface TestIndexer extends SubgraphIndexing {
   close(): Promise<void>;
   /** close() and deletes the database directory. */
   destroy(): Promise<void>;
+}
+
+/** `headOf` for a Hardhat connection. */
+export function latestBlockOf(
+  connection: Connection,
+): () => Promise<{ number: number; hash: string }> {
+  return async () => {
+    const block = await connection.ethers.provider.getBlock("latest");
+    if (block === null || block.hash === null) throw new Error("no latest block");
+    return { number: block.number, hash: block.hash };
+  };
 }
 
 export function plain(data: EntityData | null): Record<string, unknown> | null {
@@ -145,7 +159,8 @@ export interface StartTestIndexerOptions {
   /** Reopen an existing database (restart tests). */
   dbPath?: string;
   logger?: Logger;
-  headOf: () => Promise<number>;
+  /** The node's latest block. */
+  headOf: () => Promise<{ number: number; hash: string }>;
   maxBackoffMs?: number;
 }
 
@@ -183,8 +198,26 @@ export function startTestIndexer(options: StartTestIndexerOptions): TestIndexer 
     ...indexing,
     store,
     dbPath,
-    sync: async () => {
-      await indexing.indexer.waitForBlock(await options.headOf(), 20_000);
+    sync: async (timeoutMs = 20_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const failure = indexing.indexer.failure;
+        if (failure !== null) throw failure;
+        const latest = await options.headOf();
+        const head = store.head();
+        if (
+          head !== null &&
+          head.number === latest.number &&
+          head.hash === latest.hash.toLowerCase()
+        )
+          return;
+        if (Date.now() > deadline) {
+          throw new Error(
+            `indexer did not reach block ${latest.number} within ${timeoutMs} ms (head ${head?.number})`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     },
     entity: (type, id) => plain(store.get(type, id)),
     all: (type) =>

@@ -24,6 +24,7 @@ import {
   addressesOf,
   BUILD_DIR,
   type HttpRpcBridge,
+  latestBlockOf,
   plain,
   serveOverHttp,
   startTestIndexer,
@@ -76,7 +77,7 @@ describe("subgraph mappings", function () {
     host = startTestIndexer({
       rpcUrl: bridge.url,
       addresses: await addressesOf(p),
-      headOf: () => connection.ethers.provider.getBlockNumber(),
+      headOf: latestBlockOf(connection),
     });
   });
 
