@@ -156,7 +156,5 @@ describe("Indexer", function () {
       (error: unknown) => String(error),
     );
     expect(waited).to.match(/handleBidPlaced/);
-      /handleBidPlaced/,
-    );
   });
 });
