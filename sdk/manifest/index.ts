@@ -4,6 +4,7 @@
  * docs/manifest.md for the format.
  */
 export { ManifestError, type ManifestProblem } from "./errors.ts";
+export { JSON_SCHEMA_FILES, manifestJsonSchema } from "./json-schema.ts";
 export { DEFAULTS, LIMITS, RESERVED_ENV } from "./limits.ts";
 export { type ManifestForm, parseManifest, validateManifest } from "./parse.ts";
 export {
