@@ -39,6 +39,12 @@ export interface LocalNode {
   wallets: Wallet[];
   /** Private keys of `wallets`, for worker configurations. */
   keys: string[];
+  /**
+   * Account `index` as a signer that counts its own nonces: use it (not `wallets[index]`) for
+   * every transaction the test sends from that account, so quick successive sends never reuse
+   * a nonce.
+   */
+  signer(index: number): NonceManager;
   deployment: LocalDeployment;
   /** Raw JSON-RPC call. */
   rpc(method: string, params?: unknown[]): Promise<unknown>;
@@ -110,6 +116,17 @@ export async function startLocalNode(options: StartLocalNodeOptions = {}): Promi
     wallets.push(new Wallet(hd.privateKey, provider));
   }
   const rpc = (method: string, params: unknown[] = []) => provider.send(method, params);
+  const signers = new Map<number, NonceManager>();
+  const signer = (index: number) => {
+    const wallet = wallets[index];
+    if (wallet === undefined) throw new Error(`no account ${index}`);
+    let managed = signers.get(index);
+    if (managed === undefined) {
+      managed = new NonceManager(wallet);
+      signers.set(index, managed);
+    }
+    return managed;
+  };
   let deployment: LocalDeployment = {
     token: "",
     registry: "",
@@ -119,7 +136,7 @@ export async function startLocalNode(options: StartLocalNodeOptions = {}): Promi
   };
   try {
     if (options.deploy ?? true)
-      deployment = await deployLocalProtocol(wallets, options.feeBps ?? 100n);
+      deployment = await deployLocalProtocol(signer(0), wallets, options.feeBps ?? 100n);
   } catch (error) {
     await stop();
     throw error;
@@ -132,6 +149,7 @@ export async function startLocalNode(options: StartLocalNodeOptions = {}): Promi
     provider,
     wallets,
     keys,
+    signer,
     deployment,
     rpc,
     advance: async (seconds: number) => {
@@ -145,10 +163,13 @@ export async function startLocalNode(options: StartLocalNodeOptions = {}): Promi
   };
 }
 
-async function deployLocalProtocol(wallets: Wallet[], feeBps: bigint): Promise<LocalDeployment> {
+async function deployLocalProtocol(
+  deployer: NonceManager,
+  wallets: Wallet[],
+  feeBps: bigint,
+): Promise<LocalDeployment> {
   const [owner, treasury] = wallets;
   if (owner === undefined || treasury === undefined) throw new Error("no accounts");
-  const deployer = new NonceManager(owner);
   const startBlock = (await owner.provider?.getBlockNumber()) ?? 0;
   const token = await new ConunToken__factory(deployer).deploy(owner.address, 1_000_000_000n * ONE);
   await token.waitForDeployment();

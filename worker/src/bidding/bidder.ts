@@ -1,0 +1,78 @@
+// Decides whether to bid on a job the discovery found, and journals the decision. Sending the
+// bid is the job lifecycle's first step, so a bid decided before a crash is sent (once) after.
+import { chainTime, JobStatus, type PostedJob } from "../../../sdk/chain/index.ts";
+import { describeError } from "../../../sdk/errors.ts";
+import type { WorkerContext } from "../context.ts";
+import { fetchVerifiedManifest } from "../jobs/manifest.ts";
+import { isActive } from "../journal/index.ts";
+import { decideBid, isPinnedImage } from "./evaluate.ts";
+
+/** Task-replicas promised to jobs that have not committed yet. */
+export function reservedReplicas(ctx: WorkerContext): number {
+  let reserved = 0;
+  for (const state of ctx.jobs.values()) {
+    if (!isActive(state)) continue;
+    if (state.phase === "bidding" || state.phase === "bid-placed") reserved += state.capacity ?? 0;
+    else if (state.phase === "awarded" || state.phase === "results") {
+      reserved += (state.memberships ?? []).reduce((sum, m) => sum + m.taskCount, 0);
+    }
+  }
+  return reserved;
+}
+
+/** Evaluates a posted job; journals a bid intent when the worker takes it. */
+export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<string | undefined> {
+  const key = job.jobId.toString();
+  if (ctx.jobs.has(key)) return undefined;
+  const log = ctx.log.child("bidding", { jobId: key });
+  const onChain = await ctx.contracts.market.getJob(job.jobId);
+  const now = await chainTime(ctx.provider);
+  if (Number(onChain.status) !== JobStatus.Open || now >= onChain.biddingDeadline) {
+    return "not open for bids";
+  }
+  const { spec } = job;
+  // Cheap refusals first: no manifest download for a job this machine cannot run anyway.
+  const quick = decideBid({
+    job,
+    timeoutSeconds: 1,
+    offer: ctx.offer,
+    freeReplicas: Number.MAX_SAFE_INTEGER,
+    freeStake: 2n ** 255n,
+    now,
+    policy: { floorPerCpuSecondWei: 0n, marginBps: 0n, minPerTaskWei: 0n },
+  });
+  if (!quick.bid) return skip(ctx, log, quick.reason);
+  if (!isPinnedImage(spec.imageRef)) return skip(ctx, log, "image not pinned");
+  let timeoutSeconds: number;
+  try {
+    const manifest = await fetchVerifiedManifest(ctx.store, job, AbortSignal.timeout(30_000));
+    timeoutSeconds = manifest.resources.timeoutSeconds;
+  } catch (error) {
+    return skip(ctx, log, describeError(error));
+  }
+  const decision = decideBid({
+    job,
+    timeoutSeconds,
+    offer: ctx.offer,
+    freeReplicas: ctx.config.capacity.maxTaskReplicas - reservedReplicas(ctx),
+    freeStake: await ctx.contracts.registry.freeStakeOf(ctx.address),
+    now: await chainTime(ctx.provider),
+    policy: ctx.policy,
+  });
+  if (!decision.bid) return skip(ctx, log, decision.reason);
+  if (ctx.jobs.has(key) || ctx.shutdown.aborted) return undefined;
+  await ctx.record({
+    type: "bid-intent",
+    jobId: key,
+    price: decision.price.toString(),
+    capacity: decision.capacity,
+  });
+  log.info("bidding", { price: decision.price, capacity: decision.capacity });
+  return undefined;
+}
+
+function skip(ctx: WorkerContext, log: WorkerContext["log"], reason: string): string {
+  ctx.metrics.bids.inc({ outcome: "skipped" });
+  log.info("not bidding", { reason });
+  return reason;
+}

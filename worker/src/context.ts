@@ -1,0 +1,73 @@
+// Everything the worker's parts share, built once at start-up and passed in.
+import type Docker from "dockerode";
+import type { BaseWallet, JsonRpcProvider } from "ethers";
+import type { ProtocolContracts, TxSender } from "../../sdk/chain/index.ts";
+import type { ContentStore } from "../../sdk/content/types.ts";
+import type { Logger } from "../../sdk/logger.ts";
+import type { PricingPolicy } from "./bidding/pricing.ts";
+import type { WorkerConfig } from "./config/index.ts";
+import type { JobState, Journal, JournalEvent } from "./journal/index.ts";
+import type { WorkerMetrics } from "./metrics/metrics.ts";
+
+export interface WorkerContext {
+  config: WorkerConfig;
+  log: Logger;
+  provider: JsonRpcProvider;
+  wallet: BaseWallet;
+  address: string;
+  contracts: ProtocolContracts;
+  /** Block from which the protocol's logs exist. */
+  startBlock: number;
+  sender: TxSender;
+  journal: Journal;
+  /** The journal folded by job id, kept current by `record`. */
+  jobs: Map<string, JobState>;
+  store: ContentStore;
+  docker: Docker;
+  metrics: WorkerMetrics;
+  policy: PricingPolicy;
+  /** Capabilities offered (registered on chain). */
+  offer: { cpuMillicores: number; memoryMiB: number; gpuCount: number; slots: number };
+  slots: Semaphore;
+  /** Aborted on shutdown: running tasks stop, no new work starts. */
+  shutdown: AbortSignal;
+  /** Journals an event durably and folds it into `jobs`. */
+  record(event: JournalEvent): Promise<void>;
+}
+
+/** Bounds how many tasks run at once across all jobs. */
+export class Semaphore {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async use<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.#free > 0) {
+      this.#free--;
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const index = this.#waiting.indexOf(wake);
+          if (index >= 0) this.#waiting.splice(index, 1);
+          reject(signal?.reason);
+        };
+        const wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        this.#waiting.push(wake);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}

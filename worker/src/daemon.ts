@@ -1,0 +1,269 @@
+// The worker's main loop: start-up (connect, check the chain, replay the journal, register and
+// stake), then poll — discover jobs, decide bids, drive every active job one step at a time —
+// until a shutdown signal. On shutdown no new step starts; running tasks are cancelled (their
+// job is re-run after a restart, as nothing was committed) and a transaction in flight is
+// awaited, so the journal always describes what was done.
+
+import { readFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import path from "node:path";
+import { type BaseWallet, Wallet } from "ethers";
+import { readDeployment } from "../../scripts/deployments.ts";
+import { checkChainId, connectContracts, connectRpc, TxSender } from "../../sdk/chain/index.ts";
+import { openContentStore } from "../../sdk/content/index.ts";
+import { describeError } from "../../sdk/errors.ts";
+import type { Logger } from "../../sdk/logger.ts";
+import { considerJob } from "./bidding/bidder.ts";
+import { pricingPolicy } from "./bidding/pricing.ts";
+import { detectMachine } from "./capacity/machine.ts";
+import { ConfigError, type WorkerConfig } from "./config/index.ts";
+import { Semaphore, type WorkerContext } from "./context.ts";
+import { Discovery } from "./discovery.ts";
+import { connectDocker, removeStaleContainers } from "./execution/index.ts";
+import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
+import { isActive, Journal, reduceJournal } from "./journal/index.ts";
+import { createMetrics, serveMetrics } from "./metrics/metrics.ts";
+import { ensureRegistered } from "./registration.ts";
+
+export function journalPath(config: WorkerConfig): string {
+  return path.join(config.dataDir, "journal.jsonl");
+}
+
+/** The signing key from the configuration (keystore, or a dev key on the local chain). */
+export async function loadWallet(config: WorkerConfig): Promise<BaseWallet> {
+  const { key } = config;
+  if (key.devKey !== undefined) return new Wallet(key.devKey);
+  const keystore = key.keystore as string;
+  let json: string;
+  try {
+    json = await readFile(keystore, "utf8");
+  } catch (cause) {
+    throw new ConfigError([`key.keystore: cannot read ${keystore}`], { cause });
+  }
+  let password = key.password;
+  if (password === undefined && key.passwordFile !== undefined) {
+    try {
+      password = (await readFile(key.passwordFile, "utf8")).replace(/\r?\n$/, "");
+    } catch (cause) {
+      throw new ConfigError([`key.passwordFile: cannot read ${key.passwordFile}`], { cause });
+    }
+  }
+  try {
+    return (await Wallet.fromEncryptedJson(json, password ?? "")) as BaseWallet;
+  } catch (cause) {
+    throw new ConfigError(["key.keystore: cannot decrypt the keystore with the given password"], {
+      cause,
+    });
+  }
+}
+
+export async function resolveAddresses(config: WorkerConfig) {
+  if (config.contracts !== undefined) return config.contracts;
+  try {
+    const deployment = await readDeployment(config.chainId, {
+      ...(config.deploymentsDir ? { deploymentsDir: config.deploymentsDir } : {}),
+    });
+    return { ...deployment, startBlock: deployment.startBlock };
+  } catch (cause) {
+    throw new ConfigError(
+      [
+        `contracts: not configured and no deployment found for chain ${config.chainId} (${describeError(cause)})`,
+      ],
+      { cause },
+    );
+  }
+}
+
+export interface RunningWorker {
+  address: string;
+  metricsPort: number | undefined;
+  /** Resolves when the worker has stopped. */
+  done: Promise<void>;
+}
+
+export async function startWorker(
+  config: WorkerConfig,
+  log: Logger,
+  shutdown: AbortSignal,
+): Promise<RunningWorker> {
+  const provider = connectRpc(config.rpcUrl, config.chainId, { timeoutMs: config.rpcTimeoutMs });
+  await withRetries(
+    log,
+    "connect to the node",
+    () => checkChainId(provider, config.chainId),
+    shutdown,
+  );
+  const addresses = await resolveAddresses(config);
+  const wallet = (await loadWallet(config)).connect(provider) as BaseWallet;
+  const metrics = createMetrics();
+  const sender = new TxSender({
+    wallet,
+    chainId: BigInt(config.chainId),
+    logger: log,
+    receiptTimeoutMs: config.receiptTimeoutMs,
+    onEvent: (event) => {
+      if (event.kind === "sent") metrics.txSent.inc({ action: event.label });
+      if (event.kind === "failed") metrics.txFailed.inc({ action: event.label });
+      if (event.kind === "retry") metrics.txRetries.inc({ action: event.label });
+    },
+  });
+  const { journal, entries } = await Journal.open(journalPath(config));
+  const jobs = reduceJournal(entries);
+  const machine = await detectMachine();
+  const store = await openContentStore(config.contentStore);
+  const docker = connectDocker({ socketPath: config.dockerSocket });
+  const ctx: WorkerContext = {
+    config,
+    log,
+    provider,
+    wallet,
+    address: wallet.address,
+    contracts: connectContracts(addresses, provider),
+    startBlock: addresses.startBlock,
+    sender,
+    journal,
+    jobs,
+    store,
+    docker,
+    metrics,
+    policy: pricingPolicy(config.pricing),
+    offer: {
+      cpuMillicores: config.capacity.cpuMillicores,
+      memoryMiB: config.capacity.memoryMiB,
+      gpuCount: config.capacity.gpuCount ?? machine.gpuCount,
+      slots: config.capacity.slots,
+    },
+    slots: new Semaphore(config.capacity.slots),
+    shutdown,
+    record: async (event) => {
+      // The journal stays small (a few entries per job), so refolding it whole is cheap and
+      // keeps one definition of what an entry means.
+      entries.push(await journal.append(event));
+      const folded = reduceJournal(entries);
+      for (const [jobId, state] of folded) jobs.set(jobId, state);
+    },
+  };
+  log.info("worker starting", {
+    address: ctx.address,
+    chainId: config.chainId,
+    market: addresses.market,
+    journaledJobs: jobs.size,
+    slots: config.capacity.slots,
+  });
+  await ctx.record({ type: "started", address: ctx.address, chainId: config.chainId });
+  await removeStaleContainers({ docker, workerId: ctx.address.toLowerCase(), logger: log }).catch(
+    (error: unknown) =>
+      log.warn("could not remove stale containers", { reason: describeError(error) }),
+  );
+  await withRetries(log, "register and stake", () => ensureRegistered(ctx), shutdown);
+
+  let server: Server | undefined;
+  let metricsPort: number | undefined;
+  if (config.metrics.port !== 0) {
+    const served = await serveMetrics(metrics, config.metrics.port);
+    server = served.server;
+    metricsPort = served.port;
+    log.info("metrics served", { url: `http://127.0.0.1:${metricsPort}/metrics` });
+  }
+  const head = await provider.getBlockNumber();
+  const discovery = new Discovery(
+    ctx,
+    Math.max(addresses.startBlock, head - config.lookbackBlocks),
+  );
+  const done = mainLoop(ctx, discovery).finally(async () => {
+    await journal.close();
+    await store.close().catch(() => {});
+    server?.close();
+    provider.destroy();
+    log.info("worker stopped");
+  });
+  return { address: ctx.address, metricsPort, done };
+}
+
+async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void> {
+  const { log, shutdown } = ctx;
+  const drivers = new Map<string, Promise<void>>();
+  const rejected = new Set<string>();
+  let failing = false;
+
+  const drive = (jobId: string) => {
+    if (drivers.has(jobId) || shutdown.aborted) return;
+    const run = (async () => {
+      while (!shutdown.aborted) {
+        const state = ctx.jobs.get(jobId);
+        if (state === undefined || !isActive(state)) return;
+        let progressed: boolean;
+        try {
+          progressed = await advanceJob(ctx, state);
+        } catch (error) {
+          if (shutdown.aborted) return;
+          log.warn("job step failed; will retry", {
+            jobId,
+            phase: state.phase,
+            reason: describeChainError(error),
+          });
+          return;
+        }
+        if (!progressed) return;
+      }
+    })().finally(() => drivers.delete(jobId));
+    drivers.set(jobId, run);
+  };
+
+  while (!shutdown.aborted) {
+    try {
+      const { posted } = await discovery.poll();
+      for (const job of posted) {
+        const key = job.jobId.toString();
+        if (ctx.jobs.has(key) || rejected.has(key) || shutdown.aborted) continue;
+        const reason = await considerJob(ctx, job);
+        if (reason !== undefined) rejected.add(key);
+      }
+      if (failing) log.info("node reachable again");
+      failing = false;
+    } catch (error) {
+      if (!failing)
+        log.warn("polling the chain failed; retrying", { reason: describeChainError(error) });
+      failing = true;
+    }
+    for (const [jobId, state] of ctx.jobs) if (isActive(state)) drive(jobId);
+    ctx.metrics.activeJobs.set([...ctx.jobs.values()].filter(isActive).length);
+    ctx.metrics.journalLagSeconds.set(ctx.journal.msSinceLastWrite / 1000);
+    ctx.metrics.chainLagBlocks.set(discovery.lag);
+    await sleep(ctx.config.pollIntervalMs, shutdown);
+  }
+  log.info("shutting down: waiting for steps in flight", { steps: drivers.size });
+  await Promise.allSettled([...drivers.values()]);
+}
+
+async function withRetries<T>(
+  log: Logger,
+  what: string,
+  work: () => Promise<T>,
+  signal: AbortSignal,
+  attempts = 10,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ConfigError || attempt >= attempts || signal.aborted) throw error;
+      if ((error as { code?: string }).code === "chain-id-mismatch") throw error;
+      log.warn(`${what} failed; retrying`, { attempt, reason: describeChainError(error) });
+      await sleep(Math.min(500 * 2 ** attempt, 5000), signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

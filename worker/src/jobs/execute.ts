@@ -1,0 +1,137 @@
+// Runs every task of a provider's memberships in a job, in parallel up to the slot count, then
+// builds one results bundle and result root per replica group. A re-run (after a crash before
+// the results were journaled) starts from a clean folder: nothing of a half-finished run is
+// trusted or reused.
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { concat, keccak256 } from "ethers";
+import { type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
+import type { WorkerContext } from "../context.ts";
+import { ensureImage, runTask } from "../execution/index.ts";
+import type { GroupRoot, MembershipRecord, TaskSummary } from "../journal/index.ts";
+import type { JobManifest } from "./manifest.ts";
+
+export interface JobResults {
+  roots: GroupRoot[];
+  /** The honest roots, before any test-only fault is applied. */
+  honestRoots: GroupRoot[];
+  resultsCid: string;
+  tasks: TaskSummary[];
+}
+
+export function jobDir(ctx: WorkerContext, jobId: string): string {
+  return path.join(ctx.config.dataDir, "jobs", jobId);
+}
+
+export async function executeJob(
+  ctx: WorkerContext,
+  jobId: string,
+  manifest: JobManifest,
+  memberships: readonly MembershipRecord[],
+): Promise<JobResults> {
+  const log = ctx.log.child("execution", { jobId });
+  const dir = jobDir(ctx, jobId);
+  const runDir = path.join(dir, "run");
+  await rm(runDir, { recursive: true, force: true });
+  await mkdir(runDir, { recursive: true });
+  const signal = ctx.shutdown;
+
+  await ensureImage(manifest.image.ref, manifest.image.id, {
+    docker: ctx.docker,
+    contentStore: ctx.store,
+    signal,
+    logger: log,
+    workDir: runDir,
+  });
+
+  let inputsDir: string | undefined;
+  if (manifest.inputs !== undefined && manifest.inputs.length > 0) {
+    inputsDir = path.join(runDir, "inputs");
+    await mkdir(inputsDir, { recursive: true });
+    for (const input of manifest.inputs) {
+      await ctx.store.exportTo(input.cid, path.join(inputsDir, input.path), { signal });
+    }
+  }
+
+  const taskCount = manifest.tasks.count;
+  const indices = memberships.flatMap((m) =>
+    Array.from({ length: m.taskCount }, (_, j) => m.taskStart + j),
+  );
+  const outcomes = new Map<number, { status: TaskStatus; outputDir: string }>();
+  await Promise.all(
+    indices.map((index) =>
+      ctx.slots.use(async () => {
+        signal.throwIfAborted();
+        const outputDir = path.join(runDir, "tasks", String(index), "output");
+        await mkdir(path.dirname(outputDir), { recursive: true });
+        const result = await runTask({
+          docker: ctx.docker,
+          imageId: manifest.image.id,
+          command: [...manifest.command, ...(manifest.tasks.args?.[index] ?? [])],
+          env: {
+            ...(manifest.env ?? {}),
+            TASK_INDEX: String(index),
+            TASK_COUNT: String(taskCount),
+          },
+          ...(inputsDir !== undefined ? { inputsDir } : {}),
+          outputDir,
+          limits: {
+            cpuMillicores: manifest.resources.cpuMillicores,
+            memoryMiB: manifest.resources.memoryMiB,
+            pids: manifest.resources.pids,
+            timeoutSeconds: manifest.resources.timeoutSeconds,
+            maxOutputBytes: manifest.resources.maxOutputBytes,
+          },
+          labels: { jobId, taskIndex: index, workerId: ctx.address.toLowerCase() },
+          signal,
+          logger: log,
+        });
+        signal.throwIfAborted();
+        ctx.metrics.tasks.inc({ status: result.status });
+        log.info("task finished", {
+          task: index,
+          status: result.status,
+          durationMs: result.durationMs,
+          ...(result.reason ? { reason: result.reason } : {}),
+        });
+        outcomes.set(index, { status: result.status as TaskStatus, outputDir });
+      }, signal),
+    ),
+  );
+
+  const bundleRoot = path.join(runDir, "bundle");
+  const roots: GroupRoot[] = [];
+  const tasks: TaskSummary[] = [];
+  for (const membership of memberships) {
+    const bundleDir =
+      memberships.length === 1 ? bundleRoot : path.join(bundleRoot, `group-${membership.groupId}`);
+    const results = await writeBundle({
+      bundleDir,
+      jobId,
+      groupId: membership.groupId,
+      provider: ctx.address,
+      tasks: Array.from({ length: membership.taskCount }, (_, j) => {
+        const index = membership.taskStart + j;
+        const outcome = outcomes.get(index);
+        const status = outcome?.status ?? "cancelled";
+        return status === "succeeded" && outcome
+          ? { index, status, outputDir: outcome.outputDir }
+          : { index, status };
+      }),
+      limits: { maxBytes: manifest.resources.maxOutputBytes },
+    });
+    roots.push({ groupId: membership.groupId, root: results.root });
+    for (const task of results.tasks) {
+      tasks.push({ index: task.index, status: task.status, outputHash: task.outputHash });
+    }
+  }
+  const resultsCid = await ctx.store.addDirectory(bundleRoot);
+  const committed =
+    ctx.config.fault === "wrong-results"
+      ? roots.map((r) => ({ groupId: r.groupId, root: keccak256(concat([r.root, "0x01"])) }))
+      : roots;
+  if (ctx.config.fault === "wrong-results") {
+    log.warn("fault mode wrong-results: committing a wrong root (test-only)", { jobId });
+  }
+  return { roots: committed, honestRoots: roots, resultsCid, tasks };
+}

@@ -1,0 +1,341 @@
+// Moves one job forward by one step, each step guarded twice: the journal says what the worker
+// decided, the chain says what has already happened. Before every transaction the worker
+// re-reads the chain (already bid? already committed? already revealed? finalized? claimed?),
+// so an intent journaled before a crash is completed exactly once.
+import { AbiCoder, type ContractTransaction, hexlify, keccak256, randomBytes } from "ethers";
+import {
+  ChainError,
+  chainTime,
+  formatRevert,
+  JOB_STATUS_NAMES,
+  JobStatus,
+  type PostedJob,
+  readPostedJob,
+} from "../../../sdk/chain/index.ts";
+import type { WorkerContext } from "../context.ts";
+import type { JobState } from "../journal/index.ts";
+import { executeJob } from "./execute.ts";
+import { fetchVerifiedManifest } from "./manifest.ts";
+
+const ZERO = `0x${"0".repeat(64)}`;
+
+/** Sends one of the worker's transactions, journaling its hash before it is broadcast. */
+export async function sendJobTx(
+  ctx: WorkerContext,
+  jobId: string,
+  action: string,
+  tx: ContractTransaction,
+) {
+  return ctx.sender.send(action, tx, {
+    context: { jobId },
+    signal: undefined,
+    beforeBroadcast: (hash) => ctx.record({ type: "tx-signed", jobId, action, hash }),
+  });
+}
+
+/** A revert name from a ChainError, or undefined. */
+function revertName(error: unknown): string | undefined {
+  return error instanceof ChainError ? error.revert?.name : undefined;
+}
+
+/**
+ * Takes the next step for `state`; returns true when it did something (the caller may call
+ * again at once), false when the job waits for time or other providers.
+ */
+export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<boolean> {
+  const { market } = ctx.contracts;
+  const jobId = BigInt(state.jobId);
+  const me = ctx.address;
+  const log = ctx.log.child("job", { jobId: state.jobId });
+
+  switch (state.phase) {
+    case "bidding": {
+      const bid = await market.getBid(jobId, me);
+      if (bid.capacity > 0n) {
+        await ctx.record({ type: "bid-placed", jobId: state.jobId });
+        return true;
+      }
+      const job = await market.getJob(jobId);
+      const now = await chainTime(ctx.provider);
+      if (
+        Number(job.status) !== JobStatus.Open ||
+        now > job.biddingDeadline ||
+        ctx.shutdown.aborted
+      ) {
+        await ctx.record({
+          type: "closed",
+          jobId: state.jobId,
+          reason: "bid not placed before bidding closed",
+        });
+        return true;
+      }
+      const receipt = await sendJobTx(
+        ctx,
+        state.jobId,
+        "placeBid",
+        await market.placeBid.populateTransaction(
+          jobId,
+          BigInt(state.price ?? "0"),
+          BigInt(state.capacity ?? 0),
+        ),
+      );
+      ctx.metrics.bids.inc({ outcome: "placed" });
+      await ctx.record({ type: "bid-placed", jobId: state.jobId, tx: receipt.hash });
+      log.info("bid placed", { price: state.price, capacity: state.capacity });
+      return true;
+    }
+
+    case "bid-placed": {
+      const job = await market.getJob(jobId);
+      const status = Number(job.status);
+      if (status === JobStatus.Open) {
+        const now = await chainTime(ctx.provider);
+        if (now <= job.biddingDeadline) return false;
+        // Anyone may close bidding; the first bidder to notice does it.
+        try {
+          await sendJobTx(
+            ctx,
+            state.jobId,
+            "closeBidding",
+            await market.closeBidding.populateTransaction(jobId),
+          );
+          log.info("bidding closed");
+        } catch (error) {
+          if (revertName(error) !== "JobMarketWrongStatus") throw error;
+        }
+        return true;
+      }
+      if (status === JobStatus.Cancelled || status === JobStatus.Unfilled) {
+        await ctx.record({
+          type: "closed",
+          jobId: state.jobId,
+          reason: JOB_STATUS_NAMES[status] ?? "ended",
+        });
+        return true;
+      }
+      const assignments = await market.assignmentsOf(jobId, me);
+      if (assignments.length === 0) {
+        ctx.metrics.bids.inc({ outcome: "lost" });
+        await ctx.record({ type: "closed", jobId: state.jobId, reason: "bid lost" });
+        log.info("bid lost");
+        return true;
+      }
+      ctx.metrics.bids.inc({ outcome: "won" });
+      await ctx.record({
+        type: "awarded",
+        jobId: state.jobId,
+        memberships: assignments.map((a) => ({
+          groupId: Number(a.groupId),
+          taskStart: Number(a.taskStart),
+          taskCount: Number(a.taskCount),
+        })),
+        commitDeadline: job.commitDeadline.toString(),
+        revealDeadline: job.revealDeadline.toString(),
+      });
+      log.info("awarded", { memberships: assignments.length });
+      return true;
+    }
+
+    case "awarded": {
+      const memberships = state.memberships ?? [];
+      const now = await chainTime(ctx.provider);
+      if (now > BigInt(state.commitDeadline ?? "0")) {
+        log.error("commit deadline passed before the results were ready");
+        await ctx.record({ type: "committed", jobId: state.jobId });
+        return true;
+      }
+      const posted = await postedJob(ctx, jobId);
+      const manifest = await fetchVerifiedManifest(ctx.store, posted, ctx.shutdown);
+      const results = await executeJob(ctx, state.jobId, manifest, memberships);
+      // The salt is journaled with the roots before anything derived from it leaves the machine.
+      await ctx.record({
+        type: "results",
+        jobId: state.jobId,
+        salt: hexlify(randomBytes(32)),
+        roots: results.roots,
+        resultsCid: results.resultsCid,
+        tasks: results.tasks,
+      });
+      log.info("results ready", {
+        roots: results.roots.map((r) => r.root),
+        resultsCid: results.resultsCid,
+      });
+      return true;
+    }
+
+    case "results": {
+      const assignments = await market.assignmentsOf(jobId, me);
+      if (assignments.length > 0 && assignments.every((a) => a.commitment !== ZERO)) {
+        await ctx.record({ type: "committed", jobId: state.jobId });
+        return true;
+      }
+      const now = await chainTime(ctx.provider);
+      if (now > BigInt(state.commitDeadline ?? "0")) {
+        log.error("commit deadline passed; nothing committed");
+        await ctx.record({ type: "committed", jobId: state.jobId });
+        return true;
+      }
+      const salt = state.salt as string;
+      const rootOf = new Map((state.roots ?? []).map((r) => [r.groupId, r.root]));
+      const commitments = assignments.map((a) =>
+        commitmentFor(jobId, Number(a.groupId), me, rootOf.get(Number(a.groupId)) ?? ZERO, salt),
+      );
+      const receipt = await sendJobTx(
+        ctx,
+        state.jobId,
+        "commit",
+        await market.commit.populateTransaction(jobId, commitments),
+      );
+      await ctx.record({ type: "committed", jobId: state.jobId, tx: receipt.hash });
+      log.info("committed", { groups: assignments.length });
+      return true;
+    }
+
+    case "committed": {
+      if (ctx.config.fault === "stall-after-commit") {
+        // Test-only: stands still between commit and reveal, so a test can kill it there.
+        return false;
+      }
+      const assignments = await market.assignmentsOf(jobId, me);
+      const pending = assignments.filter((a) => a.commitment !== ZERO && !a.revealed);
+      const job = await market.getJob(jobId);
+      const now = await chainTime(ctx.provider);
+      if (
+        pending.length === 0 ||
+        now > job.revealDeadline ||
+        Number(job.status) !== JobStatus.Awarded
+      ) {
+        if (pending.length > 0) log.error("reveal deadline passed with memberships unrevealed");
+        await ctx.record({ type: "revealed", jobId: state.jobId });
+        return true;
+      }
+      let ready = now > job.commitDeadline;
+      if (!ready) {
+        for (const a of pending) {
+          const group = await market.getGroup(jobId, a.groupId);
+          if (Number(group.commitCount) === group.members.length) {
+            ready = true;
+            break;
+          }
+        }
+      }
+      if (!ready) return false;
+      const rootOf = new Map((state.roots ?? []).map((r) => [r.groupId, r.root]));
+      const roots = assignments.map((a) => rootOf.get(Number(a.groupId)) ?? ZERO);
+      try {
+        await sendJobTx(
+          ctx,
+          state.jobId,
+          "reveal",
+          await market.reveal.populateTransaction(
+            jobId,
+            roots,
+            state.salt as string,
+            state.resultsCid ?? "",
+          ),
+        );
+      } catch (error) {
+        const name = revertName(error);
+        if (name === "JobMarketRevealTooEarly" || name === "JobMarketNothingToReveal") return false;
+        throw error;
+      }
+      log.info("revealed");
+      const after = await market.assignmentsOf(jobId, me);
+      if (after.every((a) => a.commitment === ZERO || a.revealed)) {
+        await ctx.record({ type: "revealed", jobId: state.jobId });
+      }
+      return true;
+    }
+
+    case "revealed": {
+      const job = await market.getJob(jobId);
+      if (Number(job.status) === JobStatus.Finalized) {
+        await ctx.record({ type: "finalized", jobId: state.jobId });
+        return true;
+      }
+      if (!(await market.isFinalizable(jobId))) return false;
+      try {
+        const receipt = await sendJobTx(
+          ctx,
+          state.jobId,
+          "finalize",
+          await market.finalize.populateTransaction(jobId),
+        );
+        log.info("finalized");
+        await ctx.record({ type: "finalized", jobId: state.jobId, tx: receipt.hash });
+      } catch (error) {
+        // Another provider finalized first.
+        if (revertName(error) !== "JobMarketWrongStatus") throw error;
+        await ctx.record({ type: "finalized", jobId: state.jobId });
+      }
+      return true;
+    }
+
+    case "finalized": {
+      const bid = await market.getBid(jobId, me);
+      if (bid.claimed) {
+        await ctx.record({ type: "claimed", jobId: state.jobId, payment: "0", fee: "0" });
+        return true;
+      }
+      const [payment, fee] = await market.claimableFor(jobId, me);
+      let tx: string | undefined;
+      try {
+        tx = (
+          await sendJobTx(ctx, state.jobId, "claim", await market.claim.populateTransaction(jobId))
+        ).hash;
+      } catch (error) {
+        if (revertName(error) !== "JobMarketAlreadyClaimed") throw error;
+      }
+      const net = payment - fee;
+      ctx.metrics.earningsWei.inc(Number(net));
+      await ctx.record({
+        type: "claimed",
+        jobId: state.jobId,
+        payment: payment.toString(),
+        fee: fee.toString(),
+        ...(tx ? { tx } : {}),
+      });
+      log.info("claimed", { payment, fee });
+      // Refunds or other credits to this account, if any, are pulled too.
+      if ((await market.claimableBalance(me)) > 0n) {
+        await sendJobTx(ctx, state.jobId, "withdraw", await market.withdraw.populateTransaction());
+      }
+      return true;
+    }
+
+    default:
+      return false;
+  }
+}
+
+export function commitmentFor(
+  jobId: bigint,
+  groupId: number,
+  provider: string,
+  root: string,
+  salt: string,
+): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ["uint256", "uint16", "address", "bytes32", "bytes32"],
+      [jobId, groupId, provider, root, salt],
+    ),
+  );
+}
+
+const postedCache = new Map<string, PostedJob>();
+
+export async function postedJob(ctx: WorkerContext, jobId: bigint): Promise<PostedJob> {
+  const key = jobId.toString();
+  const cached = postedCache.get(key);
+  if (cached) return cached;
+  const posted = await readPostedJob(ctx.contracts.market, jobId, ctx.startBlock);
+  if (posted === undefined) throw new ChainError("tx-failed", `no JobPosted log for job ${jobId}`);
+  postedCache.set(key, posted);
+  return posted;
+}
+
+export function describeChainError(error: unknown): string {
+  if (error instanceof ChainError && error.revert) return formatRevert(error.revert);
+  return error instanceof Error ? error.message : String(error);
+}

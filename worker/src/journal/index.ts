@@ -1,0 +1,11 @@
+export {
+  type GroupRoot,
+  Journal,
+  type JournalEntry,
+  JournalError,
+  type JournalEvent,
+  type MembershipRecord,
+  replayJournal,
+  type TaskSummary,
+} from "./journal.ts";
+export { isActive, type JobPhase, type JobState, reduceJournal } from "./state.ts";
