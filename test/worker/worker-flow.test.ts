@@ -1,0 +1,284 @@
+// The worker end to end: a Hardhat node in its own process, the real Docker engine, and
+// workers started as separate processes the way a provider starts them. Each test posts a real
+// job (manifest in the content store, image as an ipfs:// archive), lets the workers bid, moves
+// chain time past the bidding deadline, and checks what the chain and the workers show.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import { outputHash, resultRoot, verifyBundle } from "../../sdk/results/index.ts";
+import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
+import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
+import { freePort } from "../helpers/local-node.ts";
+import {
+  type Cluster,
+  fundProviders,
+  postManifestJob,
+  startCluster,
+  startWorkerProcess,
+  tails,
+  WORKER_CLI,
+  type WorkerProcess,
+  waitFor,
+} from "./support/cluster.ts";
+import { startTcpProxy } from "./support/tcp-proxy.ts";
+
+const run = promisify(execFile);
+const FINALIZED = 5n;
+const AWARDED = 4n;
+const ZERO = `0x${"0".repeat(64)}`;
+
+/** The root an honest worker computes for task `index` of the default job script. */
+async function expectedRoot(index: number, count: number): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "conun-expected-"));
+  try {
+    await writeFile(path.join(dir, "result.txt"), `task ${index} of ${count}\n`);
+    return resultRoot([{ index, outputHash: await outputHash(dir) }]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+type EventArgs = { args: Record<string, unknown> };
+
+/** Market events `name` of `jobId`, optionally only those naming `provider`. */
+async function eventsOf(
+  market: JobMarket,
+  name: string,
+  jobId: bigint,
+  provider?: string,
+): Promise<EventArgs[]> {
+  const logs = await market.queryFilter(
+    (market.filters as unknown as Record<string, () => never>)[name] as never,
+    0,
+    "latest",
+  );
+  return (logs as unknown as { args: { toObject(): Record<string, unknown> } }[])
+    .map((log) => ({ args: log.args.toObject() }))
+    .filter(
+      (e) => e.args.jobId === jobId && (provider === undefined || e.args.provider === provider),
+    );
+}
+
+describe("conun-worker (integration)", function () {
+  this.timeout(240_000);
+  let cluster: Cluster;
+  let market: JobMarket;
+  let workers: WorkerProcess[] = [];
+
+  before(async () => {
+    cluster = await startCluster();
+    market = JobMarket__factory.connect(cluster.node.deployment.market, cluster.node.provider);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === "failed") console.log(tails(workers, 80));
+    await Promise.all(workers.map((w) => w.kill()));
+    workers = [];
+  });
+
+  async function awardWhenBidsIn(jobId: bigint, bids = 3) {
+    await waitFor(
+      "every worker's bid",
+      async () => (await market.getJob(jobId)).bidCount === BigInt(bids),
+      60_000,
+      () => tails(workers),
+    );
+    const { biddingDeadline } = await market.getJob(jobId);
+    const now = BigInt((await cluster.node.provider.getBlock("latest"))?.timestamp ?? 0);
+    await cluster.node.advance(Number(biddingDeadline - now) + 1);
+  }
+
+  async function waitForClaims(jobId: bigint, who: WorkerProcess[]) {
+    await waitFor(
+      "the job to be finalized",
+      async () => (await market.getJob(jobId)).status === FINALIZED,
+      90_000,
+      () => tails(workers),
+    );
+    await waitFor(
+      "every worker to claim",
+      async () => {
+        for (const w of who) if (!(await market.getBid(jobId, w.address)).claimed) return false;
+        return true;
+      },
+      30_000,
+      () => tails(workers),
+    );
+  }
+
+  it("runs a 1 × 3 job to payment and gets the worker that commits a wrong root slashed", async () => {
+    await fundProviders(cluster, [3, 4, 5]);
+    const { jobId } = await postManifestJob(cluster);
+    const metricsPort = await freePort();
+    workers = [
+      await startWorkerProcess(cluster, { name: "honest-a", account: 3, metricsPort }),
+      await startWorkerProcess(cluster, { name: "honest-b", account: 4 }),
+      await startWorkerProcess(cluster, { name: "cheater", account: 5, fault: "wrong-results" }),
+    ];
+    const [a, b, cheater] = workers as [WorkerProcess, WorkerProcess, WorkerProcess];
+    await awardWhenBidsIn(jobId);
+    await waitForClaims(jobId, workers);
+
+    const root = await expectedRoot(0, 1);
+    const group = await market.getGroup(jobId, 0);
+    expect(group.outcome).to.equal(1n); // Agreed
+    expect(group.winningRoot).to.equal(root);
+
+    const slashes = await eventsOf(market, "ProviderSlashed", jobId);
+    expect(slashes.map((e) => [e.args.provider, e.args.reason])).to.deep.equal([
+      [cheater.address, 1n],
+    ]);
+    for (const honest of [a, b]) {
+      const [claimed] = await eventsOf(market, "Claimed", jobId, honest.address);
+      const bid = await market.getBid(jobId, honest.address);
+      expect(claimed?.args.payment).to.equal(bid.price * BigInt(bid.allotted));
+      expect(bid.price > 0n).to.equal(true);
+    }
+
+    // The results bundle revealed by an honest worker verifies against the winning root.
+    const [revealed] = await eventsOf(market, "ResultRevealed", jobId, a.address);
+    const bundleDir = path.join(cluster.dir, "bundle-check");
+    await cluster.store.exportTo(revealed?.args.resultsCid as string, bundleDir);
+    const verification = await verifyBundle(bundleDir, root);
+    expect(verification.ok).to.equal(true);
+    expect(verification.tasks.map((t) => t.verdict)).to.deep.equal(["verified"]);
+    expect(await readFile(path.join(bundleDir, "tasks", "0", "result.txt"), "utf8")).to.equal(
+      "task 0 of 1\n",
+    );
+
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).to.match(/conun_worker_tasks_total\{status="succeeded"\} 1\b/);
+    expect(metrics).to.match(/conun_worker_bids_total\{outcome="placed"\} 1\b/);
+    expect(metrics).to.match(/conun_worker_tx_sent_total\{action="commit"\} 1\b/);
+
+    const { stdout } = await run(
+      process.execPath,
+      [WORKER_CLI, "status", "--config", a.configPath, "--json"],
+      {
+        env: { ...process.env, CONUN_WORKER_DEV_KEY: cluster.node.keys[3] },
+      },
+    );
+    const status = JSON.parse(stdout) as {
+      jobs: { jobId: string; phase: string; tasks: number; succeeded: number; payment?: string }[];
+      earnings: { jobsPaid: number };
+    };
+    const row = status.jobs.find((j) => j.jobId === jobId.toString());
+    expect(row).to.include({ phase: "claimed", tasks: 1, succeeded: 1 });
+    expect(Number(row?.payment)).to.be.greaterThan(0);
+    expect(status.earnings.jobsPaid).to.equal(1);
+
+    expect(await Promise.all(workers.map((w) => w.stop()))).to.deep.equal([0, 0, 0]);
+  });
+
+  it("reveals and is paid after being killed between commit and reveal, sending nothing twice", async () => {
+    await fundProviders(cluster, [6, 7, 8]);
+    const { jobId } = await postManifestJob(cluster);
+    workers = [
+      await startWorkerProcess(cluster, { name: "steady-a", account: 6 }),
+      await startWorkerProcess(cluster, { name: "steady-b", account: 7 }),
+      await startWorkerProcess(cluster, {
+        name: "victim",
+        account: 8,
+        fault: "stall-after-commit",
+      }),
+    ];
+    const victim = workers[2] as WorkerProcess;
+    await awardWhenBidsIn(jobId);
+    await waitFor(
+      "the victim's commitment",
+      async () => {
+        const [membership] = await market.assignmentsOf(jobId, victim.address);
+        return membership !== undefined && membership.commitment !== ZERO;
+      },
+      60_000,
+      () => tails(workers),
+    );
+    await victim.kill();
+    // The others reveal; the job cannot settle without the victim's reveal.
+    await waitFor(
+      "the other two reveals",
+      async () => (await market.getGroup(jobId, 0)).revealCount === 2n,
+      30_000,
+      () => tails(workers),
+    );
+    expect((await market.getJob(jobId)).status).to.equal(AWARDED);
+
+    const restarted = await startWorkerProcess(cluster, {
+      name: "victim-restarted",
+      account: 8,
+      dataDir: victim.dataDir,
+    });
+    workers.push(restarted);
+    await waitForClaims(jobId, [
+      workers[0] as WorkerProcess,
+      workers[1] as WorkerProcess,
+      restarted,
+    ]);
+
+    expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
+    const [claimed] = await eventsOf(market, "Claimed", jobId, victim.address);
+    expect(claimed?.args.payment).to.be.greaterThan(0n);
+    for (const name of ["BidPlaced", "ResultCommitted", "ResultRevealed", "Claimed"]) {
+      expect(await eventsOf(market, name, jobId, victim.address), name).to.have.length(1);
+    }
+    const journal = (await readFile(path.join(victim.dataDir, "journal.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; action?: string });
+    expect(journal.filter((e) => e.type === "tx-signed" && e.action === "commit")).to.have.length(
+      1,
+    );
+    expect(journal.filter((e) => e.type === "tx-signed" && e.action === "placeBid")).to.have.length(
+      1,
+    );
+    expect(journal.filter((e) => e.type === "started")).to.have.length(2);
+    expect(await restarted.stop()).to.equal(0);
+  });
+
+  it("rides out an RPC outage in the middle of a job and still completes it", async () => {
+    await fundProviders(cluster, [9, 10, 11]);
+    const proxy = await startTcpProxy(cluster.node.port);
+    try {
+      const { jobId } = await postManifestJob(cluster, {
+        script: 'sleep 2; echo "task $TASK_INDEX of $TASK_COUNT" > /output/result.txt',
+      });
+      workers = await Promise.all(
+        ["x", "y", "z"].map((name, i) =>
+          startWorkerProcess(cluster, {
+            name: `outage-${name}`,
+            account: 9 + i,
+            rpcUrl: proxy.url,
+          }),
+        ),
+      );
+      await awardWhenBidsIn(jobId);
+      await waitFor(
+        "the award",
+        async () => (await market.getJob(jobId)).status === AWARDED,
+        30_000,
+      );
+      // Cut while the tasks run: polls, reads and the commit transactions meet a dead endpoint.
+      await proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      expect((await market.getGroup(jobId, 0)).commitCount).to.equal(0n);
+      await proxy.restore();
+      await waitForClaims(jobId, workers);
+
+      expect((await market.getGroup(jobId, 0)).winningRoot).to.equal(await expectedRoot(0, 1));
+      expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
+      for (const w of workers) {
+        expect(await eventsOf(market, "ResultCommitted", jobId, w.address)).to.have.length(1);
+        expect(w.output()).to.match(/retry/);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+});
