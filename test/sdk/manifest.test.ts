@@ -1,4 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { expect } from "chai";
+import { cidOfDirectory } from "../../sdk/content/index.ts";
 import {
   type Manifest,
   ManifestError,
@@ -656,5 +658,30 @@ describe("serializeManifest", () => {
     const manifest = parseManifest(valid());
     (manifest.tasks as { count: number }).count = 0;
     expect(() => serializeManifest(manifest)).to.throw();
+  });
+});
+
+describe("examples/pi-sweep", () => {
+  it("has source manifests (YAML and JSON) that validate", async () => {
+    const yaml = parseManifest(await readFile("examples/pi-sweep/manifest.yaml", "utf8"), {
+      form: "source",
+    });
+    expect(yaml.image).to.deep.equal({ archive: "./busybox.tar" });
+    expect(yaml.tasks.count).to.equal(8);
+    const json = parseManifest(await readFile("examples/pi-sweep/convergence.json", "utf8"), {
+      form: "source",
+    });
+    expect(json.tasks.args).to.have.length(5);
+  });
+
+  it("has a resolved manifest that is the source one with CIDs, the code's CID being real", async () => {
+    const resolved = parseManifest(await readFile("examples/pi-sweep/manifest.resolved.json"));
+    const source = parseManifest(await readFile("examples/pi-sweep/manifest.yaml", "utf8"), {
+      form: "source",
+    });
+    expect(resolved.inputs[0]?.cid).to.equal(await cidOfDirectory("examples/pi-sweep/code"));
+    const { image: _a, inputs: _b, ...resolvedRest } = resolved;
+    const { image: _c, inputs: _d, ...sourceRest } = source;
+    expect(resolvedRest).to.deep.equal(sourceRest);
   });
 });
