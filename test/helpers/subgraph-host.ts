@@ -3,14 +3,15 @@
 // faster to start than a `hardhat node` child process and it keeps `evm_snapshot`, time
 // travel and the contract helpers of ./protocol.ts — and an indexer writing into a SQLite
 // store, with helpers to wait until the chain's head is indexed and read entities back.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { request } from "graphql-request";
 import { createLogger, type Logger, silentLogger } from "../../sdk/logger.ts";
-import { createSubgraphIndexing, type SubgraphIndexing } from "../../subgraph-host/src/host.ts";
+import { type SubgraphHost, startSubgraphHost } from "../../subgraph-host/src/host.ts";
 import type { DataSourceOverride } from "../../subgraph-host/src/manifest.ts";
-import { openSqliteStore, type SqliteStore, toPlain } from "../../subgraph-host/src/store/index.ts";
+import { toPlain } from "../../subgraph-host/src/store/index.ts";
 import type { EntityData } from "../../subgraph-host/src/store/types.ts";
 import type { Connection, Protocol } from "./protocol.ts";
 
@@ -119,9 +120,13 @@ export async function addressesOf(p: Protocol, startBlock = 0): Promise<Deployed
   };
 }
 
-export interface TestIndexer extends SubgraphIndexing {
-  store: SqliteStore;
+export interface TestIndexer extends SubgraphHost {
   dbPath: string;
+  /** A GraphQL query against the host's HTTP endpoint (graphql-request). */
+  query<T = Record<string, unknown>>(
+    document: string,
+    variables?: Record<string, unknown>,
+  ): Promise<T>;
   /**
    * Waits until the store's head is the node's latest block, same number and hash (so a
    * rewound chain counts as synced only once re-indexed); fails on an indexing error.
@@ -131,8 +136,6 @@ export interface TestIndexer extends SubgraphIndexing {
   entity(type: string, id: string): Record<string, unknown> | null;
   /** Every current entity of a type, as plain values. */
   all(type: string): Record<string, unknown>[];
-  /** Stops indexing and closes the store (keeps the database file). */
-  close(): Promise<void>;
   /** close() and deletes the database directory. */
   destroy(): Promise<void>;
 }
@@ -164,44 +167,35 @@ export interface StartTestIndexerOptions {
   maxBackoffMs?: number;
 }
 
-export function startTestIndexer(options: StartTestIndexerOptions): TestIndexer {
+export async function startTestIndexer(options: StartTestIndexerOptions): Promise<TestIndexer> {
   const dbPath =
     options.dbPath ??
     path.join(mkdtempSync(path.join(tmpdir(), "conun-subgraph-")), "subgraph.sqlite");
   const logger =
     options.logger ??
     (process.env.SUBGRAPH_HOST_DEBUG ? createLogger({ level: "debug" }) : silentLogger);
-  const store = openSqliteStore({
-    path: dbPath,
-    schema: readFileSync(path.join(BUILD_DIR, "schema.graphql"), "utf8"),
-    synchronous: "NORMAL",
-  });
-  const indexing = createSubgraphIndexing({
+  const host = await startSubgraphHost({
     buildDir: BUILD_DIR,
     rpcUrl: options.rpcUrl,
-    store,
+    dbPath,
+    name: "conun",
+    port: 0,
     logger,
     dataSourceOverrides: overridesFor(options.addresses),
     pollIntervalMs: 20,
     maxBackoffMs: options.maxBackoffMs ?? 200,
     rpcTimeoutMs: 5_000,
   });
-  indexing.indexer.start();
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await indexing.indexer.stop();
-    store.close();
-  };
+  const { store, indexer } = host;
   return {
-    ...indexing,
-    store,
+    ...host,
     dbPath,
+    query: <T>(document: string, variables?: Record<string, unknown>) =>
+      request<T>({ url: host.url, document, variables, signal: AbortSignal.timeout(10_000) }),
     sync: async (timeoutMs = 20_000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const failure = indexing.indexer.failure;
+        const failure = indexer.failure;
         if (failure !== null) throw failure;
         const latest = await options.headOf();
         const head = store.head();
@@ -224,9 +218,8 @@ export function startTestIndexer(options: StartTestIndexerOptions): TestIndexer 
       store
         .findMany({ entity: type, first: 1_000_000, skip: 0 })
         .map((data) => plain(data) as Record<string, unknown>),
-    close,
     destroy: async () => {
-      await close();
+      await host.close();
       rmSync(path.dirname(dbPath), { recursive: true, force: true });
     },
   };

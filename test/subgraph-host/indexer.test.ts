@@ -32,7 +32,7 @@ describe("Indexer", function () {
   let providers: HardhatEthersSigner[];
 
   const start = async (options: { dbPath?: string; startBlock?: number } = {}) => {
-    const host = startTestIndexer({
+    const host = await startTestIndexer({
       rpcUrl: bridge.url,
       addresses: await addressesOf(p, options.startBlock ?? 0),
       headOf: latestBlockOf(connection),

@@ -1,6 +1,7 @@
 // Mapping tests: the compiled subgraph runs in the embedded host against the real contracts
-// on a Hardhat network, driven through whole job lifecycles; the entities are then read back
-// from the host's store. The last test checks that every handler of subgraph.yaml ran.
+// on a Hardhat network, driven through whole job lifecycles; the entities are then queried
+// through the host's GraphQL endpoint over HTTP. The last test checks that every handler of
+// subgraph.yaml ran.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -25,7 +26,6 @@ import {
   BUILD_DIR,
   type HttpRpcBridge,
   latestBlockOf,
-  plain,
   serveOverHttp,
   startTestIndexer,
   type TestIndexer,
@@ -33,6 +33,9 @@ import {
 
 const lower = (s: HardhatEthersSigner | string) =>
   (typeof s === "string" ? s : s.address).toLowerCase();
+const str = (n: bigint) => n.toString();
+// biome-ignore lint/suspicious/noExplicitAny: GraphQL results are checked field by field
+type Q = any;
 
 describe("subgraph mappings", function () {
   this.timeout(120_000);
@@ -46,15 +49,8 @@ describe("subgraph mappings", function () {
   let d: HardhatEthersSigner;
   let e: HardhatEthersSigner;
 
-  const bid = (jobId: bigint, provider: HardhatEthersSigner) =>
-    host.entity("Bid", `${jobId}-${lower(provider)}`);
-  const member = (jobId: bigint, group: number, provider: HardhatEthersSigner) =>
-    host.entity("GroupMember", `${jobId}-${group}-${lower(provider)}`);
-  const provider = (signer: HardhatEthersSigner) => host.entity("Provider", lower(signer));
-  const where = (type: string, filter: Record<string, unknown>) =>
-    host.store
-      .findMany({ entity: type, where: filter, first: 1000, skip: 0 })
-      .map((data) => plain(data) as Record<string, unknown>);
+  const memberId = (jobId: bigint, group: number, provider: HardhatEthersSigner) =>
+    `${jobId}-${group}-${lower(provider)}`;
 
   /** Posts a 1-task job (k = 3 unless told) and has `bidders` bid `price` for one task each. */
   async function awardedJob(bidders: HardhatEthersSigner[], overrides = {}, price = ONE / 2n) {
@@ -74,7 +70,7 @@ describe("subgraph mappings", function () {
     p = await deployProtocol(connection, { providerCount: 8 });
     [a, b, c, d, e] = take(p.providers, 5);
     await registerProviders(p, [a, b, c, d, e]);
-    host = startTestIndexer({
+    host = await startTestIndexer({
       rpcUrl: bridge.url,
       addresses: await addressesOf(p),
       headOf: latestBlockOf(connection),
@@ -89,28 +85,31 @@ describe("subgraph mappings", function () {
 
   it("records registrations, stakes and the market's settings from deployment", async () => {
     await host.sync();
-    const pa = provider(a);
-    expect(pa).to.include({
+    const r = await host.query<Q>(
+      `query ($a: ID!) {
+        provider(id: $a) { registered cpuMillicores memoryMiB gpuCount stake locked freeStake
+          stakeEvents { kind amount } }
+        network(id: "network") { providerCount protocolFeeBps treasury market totalStaked }
+      }`,
+      { a: lower(a) },
+    );
+    expect(r.provider).to.deep.include({
       registered: true,
-      cpuMillicores: 8000n,
-      memoryMiB: 16384n,
+      cpuMillicores: "8000",
+      memoryMiB: "16384",
       gpuCount: 0,
+      stake: str(DEFAULT_PROVIDER_STAKE),
+      locked: "0",
+      freeStake: str(DEFAULT_PROVIDER_STAKE),
+      stakeEvents: [{ kind: "Staked", amount: str(DEFAULT_PROVIDER_STAKE) }],
     });
-    expect(pa).to.include({
-      stake: DEFAULT_PROVIDER_STAKE,
-      locked: 0n,
-      freeStake: DEFAULT_PROVIDER_STAKE,
-    });
-    const net = host.entity("Network", "network");
-    expect(net).to.include({
+    expect(r.network).to.deep.equal({
       providerCount: 5,
       protocolFeeBps: 100,
       treasury: lower(p.treasury),
       market: lower(await p.market.getAddress()),
-      totalStaked: 5n * DEFAULT_PROVIDER_STAKE,
+      totalStaked: str(5n * DEFAULT_PROVIDER_STAKE),
     });
-    const stakes = where("StakeEvent", { provider: lower(a) });
-    expect(stakes.map((s) => s.kind)).to.deep.equal(["Staked"]);
   });
 
   it("indexes a 1 x 3 job from posting to claims and withdrawals", async () => {
@@ -122,76 +121,102 @@ describe("subgraph mappings", function () {
     await p.market.connect(p.requester).withdraw();
     await host.sync();
 
-    const job = host.entity("Job", jobId.toString());
-    expect(job).to.include({
+    const half = ONE / 2n;
+    const r = await host.query<Q>(
+      `query ($job: ID!, $a: ID!, $requester: ID!, $account: Bytes!) {
+        job(id: $job) {
+          status taskCount replication quorum escrow cost paid fees refunded escrowHeld groupCount
+          requester { id jobCount escrowed paid }
+          winners { id }
+          bids(orderBy: price) { status allotted price }
+          groups { outcome commitCount revealCount agreeing winnersMask
+            memberships(orderBy: lane) { lane outcome payment resultsCid provider { id } } }
+          commits { id } reveals { resultRoot }
+          claims { payment fee net }
+          flows { direction kind }
+        }
+        provider(id: $a) { jobsWon tasksCompleted tasksSettled successRate membershipsPaid
+          grossEarnings netEarnings locked stakeEvents { kind } }
+        claimableBalance(id: $requester) { credited withdrawn balance }
+        tokenFlows(where: { kind: Withdrawal, account: $account }) { amount }
+      }`,
+      {
+        job: jobId.toString(),
+        a: lower(a),
+        requester: lower(p.requester),
+        account: lower(p.requester),
+      },
+    );
+    expect(r.job).to.deep.include({
       status: "Finalized",
       taskCount: 1,
       replication: 3,
       quorum: 2,
-      escrow: 3n * ONE,
-      cost: (3n * ONE) / 2n,
-      paid: (3n * ONE) / 2n,
-      fees: (3n * ONE) / 2n / 100n,
-      refunded: (3n * ONE) / 2n,
-      escrowHeld: 0n,
+      escrow: str(3n * ONE),
+      cost: str(3n * half),
+      paid: str(3n * half),
+      fees: str((3n * half) / 100n),
+      refunded: str(3n * half),
+      escrowHeld: "0",
       groupCount: 1,
-      requester: lower(p.requester),
+      requester: {
+        id: lower(p.requester),
+        jobCount: 1,
+        escrowed: str(3n * ONE),
+        paid: str(3n * half),
+      },
     });
-    expect(job?.winners).to.have.members([lower(a), lower(b), lower(c)]);
-    expect(bid(jobId, a)).to.include({ status: "Accepted", allotted: 1, price: ONE / 2n });
-    const group = host.entity("ReplicaGroup", `${jobId}-0`);
-    expect(group).to.include({
+    expect(r.job.winners.map((w: Q) => w.id)).to.have.members([lower(a), lower(b), lower(c)]);
+    expect(r.job.bids).to.deep.equal(
+      Array(3).fill({ status: "Accepted", allotted: 1, price: str(half) }),
+    );
+    const [group] = r.job.groups;
+    expect(group).to.deep.include({
       outcome: "Agreed",
       commitCount: 3,
       revealCount: 3,
       agreeing: 3,
       winnersMask: 7,
     });
-    expect(member(jobId, 0, b)).to.include({
-      outcome: "Paid",
-      payment: ONE / 2n,
+    expect(group.memberships.map((m: Q) => m.outcome)).to.deep.equal(["Paid", "Paid", "Paid"]);
+    expect(group.memberships[0]).to.deep.include({
+      lane: 0,
+      payment: str(half),
       resultsCid: "bafybeiresults",
     });
-    expect(where("Commit", { job: jobId.toString() })).to.have.length(3);
-    expect(where("Reveal", { job: jobId.toString() })).to.have.length(3);
-    const claims = where("Claim", { job: jobId.toString() });
-    expect(claims).to.have.length(3);
-    expect(claims[0]).to.include({
-      payment: ONE / 2n,
-      fee: ONE / 200n,
-      net: ONE / 2n - ONE / 200n,
-    });
-    expect(provider(a)).to.include({
-      jobsWon: 1,
-      tasksCompleted: 1n,
-      tasksSettled: 1n,
-      successRate: "1",
-      membershipsPaid: 1,
-      grossEarnings: ONE / 2n,
-      netEarnings: ONE / 2n - ONE / 200n,
-      locked: 0n,
-    });
-    const requester = host.entity("Requester", lower(p.requester));
-    expect(requester).to.include({ jobCount: 1, escrowed: 3n * ONE, paid: (3n * ONE) / 2n });
-    const balance = host.entity("ClaimableBalance", lower(p.requester));
-    expect(balance).to.include({
-      credited: (3n * ONE) / 2n,
-      withdrawn: (3n * ONE) / 2n,
-      balance: 0n,
-    });
-    const flows = where("TokenFlow", { job: jobId.toString() }).map(
-      (f) => `${f.direction}:${f.kind}`,
+    expect(r.job.commits).to.have.length(3);
+    expect(r.job.reveals).to.have.length(3);
+    expect(r.job.claims).to.deep.equal(
+      Array(3).fill({ payment: str(half), fee: str(half / 100n), net: str(half - half / 100n) }),
     );
+    const flows = r.job.flows.map((f: Q) => `${f.direction}:${f.kind}`);
     expect(flows).to.include.members([
       "In:EscrowDeposit",
       "Credit:Refund",
       "Out:Payment",
       "Credit:Fee",
     ]);
-    const withdrawals = where("TokenFlow", { kind: "Withdrawal", account: lower(p.requester) });
-    expect(withdrawals).to.have.length(1);
-    const stakeKinds = where("StakeEvent", { provider: lower(a) }).map((s) => s.kind);
-    expect(stakeKinds).to.include.members(["Staked", "Locked", "Unlocked"]);
+    expect(r.provider).to.deep.include({
+      jobsWon: 1,
+      tasksCompleted: "1",
+      tasksSettled: "1",
+      successRate: "1",
+      membershipsPaid: 1,
+      grossEarnings: str(half),
+      netEarnings: str(half - half / 100n),
+      locked: "0",
+    });
+    expect(r.provider.stakeEvents.map((e: Q) => e.kind)).to.include.members([
+      "Staked",
+      "Locked",
+      "Unlocked",
+    ]);
+    expect(r.claimableBalance).to.deep.equal({
+      credited: str(3n * half),
+      withdrawn: str(3n * half),
+      balance: "0",
+    });
+    expect(r.tokenFlows).to.deep.equal([{ amount: str(3n * half) }]);
   });
 
   it("slashes a provider whose revealed root lost, and pays the agreeing two", async () => {
@@ -205,29 +230,35 @@ describe("subgraph mappings", function () {
     await p.market.finalize(jobId);
     await host.sync();
 
-    expect(host.entity("ReplicaGroup", `${jobId}-0`)).to.include({
-      outcome: "Agreed",
-      agreeing: 2,
+    const r = await host.query<Q>(
+      `query ($job: ID!, $member: ID!, $c: ID!, $cRef: String!) {
+        job(id: $job) { status slashed groups { outcome agreeing } slashes { reason amount provider { id } } }
+        groupMember(id: $member) { outcome slashReason payment slashedAmount }
+        provider(id: $c) { slashCount slashedAmount membershipsSlashed successRate }
+        stakeEvents(where: { provider: $cRef, kind: Slashed }) { amount jobId }
+      }`,
+      { job: jobId.toString(), member: memberId(jobId, 0, c), c: lower(c), cRef: lower(c) },
+    );
+    expect(r.job).to.deep.equal({
+      status: "Finalized",
+      slashed: str(2n * ONE),
+      groups: [{ outcome: "Agreed", agreeing: 2 }],
+      slashes: [{ reason: "WrongResult", amount: str(2n * ONE), provider: { id: lower(c) } }],
     });
-    expect(member(jobId, 0, c)).to.include({
+    expect(r.groupMember).to.deep.equal({
       outcome: "Slashed",
       slashReason: "WrongResult",
-      payment: 0n,
+      payment: "0",
+      slashedAmount: str(2n * ONE),
     });
-    const slashes = where("Slash", { job: jobId.toString() });
-    expect(slashes).to.have.length(1);
-    expect(slashes[0]).to.include({ reason: "WrongResult", amount: 2n * ONE });
-    expect(provider(c)).to.include({
+    // c settled two memberships (the happy path's and this one) and completed one.
+    expect(r.provider).to.deep.equal({
       slashCount: 1,
-      slashedAmount: 2n * ONE,
+      slashedAmount: str(2n * ONE),
       membershipsSlashed: 1,
+      successRate: "0.5",
     });
-    expect(provider(c)?.successRate).to.equal("0.5");
-    expect(host.entity("Job", jobId.toString())).to.include({
-      status: "Finalized",
-      slashed: 2n * ONE,
-    });
-    expect(where("StakeEvent", { provider: lower(c), kind: "Slashed" })).to.have.length(1);
+    expect(r.stakeEvents).to.deep.equal([{ amount: str(2n * ONE), jobId: jobId.toString() }]);
   });
 
   it("slashes no-shows: one that never committed and one that never revealed", async () => {
@@ -239,13 +270,23 @@ describe("subgraph mappings", function () {
     await p.market.finalize(jobId);
     await host.sync();
 
-    expect(member(jobId, 0, d)).to.include({ outcome: "Slashed", slashReason: "NoCommit" });
-    expect(member(jobId, 0, e)).to.include({ outcome: "Slashed", slashReason: "NoReveal" });
-    expect(member(jobId, 0, a)).to.include({ outcome: "Paid" });
-    expect(where("Slash", { job: jobId.toString() }).map((s) => s.reason)).to.have.members([
-      "NoCommit",
-      "NoReveal",
-    ]);
+    const r = await host.query<Q>(
+      `query ($group: ID!) {
+        replicaGroup(id: $group) { outcome agreeing memberships { outcome slashReason provider { id } } }
+      }`,
+      { group: `${jobId}-0` },
+    );
+    const byProvider = new Map(r.replicaGroup.memberships.map((m: Q) => [m.provider.id, m]));
+    expect(byProvider.get(lower(d))).to.deep.include({
+      outcome: "Slashed",
+      slashReason: "NoCommit",
+    });
+    expect(byProvider.get(lower(e))).to.deep.include({
+      outcome: "Slashed",
+      slashReason: "NoReveal",
+    });
+    expect(byProvider.get(lower(a))).to.deep.include({ outcome: "Paid", slashReason: null });
+    expect(r.replicaGroup).to.deep.include({ outcome: "Agreed", agreeing: 3 });
   });
 
   it("refunds a group without quorum and pays or slashes nobody who revealed", async () => {
@@ -255,25 +296,41 @@ describe("subgraph mappings", function () {
     await p.market.finalize(jobId);
     await host.sync();
 
-    const group = host.entity("ReplicaGroup", `${jobId}-0`);
-    expect(group).to.include({ outcome: "NoQuorum", winnersMask: 0, refund: (3n * ONE) / 2n });
-    expect(group?.winningRoot ?? null).to.equal(null);
-    for (const s of [a, b, c]) expect(member(jobId, 0, s)).to.include({ outcome: "Unpaid" });
-    expect(where("Slash", { job: jobId.toString() })).to.have.length(0);
-    expect(host.entity("Job", jobId.toString())).to.include({
-      refunded: 3n * ONE,
+    const r = await host.query<Q>(
+      `query ($job: ID!) {
+        job(id: $job) { status refunded slashes { id }
+          groups { outcome winningRoot winnersMask refund memberships { outcome } } }
+      }`,
+      { job: jobId.toString() },
+    );
+    expect(r.job).to.deep.equal({
       status: "Finalized",
+      refunded: str(3n * ONE),
+      slashes: [],
+      groups: [
+        {
+          outcome: "NoQuorum",
+          winningRoot: null,
+          winnersMask: 0,
+          refund: str((3n * ONE) / 2n),
+          memberships: Array(3).fill({ outcome: "Unpaid" }),
+        },
+      ],
     });
   });
 
   it("marks an unfilled job and releases its bids as JobUnfilled", async () => {
     const jobId = await awardedJob([a, b]);
     await host.sync();
-    expect(host.entity("Job", jobId.toString())).to.include({
+    const r = await host.query<Q>(
+      `query ($job: ID!) { job(id: $job) { status refunded bids { status releaseReason } } }`,
+      { job: jobId.toString() },
+    );
+    expect(r.job).to.deep.equal({
       status: "Unfilled",
-      refunded: 3n * ONE,
+      refunded: str(3n * ONE),
+      bids: Array(2).fill({ status: "Released", releaseReason: "JobUnfilled" }),
     });
-    expect(bid(jobId, a)).to.include({ status: "Released", releaseReason: "JobUnfilled" });
   });
 
   it("marks a cancelled job and releases its bids as JobCancelled", async () => {
@@ -281,12 +338,19 @@ describe("subgraph mappings", function () {
     await placeBids(p, jobId, [{ provider: a, price: ONE, capacity: 1 }]);
     await p.market.connect(p.requester).cancelJob(jobId);
     await host.sync();
-    expect(host.entity("Job", jobId.toString())).to.include({
+    const r = await host.query<Q>(
+      `query ($job: ID!) {
+        job(id: $job) { status refunded bids { status releaseReason } }
+        network(id: "network") { jobsCancelled }
+      }`,
+      { job: jobId.toString() },
+    );
+    expect(r.job).to.deep.equal({
       status: "Cancelled",
-      refunded: 3n * ONE,
+      refunded: str(3n * ONE),
+      bids: [{ status: "Released", releaseReason: "JobCancelled" }],
     });
-    expect(bid(jobId, a)).to.include({ status: "Released", releaseReason: "JobCancelled" });
-    expect(host.entity("Network", "network")).to.include({ jobsCancelled: 1 });
+    expect(r.network.jobsCancelled).to.equal(1);
   });
 
   it("records withdrawn bids and bids outbid at the award", async () => {
@@ -301,11 +365,23 @@ describe("subgraph mappings", function () {
     await p.market.connect(e).withdrawBid(jobId);
     await closeBiddingAfterDeadline(connection, p, jobId);
     await host.sync();
-    expect(bid(jobId, e)).to.include({ status: "Withdrawn" });
-    expect(bid(jobId, d)).to.include({ status: "Released", releaseReason: "LostAtAward" });
-    expect(provider(e)).to.include({ withdrawnBidCount: 1 });
-    expect(provider(d)?.jobsLost).to.equal(1);
-    expect(host.entity("Job", jobId.toString())).to.include({ status: "Awarded" });
+    const r = await host.query<Q>(
+      `query ($job: ID!, $d: ID!, $e: ID!) {
+        job(id: $job) { status }
+        bidD: bid(id: "${jobId}-${lower(d)}") { status releaseReason }
+        bidE: bid(id: "${jobId}-${lower(e)}") { status releaseReason }
+        d: provider(id: $d) { jobsLost }
+        e: provider(id: $e) { withdrawnBidCount }
+      }`,
+      { job: jobId.toString(), d: lower(d), e: lower(e) },
+    );
+    expect(r).to.deep.equal({
+      job: { status: "Awarded" },
+      bidD: { status: "Released", releaseReason: "LostAtAward" },
+      bidE: { status: "Withdrawn", releaseReason: null },
+      d: { jobsLost: 1 },
+      e: { withdrawnBidCount: 1 },
+    });
   });
 
   it("follows profile updates, unstake requests and unstaking", async () => {
@@ -319,14 +395,24 @@ describe("subgraph mappings", function () {
     );
     await p.registry.connect(a).withdrawUnstaked();
     await host.sync();
-    expect(provider(a)).to.include({
-      cpuMillicores: 4000n,
+    const r = await host.query<Q>(
+      `query ($a: ID!) {
+        provider(id: $a) { cpuMillicores memoryMiB gpuCount metadataURI unbonding
+          stakeEvents(where: { kind_in: [UnstakeRequested, Unstaked] }, orderBy: blockNumber) { kind amount } }
+      }`,
+      { a: lower(a) },
+    );
+    expect(r.provider).to.deep.equal({
+      cpuMillicores: "4000",
+      memoryMiB: "2048",
       gpuCount: 1,
       metadataURI: "ipfs://profile",
-      unbonding: 0n,
+      unbonding: "0",
+      stakeEvents: [
+        { kind: "UnstakeRequested", amount: str(ONE) },
+        { kind: "Unstaked", amount: str(ONE) },
+      ],
     });
-    const kinds = where("StakeEvent", { provider: lower(a) }).map((s) => s.kind);
-    expect(kinds).to.include.members(["UnstakeRequested", "Unstaked"]);
   });
 
   it("follows protocol fee and treasury changes", async () => {
@@ -334,10 +420,8 @@ describe("subgraph mappings", function () {
     await p.market.setProtocolFee(250);
     await p.market.setTreasury(newTreasury.address);
     await host.sync();
-    expect(host.entity("Network", "network")).to.include({
-      protocolFeeBps: 250,
-      treasury: lower(newTreasury),
-    });
+    const r = await host.query<Q>(`{ network(id: "network") { protocolFeeBps treasury } }`);
+    expect(r.network).to.deep.equal({ protocolFeeBps: 250, treasury: lower(newTreasury) });
   });
 
   it("keeps token transfers to and from the protocol's contracts only", async () => {
@@ -345,13 +429,21 @@ describe("subgraph mappings", function () {
     await p.token.transfer(x.address, ONE);
     await p.token.connect(x).transfer(y.address, ONE / 2n);
     await host.sync();
-    expect(where("TokenTransfer", { from: lower(x) })).to.have.length(0);
-    const deposits = where("TokenTransfer", { toHolder: "Market" });
-    expect(deposits.length).to.be.greaterThan(0);
-    expect(deposits.every((t) => t.to === lower(p.market.target as string))).to.equal(true);
-    expect(where("TokenTransfer", { toHolder: "Registry", fromHolder: "Account" }).length).to.equal(
-      5,
+    const market = lower(await p.market.getAddress());
+    const r = await host.query<Q>(
+      `query ($x: Bytes!) {
+        fromX: tokenTransfers(where: { from: $x }) { id }
+        toX: tokenTransfers(where: { to: $x }) { id }
+        deposits: tokenTransfers(first: 1000, where: { toHolder: Market }) { to fromHolder }
+        stakes: tokenTransfers(where: { toHolder: Registry, fromHolder: Account }) { amount }
+      }`,
+      { x: lower(x) },
     );
+    expect(r.fromX).to.deep.equal([]);
+    expect(r.toX).to.deep.equal([]);
+    expect(r.deposits.length).to.be.greaterThan(0);
+    expect(r.deposits.every((t: Q) => t.to === market)).to.equal(true);
+    expect(r.stakes).to.deep.equal(Array(5).fill({ amount: str(DEFAULT_PROVIDER_STAKE) }));
   });
 
   it("has run every handler of subgraph.yaml", () => {

@@ -49,6 +49,23 @@ export interface IndexerOptions {
   rpcTimeoutMs?: number;
 }
 
+/**
+ * Optional store capability (SqliteStore has it): let many blocks share one transaction while
+ * catching up. setBatching commits what is pending before it changes the batch size.
+ */
+interface BatchingStore {
+  setBatching(batch: { maxBlocks: number; maxMs: number }): void;
+}
+
+function batchingOf(store: IndexingStore): BatchingStore | null {
+  return typeof (store as Partial<BatchingStore>).setBatching === "function"
+    ? (store as unknown as BatchingStore)
+    : null;
+}
+
+/** Ranges at least this long are indexed in one store transaction. */
+const CATCH_UP_BLOCKS = 16;
+
 export type IndexerState = "idle" | "syncing" | "synced" | "rpc-unavailable" | "failed" | "stopped";
 
 export interface IndexerStats {
@@ -214,7 +231,14 @@ export class Indexer {
     if (from > chainHead) return false;
     this.#state = "syncing";
     const to = Math.min(chainHead, from + (this.#options.blockRange ?? 2000) - 1);
-    await this.#indexRange(from, to, head);
+    const batching = to - from + 1 >= CATCH_UP_BLOCKS ? batchingOf(this.#store) : null;
+    batching?.setBatching({ maxBlocks: Number.MAX_SAFE_INTEGER, maxMs: 0 });
+    try {
+      await this.#indexRange(from, to, head);
+    } finally {
+      // Back to one durable transaction per block (this commits the batch).
+      batching?.setBatching({ maxBlocks: 1, maxMs: 0 });
+    }
     return true;
   }
 
