@@ -1,0 +1,121 @@
+import { execFile } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { expect } from "chai";
+import { type ConunFixture, P1, startConunFixture } from "./sdk/queries-fixtures.ts";
+
+const AUDIT = fileURLToPath(new URL("../scripts/audit.ts", import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as its own process (asynchronously: the server answers from this one). */
+function audit(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--no-warnings", AUDIT, ...args],
+      { timeout: 20_000, env: { ...process.env, SUBGRAPH_URL: "", ...env } },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe("scripts/audit.ts", () => {
+  let fixture: ConunFixture;
+  let url: string;
+
+  before(async () => {
+    fixture = await startConunFixture();
+    url = fixture.server.url;
+  });
+  after(async () => {
+    await fixture.close();
+  });
+
+  it("prints a provider's stake, capabilities, work, earnings, slashes and recent bids", async () => {
+    const run = await audit(["provider", P1.toUpperCase().replace("0X", "0x"), "--url", url]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.contain(`Subgraph ${url}`);
+    expect(run.stdout).to.contain("Indexed up to block 41");
+    expect(run.stdout).to.match(/Stake\s+1000\.0 CONUN/);
+    expect(run.stdout).to.match(/locked\s+100\.0 CONUN/);
+    expect(run.stdout).to.contain("4000 millicores CPU, 8192 MiB memory, 1 GPU(s)");
+    expect(run.stdout).to.contain("assigned 4, settled 4, completed 3");
+    expect(run.stdout).to.match(/Success rate\s+75\.00%/);
+    expect(run.stdout).to.match(/Net earnings\s+29\.7 CONUN/);
+    expect(run.stdout).to.match(/Slashes\s+1 \(5\.0 CONUN\)/);
+    expect(run.stdout).to.match(/│ 2\s+│ Open\s+│ 25\.0 CONUN/);
+    expect(run.stderr).to.equal("");
+  });
+
+  it("prints a job's spec, bids, groups with commits and reveals, payments and refunds", async () => {
+    const run = await audit(["job", "1"], { SUBGRAPH_URL: url });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.contain("Job 1 — Finalized");
+    expect(run.stdout).to.contain("2 task(s) × replication 3, quorum 2 → 6 task-replicas");
+    expect(run.stdout).to.match(/Max price\s+10\.0 CONUN per task-replica/);
+    expect(run.stdout).to.match(/Escrow\s+60\.0 CONUN/);
+    expect(run.stdout).to.match(/Refunded\s+28\.0 CONUN/);
+    expect(run.stdout).to.contain("Bids (3)");
+    expect(run.stdout).to.contain("Group 0: tasks 0–1, Agreed, 2 of 3 agree on 0x77777777…7777");
+    expect(run.stdout).to.contain("Slashed (WrongResult)");
+    expect(run.stdout).to.match(/│ 0xa1\w+ │ 16\.0 CONUN │ 0\.16 CONUN │ 15\.84 CONUN/);
+    expect(run.stdout).to.contain("Refunded to the requester for this group: 16.0 CONUN");
+    expect(run.stdout).to.match(/│ In\s+│ EscrowDeposit/);
+  });
+
+  it("prints network totals and the last days, newest first", async () => {
+    const run = await audit(["network", "--url", url, "--days", "1"]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.match(/Jobs\s+2 posted: 1 awarded, 1 finalized/);
+    expect(run.stdout).to.match(/Total staked\s+2250\.0 CONUN/);
+    expect(run.stdout).to.contain("Last 1 day(s) with activity");
+    expect(run.stdout).to.contain("2024-10-05");
+    expect(run.stdout).to.not.contain("2024-10-04 │");
+  });
+
+  it("fails clearly for an unknown job or provider", async () => {
+    const job = await audit(["job", "99", "--url", url]);
+    expect(job.code).to.equal(1);
+    expect(job.stderr).to.contain(`job 99 is unknown to ${url}`);
+    const provider = await audit(["provider", `0x${"0".repeat(40)}`, "--url", url]);
+    expect(provider.code).to.equal(1);
+    expect(provider.stderr).to.contain("is unknown to");
+  });
+
+  it("fails clearly when the subgraph URL is unreachable", async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const dead = `http://127.0.0.1:${port}/subgraphs/name/conun`;
+    const run = await audit(["network", "--url", dead]);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.contain(`cannot reach subgraph ${dead}`);
+    expect(run.stderr).to.contain("[subgraph-unreachable]");
+  });
+
+  it("rejects bad usage with exit code 2 and the usage text", async () => {
+    const run = await audit(["job", "abc", "--url", url]);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.contain("job needs a job id");
+    expect(run.stderr).to.contain("Usage: npm run audit");
+    expect((await audit(["frobnicate", "--url", url])).code).to.equal(2);
+  });
+
+  it("warns when the subgraph reports indexing errors, and still prints the report", async () => {
+    fixture.store.recordIndexingError({ number: 41, hash: `0x${"41".repeat(32)}` }, "boom");
+    const run = await audit(["network", "--url", url]);
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.contain("CONUN network");
+    expect(run.stderr).to.match(/warning: the subgraph reports indexing errors/);
+  });
+});
