@@ -134,6 +134,14 @@ describe("execution#runTask", function () {
     expect(result.logs).to.deep.equal({ stdout: "working\n", stderr: "broken\n" });
   });
 
+  it("reports a command the image cannot execute as failed, not as an engine error", async () => {
+    const result = await run(["/no/such/program", "arg"]);
+    expect(result.status).to.equal("failed");
+    expect(result.exitCode).to.equal(null);
+    expect(result.reason).to.match(/cannot be executed in this image: exec: "\/no\/such\/program"/);
+    expect(await ourContainers()).to.equal(0);
+  });
+
   it("keeps only the last bytes of a chatty task's logs", async () => {
     const result = await run(["sh", "-c", "seq 1 50000; echo last-line"], { logTailBytes: 1024 });
     expect(result.status).to.equal("succeeded");

@@ -219,6 +219,25 @@ function demuxTail(buffer: Buffer, tail: number): { stdout: string; stderr: stri
   return { stdout: last(parts[1]), stderr: last(parts[2]) };
 }
 
+async function readLogs(
+  container: Docker.Container,
+  apiTimeoutMs: number,
+  tailBytes: number,
+  log: Logger,
+): Promise<{ stdout: string; stderr: string }> {
+  try {
+    const raw = await dockerCall("read container logs", apiTimeoutMs, (abortSignal) =>
+      container.logs({ stdout: true, stderr: true, tail: 200, follow: false, abortSignal } as {
+        follow?: false;
+      }),
+    );
+    return demuxTail(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), tailBytes);
+  } catch (error) {
+    log.warn("could not read task logs", { error: describeError(error) });
+    return { stdout: "", stderr: "" };
+  }
+}
+
 async function emptyDirectory(dir: string) {
   for (const name of await readdir(dir)) {
     // rm never follows symlinks: it unlinks them.
@@ -303,7 +322,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     let reason = `wall-clock timeout of ${limits.timeoutSeconds} s exceeded`;
     try {
       // A fork bomb shows up as a task stuck at its process limit: say so in the report.
-      const stats = await dockerCall("read container stats", 1_000, (abortSignal) =>
+      const stats = await dockerCall("read container stats", 3_000, (abortSignal) =>
         container.stats({ stream: false, "one-shot": true, abortSignal } as object),
       );
       const pids = (stats as { pids_stats?: { current?: number } }).pids_stats?.current;
@@ -345,39 +364,43 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   let durationMs = 0;
   let exitCode: number | null = null;
   let oomKilled = false;
+  let unstartable: string | undefined;
   let logs = noLogs;
   try {
     // Watch from before the start: the task may already be writing while start() returns.
     const watcher = watch();
-    await dockerCall("start a container", apiTimeoutMs, (abortSignal) =>
-      container.start({ abortSignal } as object),
-    );
-    log.debug("task started", { containerId: container.id });
-    timer = setTimeout(() => void onTimeout(), limits.timeoutSeconds * 1000);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    // Bounded even if the engine loses the container: timeout, then the kill, then a grace.
-    const waitMs = limits.timeoutSeconds * 1000 + 2 * apiTimeoutMs + 5_000;
-    await dockerCall("wait for a container", waitMs, (abortSignal) =>
-      container.wait({ condition: "not-running", abortSignal } as object),
-    );
+    try {
+      await dockerCall("start a container", apiTimeoutMs, (abortSignal) =>
+        container.start({ abortSignal } as object),
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // The job's own argv cannot be executed in its image: a task outcome, not an engine fault.
+      if (dockerStatus(error) !== 400 || !/exec: /.test(message)) throw error;
+      unstartable = message.slice(message.indexOf("exec: ")).replace(/: unknown$/, "");
+    }
+    if (unstartable === undefined) {
+      log.debug("task started", { containerId: container.id });
+      timer = setTimeout(() => void onTimeout(), limits.timeoutSeconds * 1000);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+      // Bounded even if the engine loses the container: timeout, then the kill, then a grace.
+      const waitMs = limits.timeoutSeconds * 1000 + 2 * apiTimeoutMs + 5_000;
+      await dockerCall("wait for a container", waitMs, (abortSignal) =>
+        container.wait({ condition: "not-running", abortSignal } as object),
+      );
+    }
     durationMs = performance.now() - started;
     running = false;
     watcherStop.abort();
     await watcher;
-    const info = await dockerCall("inspect a container", apiTimeoutMs, (abortSignal) =>
-      container.inspect({ abortSignal } as object),
-    );
-    exitCode = info.State.ExitCode;
-    oomKilled = info.State.OOMKilled;
-    try {
-      const raw = await dockerCall("read container logs", apiTimeoutMs, (abortSignal) =>
-        container.logs({ stdout: true, stderr: true, tail: 200, follow: false, abortSignal } as {
-          follow?: false;
-        }),
+    if (unstartable === undefined) {
+      const info = await dockerCall("inspect a container", apiTimeoutMs, (abortSignal) =>
+        container.inspect({ abortSignal } as object),
       );
-      logs = demuxTail(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), options.logTailBytes ?? 8192);
-    } catch (error) {
-      log.warn("could not read task logs", { error: describeError(error) });
+      exitCode = info.State.ExitCode;
+      oomKilled = info.State.OOMKilled;
+      logs = await readLogs(container, apiTimeoutMs, options.logTailBytes ?? 8192, log);
     }
   } finally {
     running = false;
@@ -413,7 +436,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     containerId: container.id,
   });
   let outcome: TaskResult;
-  if (killed !== undefined) {
+  if (unstartable !== undefined) {
+    outcome = result("failed", `the command cannot be executed in this image: ${unstartable}`);
+  } else if (killed !== undefined) {
     outcome = result(killed.status, killed.reason);
   } else if (oomKilled) {
     outcome = result(
