@@ -28,7 +28,7 @@ import {
   sqlColumnType,
   storageScalar,
 } from "./encoding.ts";
-import { StoreError } from "./errors.ts";
+import { QueryError, StoreError } from "./errors.ts";
 import { blockCondition, buildCollectionSql, type CollectionQuery, quoteIdent } from "./query.ts";
 import {
   type EntityModel,
@@ -87,6 +87,7 @@ export class SqliteStore implements IndexingStore {
   private readonly db: DatabaseSync;
   private readonly log: Logger;
   private readonly tables = new Map<string, Table>();
+  private readonly queryCache = new Map<string, StatementSync>();
   private openBlock: BlockPtr | null = null;
   private writes = new Map<string, Map<string, Write>>();
   private headPtr: BlockPtr | null;
@@ -98,7 +99,6 @@ export class SqliteStore implements IndexingStore {
   private readonly stmts: {
     insertBlock: StatementSync;
     blockHash: StatementSync;
-    blockByNumber: StatementSync;
     blockAtOrBelow: StatementSync;
     blockByHash: StatementSync;
     insertError: StatementSync;
@@ -119,7 +119,6 @@ export class SqliteStore implements IndexingStore {
         "INSERT OR REPLACE INTO _blocks (number, hash, timestamp) VALUES (?, ?, ?)",
       ),
       blockHash: this.db.prepare("SELECT hash FROM _blocks WHERE number = ?"),
-      blockByNumber: this.db.prepare("SELECT * FROM _blocks WHERE number = ?"),
       blockAtOrBelow: this.db.prepare(
         "SELECT * FROM _blocks WHERE number <= ? ORDER BY number DESC LIMIT 1",
       ),
@@ -466,18 +465,19 @@ export class SqliteStore implements IndexingStore {
     this.assertOpen();
     const t = this.table(entityType);
     const key = this.normalizeKey(t.model, id);
-    if (block === undefined) return this.readCurrent(t, key);
     let param: SqlValue;
     try {
       param = idParam(t.model, key);
-    } catch {
-      return null;
+    } catch (err) {
+      throw new QueryError(
+        "query-bad-value",
+        `${entityType} id ${JSON.stringify(id)}: ${(err as Error).message}`,
+      );
     }
-    const row = this.db
-      .prepare(
-        `SELECT * FROM ${quoteIdent(entityType)} t WHERE id = ? AND ${blockCondition("t", block)}`,
-      )
-      .get(param) as Record<string, SqlValue> | undefined;
+    if (block === undefined) return this.readCurrent(t, key);
+    const row = this.statement(
+      `SELECT * FROM ${quoteIdent(entityType)} t WHERE id = ? AND ${blockCondition("t", block)}`,
+    ).get(param) as Record<string, SqlValue> | undefined;
     return row ? rowToEntity(this.schema, t.model, row) : null;
   }
 
@@ -486,8 +486,21 @@ export class SqliteStore implements IndexingStore {
     this.assertOpen();
     const t = this.table(query.entity);
     const { sql, params } = buildCollectionSql(this.schema, query);
-    const rows = this.db.prepare(sql).all(...params) as Record<string, SqlValue>[];
+    const rows = this.statement(sql).all(...params) as Record<string, SqlValue>[];
     return rows.map((row) => rowToEntity(this.schema, t.model, row));
+  }
+
+  /**
+   * A prepared statement for query SQL, reused: a nested field resolves with the same SQL for
+   * every parent row, and preparing costs more than running a small indexed query.
+   */
+  private statement(sql: string): StatementSync {
+    let stmt = this.queryCache.get(sql);
+    if (stmt) return stmt;
+    stmt = this.db.prepare(sql);
+    if (this.queryCache.size >= 500) this.queryCache.clear();
+    this.queryCache.set(sql, stmt);
+    return stmt;
   }
 
   /** The indexed block with this number, or the closest one below it. */
