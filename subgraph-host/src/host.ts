@@ -154,3 +154,30 @@ export async function startSubgraphHost(options: SubgraphHostOptions): Promise<S
     },
   };
 }
+
+/** Addresses of a CONUN deployment (scripts/deployments.ts `Deployment` has these fields). */
+export interface ConunAddresses {
+  market: string;
+  registry: string;
+  token: string;
+  startBlock: number;
+}
+
+/**
+ * Overrides pointing the CONUN build's data sources at a deployment: the addresses, the start
+ * block, and the token mapping's context (which addresses are the market and the registry).
+ */
+export function overridesForDeployment(d: ConunAddresses): Record<string, DataSourceOverride> {
+  return {
+    JobMarket: { address: d.market, startBlock: d.startBlock },
+    ProviderRegistry: { address: d.registry, startBlock: d.startBlock },
+    ConunToken: {
+      address: d.token,
+      startBlock: d.startBlock,
+      context: {
+        market: { type: "Bytes", data: d.market },
+        registry: { type: "Bytes", data: d.registry },
+      },
+    },
+  };
+}

@@ -9,7 +9,9 @@
  *   await host.close();
  */
 export {
+  type ConunAddresses,
   createSubgraphIndexing,
+  overridesForDeployment,
   type SubgraphHost,
   type SubgraphHostOptions,
   type SubgraphIndexing,

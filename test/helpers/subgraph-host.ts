@@ -9,8 +9,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { request } from "graphql-request";
 import { createLogger, type Logger, silentLogger } from "../../sdk/logger.ts";
-import { type SubgraphHost, startSubgraphHost } from "../../subgraph-host/src/host.ts";
-import type { DataSourceOverride } from "../../subgraph-host/src/manifest.ts";
+import {
+  overridesForDeployment,
+  type SubgraphHost,
+  startSubgraphHost,
+} from "../../subgraph-host/src/host.ts";
 import { toPlain } from "../../subgraph-host/src/store/index.ts";
 import type { EntityData } from "../../subgraph-host/src/store/types.ts";
 import type { Connection, Protocol } from "./protocol.ts";
@@ -95,22 +98,6 @@ export interface DeployedAddresses {
   startBlock: number;
 }
 
-/** The overrides that point the build's data sources at a deployment. */
-export function overridesFor(d: DeployedAddresses): Record<string, DataSourceOverride> {
-  return {
-    JobMarket: { address: d.market, startBlock: d.startBlock },
-    ProviderRegistry: { address: d.registry, startBlock: d.startBlock },
-    ConunToken: {
-      address: d.token,
-      startBlock: d.startBlock,
-      context: {
-        market: { type: "Bytes", data: d.market },
-        registry: { type: "Bytes", data: d.registry },
-      },
-    },
-  };
-}
-
 export async function addressesOf(p: Protocol, startBlock = 0): Promise<DeployedAddresses> {
   return {
     market: await p.market.getAddress(),
@@ -181,7 +168,7 @@ export async function startTestIndexer(options: StartTestIndexerOptions): Promis
     name: "conun",
     port: 0,
     logger,
-    dataSourceOverrides: overridesFor(options.addresses),
+    dataSourceOverrides: overridesForDeployment(options.addresses),
     pollIntervalMs: 20,
     maxBackoffMs: options.maxBackoffMs ?? 200,
     rpcTimeoutMs: 5_000,
