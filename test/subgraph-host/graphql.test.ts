@@ -340,6 +340,16 @@ describe("GraphQL dialect over HTTP", () => {
       );
     });
 
+    it("orders enums in declaration order, as Postgres enum types do", async () => {
+      const res = await client.request<{ items: { color: string }[] }>(
+        "{ items(orderBy: color) { color } }",
+      );
+      const order = ["Red", "Green", "Blue"];
+      expect(res.items.map((r) => r.color)).to.deep.equal(
+        ITEMS.map((r) => r.color).sort((x, y) => order.indexOf(x) - order.indexOf(y)),
+      );
+    });
+
     it("pages with first and skip", async () => {
       const all = ITEMS.map((r) => r.id).sort();
       const page = await client.request<{ items: { id: string }[] }>(
@@ -412,6 +422,8 @@ describe("GraphQL dialect over HTTP", () => {
 
     it("rejects a malformed reference value rather than matching nothing silently", async () => {
       await expectError('{ items(where: { owner: "not-hex" }) { id } }', /not 0x-prefixed hex/);
+      await expectError('{ owner(id: "0x1") { id } }', /not 0x-prefixed hex/);
+      await expectError('{ owner(id: "zz", block: { number: 1 }) { id } }', /not 0x-prefixed hex/);
     });
 
     it("takes variables and picks the named operation", async () => {

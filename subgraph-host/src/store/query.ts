@@ -339,12 +339,23 @@ class SqlBuilder {
     return `EXISTS (SELECT 1 FROM json_each(${col}) j WHERE j.value IN (SELECT ${idAsJsonText(child, `${c}.id`)} FROM ${from} WHERE ${inner()}))`;
   }
 
+  /**
+   * graph-node keeps enums in Postgres enum types, which sort in declaration order, not
+   * alphabetically; the CASE gives each value its position.
+   */
+  private sortable(field: FieldModel, col: string): string {
+    if (field.kind !== "enum") return col;
+    const values = this.schema.enums.get(field.type) ?? [];
+    const whens = values.map((v, i) => `WHEN '${v.replace(/'/g, "''")}' THEN ${i}`).join(" ");
+    return `(CASE ${col} ${whens} END)`;
+  }
+
   orderExpr(entity: EntityModel, a: string, orderBy: string): string {
     const direct = entity.fieldMap.get(orderBy);
     if (direct) {
       if (direct.list || direct.derivedFrom !== undefined)
         throw new QueryError("query-bad-order", `cannot order ${entity.name} by a list field`);
-      return `${a}.${quoteIdent(direct.name)}`;
+      return this.sortable(direct, `${a}.${quoteIdent(direct.name)}`);
     }
     const sep = orderBy.indexOf("__");
     const ref = sep > 0 ? entity.fieldMap.get(orderBy.slice(0, sep)) : undefined;
@@ -353,7 +364,7 @@ class SqlBuilder {
       const sub = child.fieldMap.get(orderBy.slice(sep + 2));
       if (sub && !sub.list && sub.kind !== "entity" && sub.derivedFrom === undefined) {
         const c = this.alias();
-        return `(SELECT ${c}.${quoteIdent(sub.name)} FROM ${quoteIdent(child.name)} ${c} WHERE ${c}.id = ${a}.${quoteIdent(ref.name)} AND ${blockCondition(c, this.block)})`;
+        return `(SELECT ${this.sortable(sub, `${c}.${quoteIdent(sub.name)}`)} FROM ${quoteIdent(child.name)} ${c} WHERE ${c}.id = ${a}.${quoteIdent(ref.name)} AND ${blockCondition(c, this.block)})`;
       }
     }
     throw new QueryError("query-bad-order", `cannot order ${entity.name} by \`${orderBy}\``);
