@@ -14,7 +14,6 @@ import {
   JsonRpcProvider,
   Mnemonic,
   Network,
-  NonceManager,
   parseUnits,
   type Wallet,
   Wallet as WalletClass,
@@ -22,7 +21,10 @@ import {
 import { readDeployment } from "../scripts/deployments.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { type Logger, silentLogger } from "../sdk/logger.ts";
-import { ConunToken__factory } from "../types/ethers-contracts/index.ts";
+import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
+import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { Assignment__factory } from "../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
+import { ProviderRegistry__factory } from "../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -61,6 +63,20 @@ export function devWallets(
     wallets.push(new WalletClass(hd.privateKey, provider));
   }
   return { wallets, keys };
+}
+
+/**
+ * A provider for the local chain. Caching is off: ethers otherwise answers a repeated call
+ * (such as the nonce a wallet asks for before each transaction) from a 250 ms cache, and two
+ * transactions sent in quick succession would then share a nonce.
+ */
+export function localProvider(url: string): JsonRpcProvider {
+  const network = Network.from(LOCAL_CHAIN_ID);
+  return new JsonRpcProvider(url, network, {
+    staticNetwork: network,
+    pollingInterval: 100,
+    cacheTimeout: -1,
+  });
 }
 
 /** Stops a child process by its PID: SIGTERM, then SIGKILL after `graceMs`. */
@@ -111,29 +127,45 @@ async function waitForRpc(
   throw new DemoError("node-failed", `hardhat node did not answer within ${timeoutMs} ms`);
 }
 
-/**
- * Starts `hardhat node` on 127.0.0.1:8545 (the `localhost` network of hardhat.config.ts, so the
- * conun:* tasks work against it with --network localhost) and deploys with Ignition exactly as
- * `npm run deploy:local` does.
- */
-export async function startIgnitionChain(log: Logger = silentLogger): Promise<DemoChain> {
-  const port = 8545;
-  if (await portInUse(port)) {
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface StartChainOptions {
+  /**
+   * `ignition`: port 8545 (the `localhost` network of hardhat.config.ts, so the conun:* tasks
+   * work against it with --network localhost), deployed with Ignition exactly as
+   * `npm run deploy:local` does. `direct`: a free port, the same contracts deployed with
+   * ethers (Ignition's CLI only knows the fixed localhost URL) — for tests and benchmarks.
+   */
+  deploy: "ignition" | "direct";
+  log?: Logger;
+}
+
+/** Starts a local chain (demo/chain-node.ts: wall-clock block times) and deploys CONUN. */
+export async function startChain(options: StartChainOptions): Promise<DemoChain> {
+  const log = options.log ?? silentLogger;
+  const port = options.deploy === "ignition" ? 8545 : await freePort();
+  if (options.deploy === "ignition" && (await portInUse(port))) {
     throw new DemoError(
       "port-in-use",
       `port ${port} is already in use (another \`hardhat node\`?). The demo starts its own ` +
         "local chain there: stop the other process and run the demo again.",
     );
   }
-  const child = spawn(
-    process.execPath,
-    [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)],
-    {
-      cwd: REPO,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, FORCE_COLOR: "0" },
-    },
-  );
+  const child = spawn(process.execPath, [HARDHAT_CLI, "run", "demo/chain-node.ts"], {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, FORCE_COLOR: "0", CONUN_NODE_PORT: String(port) },
+  });
   let output = "";
   const collect = (chunk: Buffer) => {
     if (output.length < 20_000) output += chunk.toString();
@@ -141,73 +173,101 @@ export async function startIgnitionChain(log: Logger = silentLogger): Promise<De
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   const url = `http://127.0.0.1:${port}`;
-  const stop = () => stopChild(child);
+  const provider = localProvider(url);
+  const stop = async () => {
+    provider.destroy();
+    await stopChild(child);
+  };
   try {
-    await waitForRpc(url, child, 60_000, () => output);
+    await waitForRpc(url, child, 90_000, () => output);
     log.info("local chain up", { url, pid: child.pid });
-    // A fresh node has none of the contracts an earlier run recorded: Ignition must not
-    // believe they exist.
-    await rm(path.join(REPO, "ignition/deployments/chain-31337"), { recursive: true, force: true });
-    await run(
-      process.execPath,
-      [
-        HARDHAT_CLI,
-        "ignition",
-        "deploy",
-        "ignition/modules/conun.ts",
-        "--network",
-        "localhost",
-        "--parameters",
-        "ignition/parameters/localhost.json",
-      ],
-      { cwd: REPO, timeout: 180_000, env: { ...process.env, FORCE_COLOR: "0" } },
-    ).catch((cause: { stdout?: string; stderr?: string }) => {
-      throw new DemoError(
-        "deploy-failed",
-        `Ignition deployment failed: ${cause.stderr || cause.stdout || cause}`,
-        { cause },
-      );
-    });
-    const deployment = await readDeployment(LOCAL_CHAIN_ID);
-    log.info("protocol deployed with Ignition", { market: deployment.market });
-    const network = Network.from(LOCAL_CHAIN_ID);
-    const provider = new JsonRpcProvider(url, network, {
-      staticNetwork: network,
-      pollingInterval: 200,
-    });
     const { wallets, keys } = devWallets(provider);
-    return {
-      url,
-      chainId: LOCAL_CHAIN_ID,
-      provider,
-      wallets,
-      keys,
-      deployment: {
-        token: deployment.token,
-        registry: deployment.registry,
-        market: deployment.market,
-        startBlock: deployment.startBlock,
-      },
-      stop: async () => {
-        provider.destroy();
-        await stop();
-      },
-    };
+    const deployment =
+      options.deploy === "ignition" ? await deployWithIgnition() : await deployDirect(wallets);
+    log.info("protocol deployed", { market: deployment.market, with: options.deploy });
+    return { url, chainId: LOCAL_CHAIN_ID, provider, wallets, keys, deployment, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
+async function deployWithIgnition(): Promise<DemoChain["deployment"]> {
+  // A fresh node has none of the contracts an earlier run recorded: Ignition must not
+  // believe they exist.
+  await rm(path.join(REPO, "ignition/deployments/chain-31337"), { recursive: true, force: true });
+  await run(
+    process.execPath,
+    [
+      HARDHAT_CLI,
+      "ignition",
+      "deploy",
+      "ignition/modules/conun.ts",
+      "--network",
+      "localhost",
+      "--parameters",
+      "ignition/parameters/localhost.json",
+    ],
+    { cwd: REPO, timeout: 180_000, env: { ...process.env, FORCE_COLOR: "0" } },
+  ).catch((cause: { stdout?: string; stderr?: string }) => {
+    throw new DemoError(
+      "deploy-failed",
+      `Ignition deployment failed: ${cause.stderr || cause.stdout || String(cause)}`,
+      { cause },
+    );
+  });
+  const { token, registry, market, startBlock } = await readDeployment(LOCAL_CHAIN_ID);
+  return { token, registry, market, startBlock };
+}
+
+/** The Ignition module's contracts and parameters, deployed with ethers. */
+async function deployDirect(wallets: Wallet[]): Promise<DemoChain["deployment"]> {
+  const [owner, treasury] = wallets;
+  if (owner === undefined || treasury === undefined)
+    throw new DemoError("no-accounts", "no accounts");
+  const startBlock = (await owner.provider?.getBlockNumber()) ?? 0;
+  const token = await new ConunToken__factory(owner).deploy(
+    owner.address,
+    1_000_000_000n * 10n ** 18n,
+  );
+  await token.waitForDeployment();
+  const registry = await new ProviderRegistry__factory(owner).deploy(
+    await token.getAddress(),
+    28n * 24n * 3600n,
+    owner.address,
+  );
+  await registry.waitForDeployment();
+  const assignment = await new Assignment__factory(owner).deploy();
+  await assignment.waitForDeployment();
+  const market = await new JobMarket__factory(
+    { "project/contracts/libraries/Assignment.sol:Assignment": await assignment.getAddress() },
+    owner,
+  ).deploy(
+    await token.getAddress(),
+    await registry.getAddress(),
+    treasury.address,
+    100n,
+    owner.address,
+  );
+  await market.waitForDeployment();
+  await (await registry.setMarket(await market.getAddress())).wait(1, 60_000);
+  return {
+    token: await token.getAddress(),
+    registry: await registry.getAddress(),
+    market: await market.getAddress(),
+    startBlock: startBlock + 1,
+  };
+}
+
 /** Sends CONUN from the deployer (wallet 0) to each address. */
 export async function fund(chain: DemoChain, recipients: string[], amount: string): Promise<void> {
   const deployer = chain.wallets[0];
   if (deployer === undefined) throw new DemoError("no-accounts", "the chain has no accounts");
-  const signer = new NonceManager(deployer);
-  const token = ConunToken__factory.connect(chain.deployment.token, signer);
-  const sent = [];
-  for (const to of recipients) sent.push(await token.transfer(to, parseUnits(amount, 18)));
-  await Promise.all(sent.map((tx) => tx.wait(1, 60_000)));
+  // One at a time: a node that automines cannot queue transactions with future nonces.
+  const token = ConunToken__factory.connect(chain.deployment.token, deployer);
+  for (const to of recipients) {
+    await (await token.transfer(to, parseUnits(amount, 18))).wait(1, 60_000);
+  }
 }
 
 export interface WorkerSpec {
@@ -245,7 +305,12 @@ export async function startWorkers(
     const config = {
       rpcUrl: chain.url,
       chainId: chain.chainId,
-      contracts: chain.deployment,
+      contracts: {
+        token: chain.deployment.token,
+        registry: chain.deployment.registry,
+        market: chain.deployment.market,
+        startBlock: chain.deployment.startBlock,
+      },
       key: { devKey: key },
       ...(options.subgraphUrl === undefined ? {} : { subgraphUrl: options.subgraphUrl }),
       contentStore: { kind: "local", dir: options.contentDir },
@@ -284,7 +349,6 @@ export async function waitForWorkersReady(
   workers: RunningWorker[],
   timeoutMs = 60_000,
 ): Promise<void> {
-  const { ProviderRegistry__factory } = await import("../types/ethers-contracts/index.ts");
   const registry = ProviderRegistry__factory.connect(chain.deployment.registry, chain.provider);
   const deadline = Date.now() + timeoutMs;
   const pending = new Set(workers);
@@ -408,6 +472,25 @@ export async function startSubgraph(
     url,
     stop: async () => {
       await (running.stop ?? running.close)?.call(running);
+    },
+  };
+}
+
+/** The chain's deployment in the form the requester tools read from Ignition's records. */
+export function deploymentOf(chain: DemoChain): import("../scripts/deployments.ts").Deployment {
+  const { token, registry, market, startBlock } = chain.deployment;
+  return {
+    chainId: chain.chainId,
+    token,
+    registry,
+    market,
+    assignment: market,
+    startBlock,
+    deployBlocks: {
+      token: startBlock,
+      registry: startBlock,
+      assignment: startBlock,
+      market: startBlock,
     },
   };
 }

@@ -20,7 +20,7 @@ import {
   REPO,
   type RunningSubgraph,
   type RunningWorker,
-  startIgnitionChain,
+  startChain,
   startSubgraph,
   startWorkers,
   stopChild,
@@ -34,7 +34,8 @@ import { postJob } from "../tasks/lib/post.ts";
 import { createProgressPrinter } from "../tasks/lib/render.ts";
 import { fetchResults } from "../tasks/lib/results.ts";
 import { paidProviders, watchJob } from "../tasks/lib/watch.ts";
-import { ConunToken__factory, JobMarket__factory } from "../types/ethers-contracts/index.ts";
+import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
+import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { readDeployment } from "./deployments.ts";
 
 const keep = process.argv.includes("--keep");
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   await mkdir(runDir, { recursive: true });
 
   step("Starting a local chain on 127.0.0.1:8545 and deploying CONUN with Ignition");
-  const chain: DemoChain = await startIgnitionChain(log);
+  const chain: DemoChain = await startChain({ deploy: "ignition", log });
   cleanups.push(() => chain.stop());
   console.log(`  market ${chain.deployment.market}, token ${chain.deployment.token}`);
 
