@@ -22,7 +22,7 @@ export async function openLocalContentStore(dir: string): Promise<ContentStore> 
  * add. Content addressing makes a second write of a present block pointless anyway: skip it,
  * and let concurrent puts of one CID share a single write.
  */
-function dedupingPuts(store: FsBlockstore): Pick<Blockstore, "put" | "get" | "has"> {
+export function dedupingPuts(store: FsBlockstore): Pick<Blockstore, "put" | "get" | "has"> {
   const inFlight = new Map<string, Promise<CID>>();
   return {
     get: (cid, options) => store.get(cid, options),
