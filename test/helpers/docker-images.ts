@@ -110,3 +110,99 @@ export async function saveImage(refOrId: string, destination: string): Promise<s
 export async function removeImage(refOrId: string): Promise<void> {
   await docker(["image", "rm", "--force", refOrId], 60_000).catch(() => {});
 }
+
+/** A registry running on loopback (Debian's `docker-registry`), for the pull-by-digest path. */
+export interface LocalRegistry {
+  /** `127.0.0.1:<port>`; the engine treats loopback registries as insecure (plain HTTP). */
+  host: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * Starts `docker-registry serve` on a free loopback port with its storage in a temporary
+ * directory. Needs Debian's `docker-registry` package (CI installs it).
+ */
+export async function startLocalRegistry(): Promise<LocalRegistry> {
+  const { spawn } = await import("node:child_process");
+  const work = await mkdtemp(join(tmpdir(), "conun-registry-"));
+  const port = await freePort();
+  const config = join(work, "config.yml");
+  await writeFile(
+    config,
+    [
+      "version: 0.1",
+      "log: { level: error }",
+      `storage: { filesystem: { rootdirectory: ${join(work, "data")} }, delete: { enabled: true } }`,
+      `http: { addr: "127.0.0.1:${port}" }`,
+      "",
+    ].join("\n"),
+  );
+  const child = spawn("docker-registry", ["serve", config], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4096);
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    await rm(work, { recursive: true, force: true });
+  };
+  const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const failed = await Promise.race([
+      spawnError,
+      new Promise((r) => setTimeout(r, 100, undefined)),
+    ]);
+    if (failed instanceof Error) {
+      await stop();
+      throw new Error(
+        `cannot start docker-registry (apt-get install docker-registry): ${failed.message}`,
+      );
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/v2/`, {
+        signal: AbortSignal.timeout(1_000),
+      });
+      if (response.ok) return { host: `127.0.0.1:${port}`, stop };
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null) break;
+  }
+  await stop();
+  throw new Error(`docker-registry did not come up on port ${port}: ${stderr}`);
+}
+
+/**
+ * Pushes a local image to `registry` as `<registry>/<name>` and returns the reference
+ * pinned by the manifest digest the registry reports, e.g. `127.0.0.1:5000/x@sha256:…`.
+ * The temporary tag is removed again.
+ */
+export async function pushImage(image: TestImage, registry: LocalRegistry, name: string) {
+  const tag = `${registry.host}/${name}`;
+  await docker(["tag", image.id, tag]);
+  try {
+    const out = await docker(["push", tag], 120_000);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(out)?.[1];
+    if (digest === undefined) throw new Error(`no digest in docker push output: ${out}`);
+    return `${registry.host}/${name.replace(/:[^/]*$/, "")}@${digest}`;
+  } finally {
+    await docker(["image", "rm", tag], 60_000).catch(() => {});
+  }
+}

@@ -13,8 +13,11 @@ import {
 import {
   buildBusyboxImage,
   busyboxImage,
+  type LocalRegistry,
+  pushImage,
   removeImage,
   saveImage,
+  startLocalRegistry,
   type TestImage,
 } from "../helpers/docker-images.ts";
 
@@ -148,5 +151,59 @@ describe("execution#ensureImage", function () {
     );
     expect(error.code).to.equal("image-pull-failed");
     expect(Date.now() - started).to.be.below(20_000);
+  });
+});
+
+describe("execution#ensureImage from a registry", function () {
+  this.timeout(60_000);
+  let registry: LocalRegistry;
+
+  before(async () => {
+    registry = await startLocalRegistry();
+  });
+  after(async () => {
+    await registry.stop();
+  });
+
+  /** An image pushed to the registry and then removed from the engine. */
+  async function pushed(marker: string): Promise<TestImage & { pinned: string }> {
+    const image = await buildBusyboxImage(`conun-test/${marker}:1`, {
+      "etc/conun-marker": `${marker}\n`,
+    });
+    const pinned = await pushImage(image, registry, `conun/${marker}:1`);
+    await removeImage(image.id);
+    return { ...image, pinned };
+  }
+
+  it("pulls a reference pinned by digest, checks its image ID, then reuses it", async () => {
+    const image = await pushed("pull-me");
+    expect(await present(image.id)).to.equal(false);
+    expect(await ensureImage(image.pinned, image.id, { docker })).to.deep.equal({
+      imageId: image.id,
+      origin: "pulled",
+    });
+    expect((await docker.getImage(image.id).inspect()).RepoDigests).to.deep.equal([image.pinned]);
+    expect(await ensureImage(image.pinned, image.id, { docker })).to.deep.equal({
+      imageId: image.id,
+      origin: "local",
+    });
+    await removeImage(image.id);
+  });
+
+  it("refuses and removes a pulled image whose ID is not the one the job names", async () => {
+    const image = await pushed("pull-wrong");
+    const named = await busyboxImage();
+    const error = await rejection(ensureImage(image.pinned, named.id, { docker }));
+    expect(error.code).to.equal("image-digest-mismatch");
+    expect(error.message).to.contain(image.id);
+    expect(await present(image.id)).to.equal(false);
+    expect(await present(named.id)).to.equal(true);
+  });
+
+  it("reports a digest the registry does not have as image-pull-failed", async () => {
+    const error = await rejection(
+      ensureImage(`${registry.host}/conun/absent@${DIGEST}`, DIGEST, { docker }),
+    );
+    expect(error.code).to.equal("image-pull-failed");
   });
 });
