@@ -360,6 +360,10 @@ describe("GraphQL dialect over HTTP", () => {
         "{ items(skip: 100) { id } }",
       );
       expect(beyond.items).to.deep.equal([]);
+      const nulls = await client.request<{ items: { id: string }[] }>(
+        "{ items(first: null, skip: null) { id } }",
+      );
+      expect(ids(nulls.items), "null means the default").to.deep.equal(all);
     });
 
     it("rejects first above 1000 and a negative skip instead of truncating", async () => {

@@ -272,8 +272,8 @@ export function buildApiSchema(model: SubgraphSchema): GraphQLSchema {
   });
 
   interface CollectionArgs {
-    skip: number;
-    first: number;
+    skip: number | null;
+    first: number | null;
     orderBy?: string | null;
     orderDirection?: "asc" | "desc" | null;
     where?: Record<string, unknown> | null;
@@ -286,16 +286,19 @@ export function buildApiSchema(model: SubgraphSchema): GraphQLSchema {
     block: number | undefined,
     restrict: Pick<CollectionQuery, "ids" | "parentRef">,
   ): EntityObject[] => {
-    checkRange("first", args.first, MAX_FIRST);
-    checkRange("skip", args.skip, Number.MAX_SAFE_INTEGER);
+    // An explicit null means the default, as if the argument were left out.
+    const first = args.first ?? DEFAULT_FIRST;
+    const skip = args.skip ?? 0;
+    checkRange("first", first, MAX_FIRST);
+    checkRange("skip", skip, Number.MAX_SAFE_INTEGER);
     return ctx.store
       .findMany({
         entity: target,
         where: args.where ?? undefined,
         orderBy: args.orderBy ?? undefined,
         orderDirection: args.orderDirection ?? undefined,
-        first: args.first,
-        skip: args.skip,
+        first,
+        skip,
         block,
         ...restrict,
       })
