@@ -21,6 +21,7 @@ import {
 import { readDeployment } from "../scripts/deployments.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { type Logger, silentLogger } from "../sdk/logger.ts";
+import { overridesForDeployment, startSubgraphHost } from "../subgraph-host/src/index.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { Assignment__factory } from "../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
@@ -404,33 +405,48 @@ export async function checkDocker(): Promise<string> {
   }
 }
 
-/** The subgraph build the host serves; built with graph-cli when missing. */
+/**
+ * The subgraph build the host serves, built with graph-cli when missing. The build does not
+ * depend on addresses (the host points it at the deployment), so any rendered manifest will
+ * do: the local Ignition deployment's when there is one, else the checked-in placeholders.
+ */
 export async function ensureSubgraphBuild(log: Logger = silentLogger): Promise<string> {
-  const buildDir = path.join(REPO, "subgraph/build");
+  const subgraphDir = path.join(REPO, "subgraph");
+  const buildDir = path.join(subgraphDir, "build");
   if (existsSync(path.join(buildDir, "subgraph.yaml"))) return buildDir;
   log.info("building the subgraph (graph codegen && graph build)");
-  await run("npm", ["run", "build", "--workspace", "subgraph"], {
-    cwd: REPO,
-    timeout: 300_000,
-  }).catch((cause: { stderr?: string }) => {
-    throw new DemoError(
-      "subgraph-build-failed",
-      `building the subgraph failed: ${cause.stderr ?? cause}`,
-      { cause },
+  const npm = async (args: string[]) =>
+    run("npm", args, { cwd: subgraphDir, timeout: 300_000 }).catch(
+      (cause: { stderr?: string; stdout?: string }) => {
+        throw new DemoError(
+          "subgraph-build-failed",
+          `npm ${args.join(" ")} in subgraph/ failed: ${cause.stderr || cause.stdout || String(cause)}`,
+          { cause },
+        );
+      },
     );
-  });
+  const ignitionRecord = path.join(
+    REPO,
+    "ignition/deployments/chain-31337/deployed_addresses.json",
+  );
+  await npm(
+    existsSync(ignitionRecord) ? ["run", "prepare:local"] : ["run", "render", "--", "sepolia"],
+  );
+  await npm(["run", "build"]);
   return buildDir;
 }
 
 export interface RunningSubgraph {
   /** GraphQL endpoint, graph-node's path: http://127.0.0.1:<port>/subgraphs/name/conun. */
   url: string;
+  /** Resolves once block `number` is indexed. */
+  waitForBlock(number: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * Starts the embedded subgraph host in this process, indexing `chain` with the contract
- * addresses of its deployment, serving GraphQL on a free loopback port.
+ * addresses of its deployment, serving GraphQL on a loopback port (free unless given).
  */
 export async function startSubgraph(
   chain: DemoChain,
@@ -438,22 +454,7 @@ export async function startSubgraph(
 ): Promise<RunningSubgraph> {
   const buildDir = await ensureSubgraphBuild(options.log);
   await mkdir(options.dir, { recursive: true });
-  const host = (await import("../subgraph-host/src/host.ts")) as unknown as {
-    startSubgraphHost?: (o: Record<string, unknown>) => Promise<{
-      url?: string;
-      graphqlUrl?: string;
-      port?: number;
-      stop?: () => Promise<void>;
-      close?: () => Promise<void>;
-    }>;
-  };
-  if (host.startSubgraphHost === undefined) {
-    throw new DemoError(
-      "subgraph-host-missing",
-      "subgraph-host/src/host.ts has no startSubgraphHost yet",
-    );
-  }
-  const running = await host.startSubgraphHost({
+  const host = await startSubgraphHost({
     buildDir,
     rpcUrl: chain.url,
     dbPath: path.join(options.dir, "subgraph.sqlite"),
@@ -461,18 +462,13 @@ export async function startSubgraph(
     port: options.port ?? 0,
     hostname: "127.0.0.1",
     logger: options.log ?? silentLogger,
-    deployment: chain.deployment,
+    dataSourceOverrides: overridesForDeployment(chain.deployment),
     pollIntervalMs: 250,
   });
-  const url =
-    running.url ??
-    running.graphqlUrl ??
-    `http://127.0.0.1:${running.port ?? options.port}/subgraphs/name/conun`;
   return {
-    url,
-    stop: async () => {
-      await (running.stop ?? running.close)?.call(running);
-    },
+    url: host.url,
+    waitForBlock: (number, timeoutMs) => host.waitForBlock(number, timeoutMs),
+    stop: () => host.close(),
   };
 }
 

@@ -202,15 +202,7 @@ describe("the demo flow, end to end", function () {
 
   it("shows the same outcome through the subgraph", async () => {
     const finalizedBlock = await chain.provider.getBlockNumber();
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const meta = (await graphql(subgraph.url, "{ _meta { block { number } } }"))._meta as {
-        block: { number: number };
-      };
-      if (meta.block.number >= finalizedBlock) break;
-      if (Date.now() > deadline) throw new Error("the subgraph did not catch up");
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await subgraph.waitForBlock(finalizedBlock, 30_000);
     const data = await graphql(
       subgraph.url,
       `{ job(id: "${posted.jobId}") { status taskCount replication }
