@@ -6,6 +6,7 @@ import {
   type BaseWallet,
   type ContractTransaction,
   isError,
+  makeError,
   type Provider,
   Transaction,
   type TransactionReceipt,
@@ -24,6 +25,8 @@ export interface TxSenderOptions {
   receiptTimeoutMs?: number;
   /** First pause between attempts; doubles up to 8× (default 500 ms). */
   retryDelayMs?: number;
+  /** How often to ask for the receipt (default 250 ms). */
+  receiptPollMs?: number;
   /** Gas limit = estimate × (100 + this) / 100 (default 25). */
   gasMarginPercent?: number;
   /** Observes sends, retries and failures (metrics). */
@@ -58,6 +61,7 @@ export class TxSender {
   readonly #receiptTimeoutMs: number;
   readonly #retryDelayMs: number;
   readonly #gasMargin: bigint;
+  readonly #pollMs: number;
   readonly #onEvent: (event: TxEvent) => void;
   #nonce: number | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -74,6 +78,7 @@ export class TxSender {
     this.#receiptTimeoutMs = options.receiptTimeoutMs ?? 30_000;
     this.#retryDelayMs = options.retryDelayMs ?? 500;
     this.#gasMargin = BigInt(100 + (options.gasMarginPercent ?? 25));
+    this.#pollMs = options.receiptPollMs ?? 250;
     this.#onEvent = options.onEvent ?? (() => {});
   }
 
@@ -133,8 +138,8 @@ export class TxSender {
         if (this.#nonce === nonce) this.#nonce = (nonce as number) + 1;
         this.#onEvent({ kind: "sent", label, hash });
         log.info("transaction sent", { hash, nonce, attempt });
-        const receipt = await this.#provider.waitForTransaction(hash, 1, this.#receiptTimeoutMs);
-        if (receipt !== null) return this.#settle(label, receipt, tx, log);
+        const receipt = await this.#waitForReceipt(hash, options.signal);
+        return this.#settle(label, receipt, tx, log);
       } catch (error) {
         if (error instanceof ChainError && error.code === "tx-reverted") {
           this.#onEvent({ kind: "failed", label, reason: error.revert?.name ?? error.message });
@@ -176,6 +181,25 @@ export class TxSender {
       `${label}: gave up after ${this.#maxAttempts} attempts: ${shortReason(lastError)}`,
       { cause: lastError },
     );
+  }
+
+  /**
+   * Polls for the receipt until `receiptTimeoutMs`. (ethers' waitForTransaction compares with
+   * a cached block number and can miss a transaction mined in the last block.)
+   */
+  async #waitForReceipt(hash: string, signal?: AbortSignal): Promise<TransactionReceipt> {
+    const deadline = Date.now() + this.#receiptTimeoutMs;
+    for (;;) {
+      const receipt = await this.#provider.getTransactionReceipt(hash);
+      if (receipt !== null) return receipt;
+      if (Date.now() >= deadline) {
+        throw makeError(`no receipt for ${hash} after ${this.#receiptTimeoutMs} ms`, "TIMEOUT", {
+          operation: "waitForReceipt",
+          reason: "timeout",
+        });
+      }
+      await sleep(Math.min(this.#pollMs, Math.max(0, deadline - Date.now())), signal);
+    }
   }
 
   async #findMined(hashes: string[]): Promise<TransactionReceipt | undefined> {
@@ -224,7 +248,8 @@ export class TxSender {
       await this.#provider.broadcastTransaction(signed);
     } catch (error) {
       // A node that already has the transaction (our earlier attempt got through) says so.
-      if (/already known|known transaction|already imported/i.test(shortReason(error))) return;
+      const text = error instanceof Error ? error.message : String(error);
+      if (/already known|known transaction|already imported/i.test(text)) return;
       throw error;
     }
   }

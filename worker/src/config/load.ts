@@ -153,7 +153,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Worke
     }
     Object.assign(raw, resolvePaths(parsed as Record<string, unknown>, path.dirname(options.file)));
   }
-  const problems: string[] = [];
   const env = options.env ?? {};
   for (const setting of SETTINGS) {
     const value = env[setting.env];
@@ -167,7 +166,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Worke
     const converted = typeof value === "boolean" ? value : convert(value, setting.kind);
     set(raw, setting, converted, sources, `--${setting.flag}`);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, sources)));
