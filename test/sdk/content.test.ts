@@ -133,6 +133,32 @@ describe("content store", () => {
       expect(await cidOf(bytes)).to.equal(root.toString());
       expect(root.toString()).to.match(/^bafybei/);
     });
+    it("grows the DAG a level after 174 leaves, as Kubo's balanced layout does", async () => {
+      // 174 full zero chunks and one 1-byte chunk: a root over two interior nodes, the first
+      // with 174 links (the maximum), the second with 1. Built by hand from the UnixFS spec.
+      const chunk = 262_144;
+      const zeroLeaf = CID.createV1(raw.code, await sha256.digest(new Uint8Array(chunk)));
+      const tailLeaf = CID.createV1(raw.code, await sha256.digest(new Uint8Array(1)));
+      const fileNode = async (links: { cid: CID; size: number; tsize: number }[]) => {
+        const data = new UnixFS({ type: "file", blockSizes: links.map((l) => BigInt(l.size)) });
+        const block = dagPb.encode(
+          dagPb.prepare({
+            Data: data.marshal(),
+            Links: links.map((l) => ({ Hash: l.cid, Name: "", Tsize: l.tsize })),
+          }),
+        );
+        const cid = CID.createV1(dagPb.code, await sha256.digest(block));
+        const size = links.reduce((sum, l) => sum + l.size, 0);
+        const tsize = block.length + links.reduce((sum, l) => sum + l.tsize, 0);
+        return { cid, size, tsize };
+      };
+      const full = await fileNode(
+        Array.from({ length: 174 }, () => ({ cid: zeroLeaf, size: chunk, tsize: chunk })),
+      );
+      const tail = await fileNode([{ cid: tailLeaf, size: 1, tsize: 1 }]);
+      const root = await fileNode([full, tail]);
+      expect(await cidOf(new Uint8Array(174 * chunk + 1))).to.equal(root.cid.toString());
+    });
   });
 
   describe("cidOfDirectory", () => {
