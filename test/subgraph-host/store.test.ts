@@ -233,8 +233,13 @@ describe("SqliteStore#revertTo", () => {
       store.recordIndexingError({ number: 4, hash: hash(4) }, "handler failed");
       expect(store.hasIndexingErrors()).to.equal(true);
 
+      expect(plain(store.get("Item", "1"))).to.deep.include({ amount: 40n });
       store.revertTo(2);
       expect(dump(store)).to.deep.equal(snapshots[2]);
+      expect(plain(store.get("Item", "1")), "get forgets reverted versions").to.deep.include({
+        amount: 20n,
+      });
+      expect(store.get("Item", "2"), "and entities created after the target").to.equal(null);
       expect(store.head()).to.deep.equal({ number: 2, hash: hash(2), timestamp: 1002 });
       expect(store.blockHash(3)).to.equal(null);
       expect(store.hasIndexingErrors(), "errors of reverted blocks go").to.equal(false);
