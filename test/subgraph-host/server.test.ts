@@ -135,6 +135,30 @@ describe("startGraphqlServer", () => {
     expect(res.headers.get("access-control-allow-origin")).to.equal("*");
   });
 
+  it("reports an error for _meta before the first block, and empty collections", async () => {
+    const tmp = tempDir("conun-server-empty-");
+    const empty = openSqliteStore({ path: join(tmp.dir, "db.sqlite"), schema: TEST_SCHEMA });
+    const fresh = await startGraphqlServer({
+      store: empty,
+      schemaSource: TEST_SCHEMA,
+      subgraphName: "fresh",
+    });
+    try {
+      const client = new GraphQLClient(fresh.url);
+      expect(await client.request("{ owners { id } }")).to.deep.equal({ owners: [] });
+      const err = await client.request("{ _meta { block { number } } }").catch((e: Error) => e);
+      expect(String(err)).to.match(/has not indexed any block yet/);
+      const both = await client
+        .request('{ owners(block: { number: 1, hash: "0x00" }) { id } }')
+        .catch((e: Error) => e);
+      expect(String(both)).to.match(/exactly one of/);
+    } finally {
+      await fresh.close();
+      empty.close();
+      tmp.cleanup();
+    }
+  });
+
   it("rejects other methods with 405", async () => {
     const res = await fetch(server.url, { method: "PUT", signal: AbortSignal.timeout(5000) });
     expect(res.status).to.equal(405);
