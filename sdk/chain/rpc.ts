@@ -23,6 +23,9 @@ export function connectRpc(
     staticNetwork: network,
     batchMaxCount: 1,
     pollingInterval: options.pollingIntervalMs ?? 250,
+    // ethers caches identical requests for 250 ms; a worker that just sent a transaction must
+    // see the chain as it is now (nonces, commitments), not a quarter of a second ago.
+    cacheTimeout: -1,
   });
   return provider;
 }

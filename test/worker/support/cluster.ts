@@ -87,6 +87,12 @@ export interface JobOptions {
   executionSeconds?: number;
   revealSeconds?: number;
   maxPrice?: string;
+  /** The full argv instead of `/bin/sh -c script`. */
+  command?: string[];
+  /** k (quorum = k/2 + 1); default 3. */
+  replication?: number;
+  memoryMiB?: number;
+  pids?: number;
 }
 
 export const DEFAULT_SCRIPT = 'echo "task $TASK_INDEX of $TASK_COUNT" > /output/result.txt';
@@ -102,17 +108,20 @@ export async function postManifestJob(
       name: "worker-integration",
       deterministic: true,
       image: { ref: cluster.imageRef, id: cluster.image.id },
-      command: ["/bin/sh", "-c", options.script ?? DEFAULT_SCRIPT],
+      command: options.command ?? ["/bin/sh", "-c", options.script ?? DEFAULT_SCRIPT],
       tasks: { count: options.taskCount ?? 1 },
       resources: {
         cpuMillicores: options.cpuMillicores ?? 500,
-        memoryMiB: 64,
+        memoryMiB: options.memoryMiB ?? 64,
         gpuCount: 0,
         timeoutSeconds: options.timeoutSeconds ?? 20,
         maxOutputBytes: 1 << 20,
-        pids: 32,
+        pids: options.pids ?? 32,
       },
-      replication: { k: 3, quorum: 2 },
+      replication: {
+        k: options.replication ?? 3,
+        quorum: Math.floor((options.replication ?? 3) / 2) + 1,
+      },
       price: { maxPerTaskReplica: options.maxPrice ?? "1", stakePerTaskReplica: "10" },
       windows: {
         biddingSeconds: options.biddingSeconds ?? 3600,
@@ -127,7 +136,8 @@ export async function postManifestJob(
   const spec = specFromManifest(manifest, { manifestCid, manifestDigest: manifestDigest(bytes) });
   const requester = cluster.node.signer(REQUESTER);
   const token = ConunToken__factory.connect(cluster.node.deployment.token, cluster.node.signer(0));
-  const escrow = parseUnits(options.maxPrice ?? "1", 18) * BigInt(spec.taskCount) * 3n;
+  const escrow =
+    parseUnits(options.maxPrice ?? "1", 18) * BigInt(spec.taskCount) * BigInt(spec.replication);
   await (await token.transfer(await requester.getAddress(), escrow)).wait();
   await (await token.connect(requester).approve(cluster.node.deployment.market, escrow)).wait();
   const market = JobMarket__factory.connect(cluster.node.deployment.market, requester);
