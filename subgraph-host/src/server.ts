@@ -152,7 +152,13 @@ export async function startGraphqlServer(options: GraphqlServerOptions): Promise
     const path = url.pathname.replace(/\/+$/, "");
     if (path !== namePath && path !== idPath) {
       const what = path.startsWith("/subgraphs/") ? "subgraph" : "path";
-      throw new HttpError(404, `${what} not found: ${decodeURIComponent(path || "/")}`);
+      let shown = path || "/";
+      try {
+        shown = decodeURIComponent(shown);
+      } catch {
+        // keep the raw path: it was not valid percent-encoding
+      }
+      throw new HttpError(404, `${what} not found: ${shown}`);
     }
     let request: GraphqlRequest;
     if (req.method === "POST") {

@@ -78,6 +78,8 @@ describe("startGraphqlServer", () => {
     expect(await res.json()).to.deep.equal({
       errors: [{ message: "subgraph not found: /subgraphs/name/other" }],
     });
+    const garbled = await post("/subgraphs/name/%E0%A4%A", JSON.stringify({ query: "{ x }" }));
+    expect(garbled.status, "a malformed path is still just not found").to.equal(404);
   });
 
   it("answers 400 for malformed JSON or a missing query", async () => {

@@ -43,27 +43,48 @@ function depth(doc: DocumentNode): number {
   );
 }
 
+/**
+ * Documents that parsed and validated, per schema and query text: clients (workers polling,
+ * the dApp, the auditor) send the same few queries again and again, and parsing plus
+ * validation costs as much as running a small query.
+ */
+const validated = new WeakMap<GraphQLSchema, Map<string, DocumentNode>>();
+const MAX_CACHED_DOCUMENTS = 500;
+
+function prepare(schema: GraphQLSchema, query: string): DocumentNode | readonly GraphQLError[] {
+  let cache = validated.get(schema);
+  if (!cache) {
+    cache = new Map();
+    validated.set(schema, cache);
+  }
+  const hit = cache.get(query);
+  if (hit) return hit;
+  let document: DocumentNode;
+  try {
+    document = parse(query);
+  } catch (err) {
+    if (err instanceof GraphQLError) return [err];
+    throw err;
+  }
+  const validationErrors = validate(schema, document);
+  if (validationErrors.length > 0) return validationErrors;
+  if (depth(document) > MAX_QUERY_DEPTH)
+    return [new GraphQLError(`query is nested deeper than ${MAX_QUERY_DEPTH} levels`)];
+  if (cache.size >= MAX_CACHED_DOCUMENTS) cache.clear();
+  cache.set(query, document);
+  return document;
+}
+
 export function executeGraphql(
   schema: GraphQLSchema,
   context: QueryContext,
   request: GraphqlRequest,
 ): ExecutionResult {
-  let document: DocumentNode;
-  try {
-    document = parse(request.query);
-  } catch (err) {
-    if (err instanceof GraphQLError) return { errors: [err] };
-    throw err;
-  }
-  const validationErrors = validate(schema, document);
-  if (validationErrors.length > 0) return { errors: validationErrors };
-  if (depth(document) > MAX_QUERY_DEPTH)
-    return {
-      errors: [new GraphQLError(`query is nested deeper than ${MAX_QUERY_DEPTH} levels`)],
-    };
+  const document = prepare(schema, request.query);
+  if (Array.isArray(document)) return { errors: document as readonly GraphQLError[] };
   const result = execute({
     schema,
-    document,
+    document: document as DocumentNode,
     contextValue: context,
     variableValues: request.variables ?? undefined,
     operationName: request.operationName ?? undefined,
