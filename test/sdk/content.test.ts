@@ -331,6 +331,31 @@ describe("content store", () => {
       expect(await cidOfDirectory(out)).to.equal(cid);
     });
 
+    it("shards a very large directory (HAMT) and exports it back entry for entry", async function () {
+      this.timeout(30_000);
+      // Long names push the directory's links past the 256 KiB sharding threshold.
+      const dir = join(work, "wide");
+      await mkdir(dir);
+      const names = Array.from(
+        { length: 1200 },
+        (_, i) => `${String(i).padStart(4, "0")}-${"n".repeat(220)}`,
+      );
+      for (const name of names) await writeFile(join(dir, name), name.slice(0, 4));
+      const cid = await store.addDirectory(dir);
+      const blocks = new FsBlockstore(storeDir);
+      const parts: Uint8Array[] = [];
+      for await (const part of blocks.get(CID.parse(cid))) parts.push(part);
+      const rootBlock = Buffer.concat(parts);
+      const root = UnixFS.unmarshal(dagPb.decode(rootBlock).Data as Uint8Array);
+      expect(root.type).to.equal("hamt-sharded-directory");
+
+      const out = join(work, "wide-out");
+      expect(await store.exportTo(cid, out)).to.deep.equal({ kind: "directory", bytes: 1200 * 4 });
+      expect((await readdir(out)).sort()).to.deep.equal([...names].sort());
+      expect(await readFile(join(out, names[1111] as string), "utf8")).to.equal("1111");
+      expect(await store.has(cid)).to.equal(true);
+    });
+
     it("exports a file CID as a file", async () => {
       const cid = await store.addBytes(text("one file"));
       const out = join(work, "one.txt");
