@@ -294,6 +294,11 @@ describe("GraphQL dialect over HTTP", () => {
       });
     }
 
+    it("filters by _change_block: entities written at or after a block", async () => {
+      expect(await itemIds({ _change_block: { number_gte: 2 } })).to.deep.equal(["1", "12"]);
+      expect(await itemIds({ _change_block: { number_gte: 3 } })).to.deep.equal([]);
+    });
+
     it("filters a collection by a @derivedFrom field's nested filter", async () => {
       const res = await client.request<{ owners: { id: string }[] }>(
         `{ owners(where: { items_: { amount_gt: "${E30}" } }) { id } }`,
