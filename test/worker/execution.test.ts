@@ -1,5 +1,16 @@
-import { randomUUID } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -187,6 +198,44 @@ describe("execution#runTask", function () {
     expect(result.status).to.equal("succeeded");
     expect(await readFile(join(outputDir, "uid"), "utf8")).to.equal("4242\n");
     expect((await stat(join(outputDir, "uid"))).uid).to.equal(4242);
+  });
+});
+
+describe("execution#runTask in an unprivileged worker", function () {
+  this.timeout(60_000);
+
+  it("runs tasks as the worker's own user, which can then hash and delete their output", async () => {
+    // A worker process as uid 4242 in the docker group: the common non-root deployment.
+    const dockerGid = Number(execFileSync("getent", ["group", "docker"]).toString().split(":")[2]);
+    await chmod(scratch, 0o755);
+    const home = join(scratch, "worker-home");
+    await mkdir(home);
+    await chown(home, 4242, dockerGid);
+    const script = `
+      import { outputHash } from "${process.cwd()}/sdk/results/index.ts";
+      import { connectDocker, removeOutput, runTask } from "${process.cwd()}/worker/src/execution/index.ts";
+      const outputDir = "${home}/out";
+      const result = await runTask({
+        docker: connectDocker(), imageId: "${image.id}", outputDir,
+        command: ["sh", "-c", "mkdir -p /output/a/b && id -u > /output/a/b/uid && chmod 500 /output/a"],
+        limits: ${JSON.stringify(limits)}, labels: { workerId: "${workerId}" },
+      });
+      const hash = await outputHash(outputDir);
+      await removeOutput(outputDir);
+      console.log(JSON.stringify({ status: result.status, reason: result.reason, hash }));
+    `;
+    const stdout = execFileSync(
+      join(process.cwd(), "node_modules/.bin/node"),
+      ["--input-type=module", "-e", script],
+      { uid: 4242, gid: dockerGid, cwd: home, timeout: 45_000 },
+    ).toString();
+    const report = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+    expect(report.status, report.reason).to.equal("succeeded");
+    const expected = createHash("sha256").update(
+      `a/b/uid\0${createHash("sha256").update("4242\n").digest("hex")}\n`,
+    );
+    expect(report.hash).to.equal(`0x${expected.digest("hex")}`);
+    expect(await readdir(home)).to.deep.equal([]);
   });
 });
 

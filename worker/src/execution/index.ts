@@ -13,8 +13,10 @@ export {
   parseImageRef,
 } from "./image.ts";
 export { type ImageArchive, inspectImageArchive } from "./image-archive.ts";
+export { removeOutput } from "./output-cleanup.ts";
 export {
   DEFAULT_TASK_USER,
+  defaultTaskUser,
   LABEL_JOB,
   LABEL_TASK,
   LABEL_WORKER,

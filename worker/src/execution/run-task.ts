@@ -1,5 +1,5 @@
-import { chmod, chown, mkdir, readdir, rm } from "node:fs/promises";
-import { isAbsolute, join } from "node:path";
+import { chmod, chown, mkdir } from "node:fs/promises";
+import { isAbsolute } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import { describeError, isConunError } from "../../../sdk/errors.ts";
@@ -8,6 +8,7 @@ import type { TaskStatus } from "../../../sdk/results/bundle.ts";
 import { scanOutput } from "../../../sdk/results/output-hash.ts";
 import { DEFAULT_API_TIMEOUT_MS, dockerCall, dockerStatus } from "./docker.ts";
 import { ExecutionError } from "./errors.ts";
+import { removeOutput } from "./output-cleanup.ts";
 import { measureOutput } from "./output-watch.ts";
 
 export type { TaskStatus };
@@ -17,8 +18,21 @@ export const LABEL_JOB = "conun.job";
 export const LABEL_TASK = "conun.task";
 export const LABEL_WORKER = "conun.worker";
 
-/** The user tasks run as unless told otherwise: `nobody`, present in most images. */
+/** The user tasks of a root worker run as unless told otherwise: `nobody`. */
 export const DEFAULT_TASK_USER = { uid: 65534, gid: 65534 };
+
+/**
+ * The default task user: `nobody` when the worker runs as root (it can hand /output over
+ * with chown); otherwise the worker's own uid and gid, so that an unprivileged worker (in the
+ * docker group) can read, hash and delete everything its tasks write. Inside the container
+ * that uid has no capabilities and sees no host path but /input and /output either way.
+ */
+export function defaultTaskUser(): { uid: number; gid: number } {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  if (uid === undefined || gid === undefined || uid === 0) return DEFAULT_TASK_USER;
+  return { uid, gid };
+}
 
 export interface TaskLimits {
   cpuMillicores: number;
@@ -48,7 +62,7 @@ export interface RunTaskOptions {
   /** Host directory mounted read-write at /output; created here, so it must not exist. */
   outputDir: string;
   limits: TaskLimits;
-  /** Default 65534:65534. Root (uid 0) is refused unless `allowRootUser`. */
+  /** Default `defaultTaskUser()`. Root (uid 0) is refused unless `allowRootUser`. */
   user?: { uid: number; gid: number };
   allowRootUser?: boolean;
   /** Stored as container labels (see removeStaleContainers). */
@@ -115,7 +129,7 @@ function validate(options: RunTaskOptions) {
   if (!isAbsolute(outputDir) || (inputsDir !== undefined && !isAbsolute(inputsDir))) {
     throw invalidTask("outputDir and inputsDir must be absolute paths");
   }
-  const user = options.user ?? DEFAULT_TASK_USER;
+  const user = options.user ?? defaultTaskUser();
   if (!Number.isInteger(user.uid) || !Number.isInteger(user.gid) || user.uid < 0 || user.gid < 0) {
     throw invalidTask("user must be numeric uid and gid");
   }
@@ -126,9 +140,11 @@ function validate(options: RunTaskOptions) {
 }
 
 /**
- * A fresh /output owned by the task's user. A worker running as root hands the directory
- * over with chown; one running unprivileged (in the docker group) cannot, and opens it to
- * everyone instead — its parent directory must then keep other host users out.
+ * A fresh /output owned by the task's user. A root worker hands the directory over with
+ * chown; an unprivileged worker running a task as itself needs nothing; one told to run a
+ * task as another uid cannot chown and opens the directory to everyone instead (its parent
+ * directory must then keep other host users out, and files the task writes may not be
+ * removable by the worker).
  */
 async function prepareOutputDir(
   outputDir: string,
@@ -138,7 +154,7 @@ async function prepareOutputDir(
   await mkdir(outputDir, { mode: 0o755 });
   if (process.getuid?.() === 0) {
     await chown(outputDir, user.uid, user.gid);
-  } else {
+  } else if (process.getuid?.() !== user.uid) {
     await chmod(outputDir, 0o777);
     log.debug("output directory opened to all (worker is not root)", { outputDir });
   }
@@ -235,13 +251,6 @@ async function readLogs(
   } catch (error) {
     log.warn("could not read task logs", { error: describeError(error) });
     return { stdout: "", stderr: "" };
-  }
-}
-
-async function emptyDirectory(dir: string) {
-  for (const name of await readdir(dir)) {
-    // rm never follows symlinks: it unlinks them.
-    await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -457,7 +466,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   }
   if (outcome.status === "output-too-large") {
     // Useless and possibly large: give the disk back now rather than when the job ends.
-    await emptyDirectory(outputDir);
+    await removeOutput(outputDir, { keepRoot: true }).catch((error: unknown) =>
+      log.warn("could not discard an oversized output", { outputDir, error: describeError(error) }),
+    );
   }
   log.info("task finished", {
     status: outcome.status,
