@@ -30,6 +30,9 @@ export const LIMITS = {
   maxInputs: 64,
   maxNameLength: 64,
   maxDescriptionLength: 4096,
+  /** Largest serialized (resolved) manifest. Workers read it whole before bidding, so it is
+   * bounded like any untrusted download; per-task data beyond this belongs in an input. */
+  maxManifestBytes: 1024 * 1024,
   /** Output is stored and hashed by every replica; a bound keeps a hostile job cheap to stop. */
   maxOutputBytes: 1024 ** 4,
 } as const;

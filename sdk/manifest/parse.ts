@@ -1,6 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod/v4";
 import { ManifestError, type ManifestProblem } from "./errors.ts";
+import { LIMITS } from "./limits.ts";
 import {
   type Manifest,
   resolvedManifestSchema,
@@ -38,7 +39,17 @@ export function parseManifest(
   const problems = result.success ? [] : result.error.issues.flatMap(toProblems);
   problems.push(...crossChecks(value, form));
   if (problems.length > 0) throw new ManifestError(sortProblems(problems));
-  return (result as { data: Manifest | SourceManifest }).data;
+  const manifest = (result as { data: Manifest | SourceManifest }).data;
+  const size = Buffer.byteLength(JSON.stringify(manifest, null, 2));
+  if (size > LIMITS.maxManifestBytes) {
+    throw new ManifestError([
+      {
+        path: "",
+        message: `is ${size} bytes serialized, more than the ${LIMITS.maxManifestBytes} workers accept: move per-task data (tasks.args) into an input file and derive it from TASK_INDEX`,
+      },
+    ]);
+  }
+  return manifest;
 }
 
 /** Like parseManifest, but returns the problems instead of throwing. */

@@ -583,6 +583,20 @@ describe("parseManifest", () => {
       },
     ];
 
+    it("reports a manifest too large for workers to read (200 000 per-task arguments)", () => {
+      const manifest = valid();
+      manifest.tasks = {
+        count: 200_000,
+        args: Array.from({ length: 200_000 }, (_, i) => ["--tile", String(i)]),
+      };
+      const problems = problemsOf(manifest);
+      expect(problems).to.have.length(1);
+      expect(problems[0]?.[0]).to.equal("");
+      expect(problems[0]?.[1]).to.match(
+        /^is \d+ bytes serialized, more than the 1048576 workers accept: move per-task data/,
+      );
+    });
+
     for (const testCase of cases) {
       it(`reports ${testCase.name}`, () => {
         const manifest = valid();
