@@ -2,9 +2,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { keccak256, toUtf8Bytes } from "ethers";
+import { Interface, keccak256, toUtf8Bytes } from "ethers";
 import { after, before, describe, it } from "mocha";
 import { silentLogger } from "../../sdk/logger.ts";
+import { decodeEventInputs, hexToBytes } from "../../subgraph-host/src/indexer/abi-decode.ts";
 import { loadManifest } from "../../subgraph-host/src/manifest.ts";
 import {
   type AscHeap,
@@ -97,6 +98,59 @@ describe("loadManifest", () => {
     expect(() => loadManifest(BUILD_DIR, { Nope: { startBlock: 1 } })).to.throw(
       'unknown data source "Nope"',
     );
+  });
+});
+
+describe("decodeEventInputs", () => {
+  it("decodes indexed and non-indexed values, tuples and arrays as ethers encodes them", () => {
+    const iface = new Interface([
+      "event Sample(uint256 indexed id, address indexed who, string indexed tag, (string name, uint32 n, int16 delta) info, address[] members, bytes32 root, bool ok, bytes blob)",
+    ]);
+    const fragment = iface.getEvent("Sample");
+    if (fragment === null) throw new Error("no fragment");
+    const who = `0x${"ab".repeat(20)}`;
+    const encoded = iface.encodeEventLog(fragment, [
+      7n,
+      who,
+      "tag",
+      ["hello", 42, -3],
+      [who, `0x${"cd".repeat(20)}`],
+      `0x${"11".repeat(32)}`,
+      true,
+      "0xbeef",
+    ]);
+    const values = decodeEventInputs(fragment.inputs, encoded.topics, hexToBytes(encoded.data));
+    const hex = (bytes: unknown) => Buffer.from(bytes as Uint8Array).toString("hex");
+    expect(values.map((v) => v.name)).to.deep.equal([
+      "id",
+      "who",
+      "tag",
+      "info",
+      "members",
+      "root",
+      "ok",
+      "blob",
+    ]);
+    expect(values[0]?.value).to.deep.equal({ kind: "uint", value: 7n });
+    expect(hex(values[1]?.value.value)).to.equal("ab".repeat(20));
+    expect(values[2]?.value.kind).to.equal("fixedBytes");
+    expect(hex(values[2]?.value.value)).to.equal(keccak256(toUtf8Bytes("tag")).slice(2));
+    expect(values[3]?.value).to.deep.equal({
+      kind: "tuple",
+      value: [
+        { kind: "string", value: "hello" },
+        { kind: "uint", value: 42n },
+        { kind: "int", value: -3n },
+      ],
+    });
+    const members = values[4]?.value;
+    expect(members?.kind).to.equal("array");
+    expect(
+      ((members?.value ?? []) as { value: Uint8Array }[]).map((m) => hex(m.value)),
+    ).to.deep.equal(["ab".repeat(20), "cd".repeat(20)]);
+    expect(hex(values[5]?.value.value)).to.equal("11".repeat(32));
+    expect(values[6]?.value).to.deep.equal({ kind: "bool", value: true });
+    expect(hex(values[7]?.value.value)).to.equal("beef");
   });
 });
 

@@ -3,10 +3,11 @@
  * parameters decoded with the ABI into graph-ts `ethereum.Value`s, and the block and
  * transaction as graph-ts describes them.
  */
-import { type EventFragment, Interface, type ParamType } from "ethers";
+import { type EventFragment, Interface } from "ethers";
 import type { DataSourceSpec } from "../manifest.ts";
 import { SubgraphHostError } from "../runtime/errors.ts";
 import type { EthBlock, EthTransaction, EthValue } from "../runtime/ethereum.ts";
+import { decodeEventInputs, hexToBytes } from "./abi-decode.ts";
 
 export interface RawLog {
   address: string;
@@ -63,13 +64,13 @@ const big = (hex: string | undefined): bigint =>
 
 export function toEthBlock(raw: RawBlock): EthBlock {
   return {
-    hash: raw.hash,
-    parentHash: raw.parentHash,
-    unclesHash: raw.sha3Uncles,
-    author: raw.miner,
-    stateRoot: raw.stateRoot,
-    transactionsRoot: raw.transactionsRoot,
-    receiptsRoot: raw.receiptsRoot,
+    hash: hexToBytes(raw.hash),
+    parentHash: hexToBytes(raw.parentHash),
+    unclesHash: hexToBytes(raw.sha3Uncles),
+    author: hexToBytes(raw.miner),
+    stateRoot: hexToBytes(raw.stateRoot),
+    transactionsRoot: hexToBytes(raw.transactionsRoot),
+    receiptsRoot: hexToBytes(raw.receiptsRoot),
     number: big(raw.number),
     gasUsed: big(raw.gasUsed),
     gasLimit: big(raw.gasLimit),
@@ -83,65 +84,21 @@ export function toEthBlock(raw: RawBlock): EthBlock {
 
 export function toEthTransaction(raw: RawTransaction): EthTransaction {
   return {
-    hash: raw.hash,
+    hash: hexToBytes(raw.hash),
     index: big(raw.transactionIndex),
-    from: raw.from,
-    to: raw.to ?? null,
+    from: hexToBytes(raw.from),
+    to: raw.to === null || raw.to === undefined ? null : hexToBytes(raw.to),
     value: big(raw.value),
     gasLimit: big(raw.gas),
     gasPrice: big(raw.gasPrice ?? raw.maxFeePerGas),
-    input: raw.input,
+    input: hexToBytes(raw.input),
     nonce: big(raw.nonce),
   };
-}
-
-function toEthValue(param: ParamType, value: unknown, indexed: boolean): EthValue {
-  // Indexed dynamic values are only present as the keccak hash of their encoding.
-  if (
-    indexed &&
-    (param.isArray() || param.isTuple() || param.type === "string" || param.type === "bytes")
-  ) {
-    const hash = (value as { hash: string }).hash;
-    return { kind: "fixedBytes", value: Uint8Array.from(Buffer.from(hash.slice(2), "hex")) };
-  }
-  if (param.isArray()) {
-    const child = param.arrayChildren as ParamType;
-    const items = (value as unknown[]).map((item) => toEthValue(child, item, false));
-    return { kind: param.arrayLength === -1 ? "array" : "fixedArray", value: items };
-  }
-  if (param.isTuple()) {
-    const values = value as unknown[];
-    return {
-      kind: "tuple",
-      value: (param.components as readonly ParamType[]).map((c, i) =>
-        toEthValue(c, values[i], false),
-      ),
-    };
-  }
-  const type = param.type;
-  if (type === "address") return { kind: "address", value: (value as string).toLowerCase() };
-  if (type === "bool") return { kind: "bool", value: value as boolean };
-  if (type === "string") return { kind: "string", value: value as string };
-  if (type === "bytes")
-    return {
-      kind: "bytes",
-      value: Uint8Array.from(Buffer.from((value as string).slice(2), "hex")),
-    };
-  if (type.startsWith("bytes")) {
-    return {
-      kind: "fixedBytes",
-      value: Uint8Array.from(Buffer.from((value as string).slice(2), "hex")),
-    };
-  }
-  if (type.startsWith("uint")) return { kind: "uint", value: value as bigint };
-  if (type.startsWith("int")) return { kind: "int", value: value as bigint };
-  throw new SubgraphHostError("manifest-unsupported", `ABI type ${type} is not supported`);
 }
 
 /** Routes logs (by address and topic0) to handlers and decodes them. */
 export class LogRouter {
   readonly #routes = new Map<string, HandlerRoute[]>();
-  readonly #interfaces = new Map<string, Interface>();
   readonly addresses: string[];
   readonly topics: string[];
 
@@ -150,7 +107,6 @@ export class LogRouter {
     const topics = new Set<string>();
     for (const ds of dataSources) {
       const iface = new Interface(ds.abi as never);
-      this.#interfaces.set(ds.name, iface);
       addresses.add(ds.address);
       for (const h of ds.eventHandlers) {
         const fragment = iface.getEvent(h.topic0);
@@ -179,11 +135,6 @@ export class LogRouter {
   }
 
   decode(route: HandlerRoute, log: RawLog): { name: string; value: EthValue }[] {
-    const iface = this.#interfaces.get(route.dataSource.name) as Interface;
-    const result = iface.decodeEventLog(route.fragment, log.data, log.topics);
-    return route.fragment.inputs.map((input, i) => ({
-      name: input.name,
-      value: toEthValue(input, result[i], input.indexed === true),
-    }));
+    return decodeEventInputs(route.fragment.inputs, log.topics, hexToBytes(log.data));
   }
 }

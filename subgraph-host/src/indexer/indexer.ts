@@ -22,6 +22,7 @@ import { SubgraphHostError } from "../runtime/errors.ts";
 import type { EthEvent, EthTransaction } from "../runtime/ethereum.ts";
 import type { MappingModule } from "../runtime/mapping-module.ts";
 import type { BlockPtr, IndexingStore } from "../store/types.ts";
+import { hexToBytes } from "./abi-decode.ts";
 import {
   LogRouter,
   type RawBlock,
@@ -300,11 +301,29 @@ export class Indexer {
     const numbers = [...byBlock.keys()].sort((a, b) => a - b);
     if (numbers.at(-1) !== to) numbers.push(to);
     let parent = head;
+    const chunks: number[][] = [];
     for (let i = 0; i < numbers.length; i += FULL_BLOCKS_PER_BATCH) {
-      const chunk = numbers.slice(i, i + FULL_BLOCKS_PER_BATCH);
-      const blocks = await this.#rpc.batch<RawBlock | null>(
+      chunks.push(numbers.slice(i, i + FULL_BLOCKS_PER_BATCH));
+    }
+    const fetchChunk = (chunk: number[]) => {
+      const request = this.#rpc.batch<RawBlock | null>(
         chunk.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), byBlock.has(n)] })),
       );
+      // Awaited below; this only keeps a failed prefetch from being an unhandled rejection.
+      request.catch(() => {});
+      return request;
+    };
+    let waitMs = 0;
+    let processMs = 0;
+    // The next chunk downloads while this one's handlers run.
+    let next = chunks.length > 0 ? fetchChunk(chunks[0] as number[]) : null;
+    for (let c = 0; c < chunks.length; c++) {
+      const chunk = chunks[c] as number[];
+      const waitStarted = performance.now();
+      const blocks = await (next as Promise<(RawBlock | null)[]>);
+      waitMs += performance.now() - waitStarted;
+      next = c + 1 < chunks.length ? fetchChunk(chunks[c + 1] as number[]) : null;
+      const processStarted = performance.now();
       for (let j = 0; j < chunk.length; j++) {
         const number = chunk[j] as number;
         const raw = blocks[j];
@@ -331,7 +350,16 @@ export class Indexer {
         this.#processBlock(raw, blockLogs);
         parent = this.#store.head();
       }
+      processMs += performance.now() - processStarted;
     }
+    this.#logger.debug("range indexed", {
+      from,
+      to,
+      logs: logs.length,
+      blocks: numbers.length,
+      waitMs: Math.round(waitMs),
+      processMs: Math.round(processMs),
+    });
   }
 
   #processBlock(raw: RawBlock, logs: RawLog[]): void {
@@ -364,7 +392,7 @@ export class Indexer {
             }
             const logIndex = BigInt(log.logIndex);
             const event: EthEvent = {
-              address: log.address.toLowerCase(),
+              address: hexToBytes(log.address),
               logIndex,
               // Standard JSON-RPC has no per-transaction log index; graph-node falls back too.
               transactionLogIndex: logIndex,

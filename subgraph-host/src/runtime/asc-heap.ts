@@ -70,15 +70,15 @@ export function bigIntFromSignedLE(bytes: Uint8Array): bigint {
 
 /** Minimal two's-complement little-endian bytes (0 → [0]), as num-bigint writes them. */
 export function bigIntToSignedLE(value: bigint): Uint8Array {
-  const out: number[] = [];
-  let rest = value;
-  for (;;) {
-    const byte = Number(rest & 0xffn);
-    out.push(byte);
-    rest >>= 8n;
-    if ((rest === 0n && (byte & 0x80) === 0) || (rest === -1n && (byte & 0x80) !== 0)) break;
-  }
-  return Uint8Array.from(out);
+  // Width: enough bytes that the top bit is the sign bit.
+  const magnitudeBits = (value < 0n ? -value - 1n : value).toString(2).length;
+  const width = value === 0n ? 1 : Math.floor(magnitudeBits / 8) + 1;
+  const unsigned = value < 0n ? (1n << BigInt(width * 8)) + value : value;
+  const hex = unsigned.toString(16).padStart(width * 2, "0");
+  const out = new Uint8Array(width);
+  for (let i = 0; i < width; i++)
+    out[i] = Number.parseInt(hex.slice(hex.length - 2 * i - 2, hex.length - 2 * i), 16);
+  return out;
 }
 
 export class AscHeap {
@@ -94,9 +94,12 @@ export class AscHeap {
     this.#view = new DataView(exports.memory.buffer);
   }
 
-  /** Views must be renewed after the memory grows (its old ArrayBuffer is detached). */
+  /**
+   * Views must be renewed after the memory grows: the old ArrayBuffer is then detached, which
+   * shows as a zero length (cheaper to test than fetching `memory.buffer` on every access).
+   */
   #fresh(): void {
-    if (this.#bytes.buffer !== this.#exports.memory.buffer) {
+    if (this.#bytes.byteLength === 0) {
       this.#bytes = new Uint8Array(this.#exports.memory.buffer);
       this.#view = new DataView(this.#exports.memory.buffer);
     }
@@ -115,6 +118,12 @@ export class AscHeap {
   i64(ptr: number): bigint {
     this.#fresh();
     return this.#view.getBigInt64(ptr, true);
+  }
+
+  /** Current size of the linear memory in bytes. */
+  memorySize(): number {
+    this.#fresh();
+    return this.#bytes.byteLength;
   }
 
   rtSize(ptr: number): number {

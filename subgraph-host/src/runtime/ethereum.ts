@@ -3,17 +3,17 @@
  * with its Block, Transaction and decoded parameters. Field order mirrors the classes in
  * graph-ts chain/ethereum.ts, which graph-node's chain/ethereum runtime also writes.
  */
-import { getBytes } from "ethers";
 import type { AscHeap } from "./asc-heap.ts";
 
+/** Hashes and addresses are raw bytes: they are converted once per block, not per event. */
 export interface EthBlock {
-  hash: string;
-  parentHash: string;
-  unclesHash: string;
-  author: string;
-  stateRoot: string;
-  transactionsRoot: string;
-  receiptsRoot: string;
+  hash: Uint8Array;
+  parentHash: Uint8Array;
+  unclesHash: Uint8Array;
+  author: Uint8Array;
+  stateRoot: Uint8Array;
+  transactionsRoot: Uint8Array;
+  receiptsRoot: Uint8Array;
   number: bigint;
   gasUsed: bigint;
   gasLimit: bigint;
@@ -25,20 +25,20 @@ export interface EthBlock {
 }
 
 export interface EthTransaction {
-  hash: string;
+  hash: Uint8Array;
   index: bigint;
-  from: string;
-  to: string | null;
+  from: Uint8Array;
+  to: Uint8Array | null;
   value: bigint;
   gasLimit: bigint;
   gasPrice: bigint;
-  input: string;
+  input: Uint8Array;
   nonce: bigint;
 }
 
 /** A decoded ABI value, tagged with graph-ts's `ethereum.ValueKind`. */
 export type EthValue =
-  | { kind: "address"; value: string }
+  | { kind: "address"; value: Uint8Array }
   | { kind: "fixedBytes" | "bytes"; value: Uint8Array }
   | { kind: "int" | "uint"; value: bigint }
   | { kind: "bool"; value: boolean }
@@ -46,7 +46,7 @@ export type EthValue =
   | { kind: "fixedArray" | "array" | "tuple"; value: EthValue[] };
 
 export interface EthEvent {
-  address: string;
+  address: Uint8Array;
   logIndex: bigint;
   transactionLogIndex: bigint;
   logType: string | null;
@@ -68,8 +68,8 @@ const EthValueKind = {
   tuple: 9,
 } as const;
 
-function hexBytes(heap: AscHeap, hex: string): number {
-  return heap.newBytes(getBytes(hex));
+function hexBytes(heap: AscHeap, bytes: Uint8Array): number {
+  return heap.newBytes(bytes);
 }
 
 export function writeEthValue(heap: AscHeap, value: EthValue): number {

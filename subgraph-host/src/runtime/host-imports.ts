@@ -87,7 +87,16 @@ function mergeAndValidate(
 ): EntityData {
   const info = schema.get(entityType);
   if (info === undefined) throw new MappingAbort(`store.set: unknown entity type ${entityType}`);
-  const current = store.get(entityType, id);
+  // Generated entity classes save every field they hold; only a partial update needs the
+  // current version to merge into (a read saved on the hot path).
+  let complete = true;
+  for (const field of info.fields.values()) {
+    if (field.derivedFrom === undefined && !data.has(field.name)) {
+      complete = false;
+      break;
+    }
+  }
+  const current = complete ? null : store.get(entityType, id);
   const merged: EntityData = current === null ? new Map() : new Map(current);
   for (const [key, value] of data) {
     const field = info.fields.get(key);

@@ -6,7 +6,8 @@
  * naming the import. Unlike graph-node (a fresh instance per trigger) we keep one instance
  * while handlers succeed — instantiating per event would cost more than the handler itself —
  * and throw it away after any failure, since a trap leaves the AssemblyScript runtime's
- * shadow stack and heap in an unknown state. Mappings relying on module-level mutable state
+ * shadow stack and heap in an unknown state, and once its memory passes a limit (the stub
+ * runtime graph-cli compiles with never frees anything). Mappings relying on module-level mutable state
  * being reset between triggers would behave differently; graph-ts mappings rarely do.
  *
  * V8 has no fuel metering, so handler time is bounded by a wall-clock deadline checked on
@@ -28,6 +29,12 @@ export interface MappingModuleOptions {
   logger: Logger;
   /** Wall-clock budget of one handler call; default 10 s. */
   handlerTimeoutMs?: number;
+  /**
+   * Linear memory size after which the instance is replaced by a fresh one; default 64 MiB.
+   * graph-cli builds mappings with AssemblyScript's stub runtime, which never frees: graph-node
+   * gets away with it by instantiating per trigger, we by recycling the instance.
+   */
+  memoryLimitBytes?: number;
 }
 
 /** Checks every import of `module` against the host functions; returns the import object. */
@@ -58,6 +65,7 @@ export class MappingModule {
   readonly #module: WasmModule;
   readonly #imports: WasmImports;
   readonly #timeoutMs: number;
+  readonly #memoryLimit: number;
   readonly #handlers: Set<string>;
   readonly #functions: Map<string, (...args: number[]) => number | undefined>;
   #instance: { exports: AscExports & Record<string, unknown>; heap: AscHeap } | null = null;
@@ -67,6 +75,7 @@ export class MappingModule {
   constructor(wasm: Uint8Array, options: MappingModuleOptions) {
     this.dataSource = options.dataSource;
     this.#timeoutMs = options.handlerTimeoutMs ?? 10_000;
+    this.#memoryLimit = options.memoryLimitBytes ?? 64 * 1024 * 1024;
     try {
       this.#module = new Wasm.Module(wasm);
     } catch (cause) {
@@ -156,7 +165,7 @@ export class MappingModule {
     } finally {
       this.#store = null;
       this.#deadline = Number.POSITIVE_INFINITY;
-      if (failed) this.#instance = null;
+      if (failed || instance.heap.memorySize() > this.#memoryLimit) this.#instance = null;
       else instance.heap.releasePins();
     }
   }
