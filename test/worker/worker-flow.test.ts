@@ -8,8 +8,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { ensureSubgraphBuild } from "../../demo/system.ts";
+import { silentLogger } from "../../sdk/logger.ts";
 import { outputHash, resultRoot, verifyBundle } from "../../sdk/results/index.ts";
+import { overridesForDeployment, startSubgraphHost } from "../../subgraph-host/src/index.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import { freePort } from "../helpers/local-node.ts";
 import {
@@ -279,6 +283,106 @@ describe("conun-worker (integration)", function () {
       }
     } finally {
       await proxy.close();
+    }
+  });
+
+  it("stops on SIGTERM in the middle of a task with exit code 0, then runs it again after a restart", async () => {
+    await fundProviders(cluster, [12, 13, 14]);
+    const { jobId } = await postManifestJob(cluster, {
+      script: 'sleep 4; echo "task $TASK_INDEX of $TASK_COUNT" > /output/result.txt',
+    });
+    workers = await Promise.all(
+      ["p", "q", "r"].map((name, i) =>
+        startWorkerProcess(cluster, { name: `term-${name}`, account: 12 + i }),
+      ),
+    );
+    const stopping = workers[2] as WorkerProcess;
+    await awardWhenBidsIn(jobId);
+    const label = `label=conun.worker=${stopping.address.toLowerCase()}`;
+    await waitFor(
+      "the task's container",
+      async () => {
+        const { stdout } = await run("docker", ["ps", "-q", "--filter", label]);
+        return stdout.trim() !== "";
+      },
+      30_000,
+      () => tails(workers),
+    );
+    const started = Date.now();
+    expect(await stopping.stop()).to.equal(0);
+    expect(Date.now() - started).to.be.lessThan(4000);
+    expect(stopping.output()).to.contain("shutdown requested");
+    const { stdout: left } = await run("docker", ["ps", "-aq", "--filter", label]);
+    expect(left.trim()).to.equal("");
+    const journal = await readFile(path.join(stopping.dataDir, "journal.jsonl"), "utf8");
+    expect(journal).to.contain('"type":"awarded"');
+    expect(journal).not.to.contain('"type":"results"');
+
+    const restarted = await startWorkerProcess(cluster, {
+      name: "term-r-again",
+      account: 14,
+      dataDir: stopping.dataDir,
+    });
+    workers.push(restarted);
+    await waitForClaims(jobId, [
+      workers[0] as WorkerProcess,
+      workers[1] as WorkerProcess,
+      restarted,
+    ]);
+    expect((await market.getGroup(jobId, 0)).winningRoot).to.equal(await expectedRoot(0, 1));
+    expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
+    expect(await eventsOf(market, "ResultCommitted", jobId, restarted.address)).to.have.length(1);
+  });
+
+  it("finds through the subgraph a job its log window does not reach, and bids on it", async () => {
+    await fundProviders(cluster, [15, 16]);
+    const { jobId } = await postManifestJob(cluster);
+    const host = await startSubgraphHost({
+      buildDir: await ensureSubgraphBuild(),
+      rpcUrl: cluster.node.url,
+      dbPath: ":memory:",
+      name: "conun",
+      port: 0,
+      hostname: "127.0.0.1",
+      logger: silentLogger,
+      dataSourceOverrides: overridesForDeployment(cluster.node.deployment),
+      pollIntervalMs: 100,
+    });
+    try {
+      await host.waitForBlock(await cluster.node.provider.getBlockNumber(), 60_000);
+      // Neither worker scans old logs; only one may ask the subgraph.
+      const noLookback = { lookbackBlocks: 0 };
+      workers = [
+        await startWorkerProcess(cluster, {
+          name: "with-subgraph",
+          account: 15,
+          extra: { ...noLookback, subgraphUrl: host.url },
+        }),
+        await startWorkerProcess(cluster, { name: "logs-only", account: 16, extra: noLookback }),
+      ];
+      const [withSubgraph, logsOnly] = workers as [WorkerProcess, WorkerProcess];
+      await waitFor(
+        "the subgraph-guided bid",
+        async () => (await market.getBid(jobId, withSubgraph.address)).capacity > 0n,
+        60_000,
+        () => tails(workers),
+      );
+      // The logs-only worker has been polling all along and has registered since; it cannot
+      // have seen the job.
+      const registry = ProviderRegistry__factory.connect(
+        cluster.node.deployment.registry,
+        cluster.node.provider,
+      );
+      await waitFor(
+        "the logs-only worker's registration",
+        async () => (await registry.capabilitiesOf(logsOnly.address))[0],
+        30_000,
+        () => tails(workers),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect((await market.getBid(jobId, logsOnly.address)).capacity).to.equal(0n);
+    } finally {
+      await host.close();
     }
   });
 });
