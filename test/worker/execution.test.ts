@@ -204,7 +204,7 @@ describe("execution#runTask", function () {
 describe("execution#runTask in an unprivileged worker", function () {
   this.timeout(60_000);
 
-  it("runs tasks as the worker's own user, which can then hash and delete their output", async () => {
+  it("runs tasks as the worker's own user, which can then hash and delete even locked output", async () => {
     // A worker process as uid 4242 in the docker group: the common non-root deployment.
     const dockerGid = Number(execFileSync("getent", ["group", "docker"]).toString().split(":")[2]);
     await chmod(scratch, 0o755);
@@ -217,7 +217,7 @@ describe("execution#runTask in an unprivileged worker", function () {
       const outputDir = "${home}/out";
       const result = await runTask({
         docker: connectDocker(), imageId: "${image.id}", outputDir,
-        command: ["sh", "-c", "mkdir -p /output/a/b && id -u > /output/a/b/uid && chmod 500 /output/a"],
+        command: ["sh", "-c", "mkdir -p /output/a/b && id -u > /output/a/b/uid && chmod 000 /output/a/b/uid /output/a"],
         limits: ${JSON.stringify(limits)}, labels: { workerId: "${workerId}" },
       });
       const hash = await outputHash(outputDir);

@@ -19,3 +19,27 @@ export async function removeOutput(dir: string, options: { keepRoot?: boolean } 
   for (const name of await readdir(dir)) await removeOutput(join(dir, name));
   if (!options.keepRoot) await rmdir(dir);
 }
+
+/**
+ * Gives the worker back read access to everything a task running as the worker's own uid
+ * wrote, whatever modes the task set (`chmod 000`), so that it can be hashed and copied:
+ * directories become 0755 and regular files 0644 (which also drops set-id and exec bits).
+ * Only entries seen with lstat as directories or regular files are touched; symlinks and
+ * special files are left for the output check to refuse. Entries owned by another uid are
+ * skipped (chmod fails) and then surface as unreadable output.
+ */
+export async function makeOutputReadable(dir: string): Promise<void> {
+  const stat = await lstat(dir).catch(() => undefined);
+  if (stat === undefined) return;
+  if (stat.isFile()) {
+    await chmod(dir, 0o644).catch(() => {});
+    return;
+  }
+  if (!stat.isDirectory()) return;
+  const ok = await chmod(dir, 0o755).then(
+    () => true,
+    () => false,
+  );
+  if (!ok) return;
+  for (const name of await readdir(dir)) await makeOutputReadable(join(dir, name));
+}

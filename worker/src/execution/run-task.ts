@@ -8,7 +8,7 @@ import type { TaskStatus } from "../../../sdk/results/bundle.ts";
 import { scanOutput } from "../../../sdk/results/output-hash.ts";
 import { DEFAULT_API_TIMEOUT_MS, dockerCall, dockerStatus } from "./docker.ts";
 import { ExecutionError } from "./errors.ts";
-import { removeOutput } from "./output-cleanup.ts";
+import { makeOutputReadable, removeOutput } from "./output-cleanup.ts";
 import { measureOutput } from "./output-watch.ts";
 
 export type { TaskStatus };
@@ -293,7 +293,14 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       logs: noLogs,
     };
   }
-  await prepareOutputDir(outputDir, user, log);
+  try {
+    await prepareOutputDir(outputDir, user, log);
+  } catch (cause) {
+    throw new ExecutionError("task-invalid", `cannot create the output directory ${outputDir}`, {
+      cause,
+      details: { outputDir },
+    });
+  }
   const spec = containerSpec(options, user);
   const container = await dockerCall("create a container", apiTimeoutMs, (abortSignal) =>
     docker.createContainer({ ...spec, abortSignal } as Docker.ContainerCreateOptions),
@@ -348,12 +355,14 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
 
   const watch = async () => {
     const pollMs = options.outputPollMs ?? 50;
+    let delay = pollMs;
     while (running) {
       try {
-        await sleep(pollMs, undefined, { signal: watcherStop.signal });
+        await sleep(delay, undefined, { signal: watcherStop.signal });
       } catch {
         return;
       }
+      const walkStarted = performance.now();
       const usage = await measureOutput(outputDir, {
         maxBytes: limits.maxOutputBytes,
         maxEntries,
@@ -366,6 +375,8 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
         await kill("output-too-large", `output grew to ${what} while running`);
         return;
       }
+      // Keep the watcher under ~10% of a core however many files the task keeps in /output.
+      delay = Math.max(pollMs, 10 * (performance.now() - walkStarted));
     }
   };
 
@@ -456,12 +467,17 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     );
   } else {
     try {
+      if (process.getuid?.() !== 0) await makeOutputReadable(outputDir);
       await scanOutput(outputDir, { maxBytes: limits.maxOutputBytes, maxEntries });
       outcome = result(exitCode === 0 ? "succeeded" : "failed", exitReason(exitCode ?? -1));
     } catch (error) {
-      if (!isConunError(error)) throw error;
-      const status = error.code === "output-too-large" ? "output-too-large" : "invalid-output";
-      outcome = result(status, error.message);
+      if (isConunError(error)) {
+        const status = error.code === "output-too-large" ? "output-too-large" : "invalid-output";
+        outcome = result(status, error.message);
+      } else {
+        // e.g. EACCES: a file another uid wrote and locked; the host cannot hash it.
+        outcome = result("invalid-output", `output cannot be read: ${describeError(error)}`);
+      }
     }
   }
   if (outcome.status === "output-too-large") {
