@@ -189,6 +189,13 @@ describe("execution#runTask", function () {
     expect(await ourContainers()).to.equal(0);
   });
 
+  it("asks the engine for GPUs when the job needs them (refused by this GPU-less engine)", async () => {
+    const error = await rejection(run(["true"], { limits: { ...limits, gpuCount: 1 } }));
+    expect(error.code).to.equal("docker-failed");
+    expect(error.message).to.contain('device driver "nvidia"');
+    expect(await ourContainers()).to.equal(0);
+  });
+
   it("runs as another user when told to, owning /output as that user", async () => {
     const outputDir = join(scratch, "out");
     const result = await run(["sh", "-c", "id -u > /output/uid"], {

@@ -48,6 +48,12 @@ export interface TaskLimits {
   tmpfsMiB?: number;
   /** Open files per process; default 1024. */
   nofile?: number;
+  /**
+   * GPUs to pass through (Docker's `--gpus N`, NVIDIA container toolkit); default 0. An engine
+   * without a GPU driver refuses the container (docker-failed), which is what the worker's
+   * capacity check is for.
+   */
+  gpuCount?: number;
 }
 
 export interface RunTaskOptions {
@@ -119,6 +125,12 @@ function validate(options: RunTaskOptions) {
     if (!Number.isInteger(value) || value < min) {
       throw invalidTask(`limits.${key} must be an integer >= ${min}`, { [key]: value });
     }
+  }
+  if (
+    limits.gpuCount !== undefined &&
+    (!Number.isInteger(limits.gpuCount) || limits.gpuCount < 0)
+  ) {
+    throw invalidTask("limits.gpuCount must be a non-negative integer");
   }
   if (!(limits.timeoutSeconds > 0) || !Number.isFinite(limits.timeoutSeconds)) {
     throw invalidTask("limits.timeoutSeconds must be positive");
@@ -208,6 +220,11 @@ function containerSpec(options: RunTaskOptions, user: { uid: number; gid: number
         { Name: "fsize", Soft: fsize, Hard: fsize },
       ],
       Mounts: mounts,
+      ...((limits.gpuCount ?? 0) > 0
+        ? {
+            DeviceRequests: [{ Driver: "nvidia", Count: limits.gpuCount, Capabilities: [["gpu"]] }],
+          }
+        : {}),
       IpcMode: "private",
       Init: false,
       AutoRemove: false,
