@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -134,6 +134,23 @@ describe("execution#ensureImage", function () {
     expect(error.code).to.equal("image-digest-mismatch");
     expect(error.message).to.contain(image.id);
     expect(await present(image.id)).to.equal(false);
+  });
+
+  it("stops exporting an archive larger than the worker accepts, before loading it", async () => {
+    const image = await archivedImage("conun-test/too-big:1", "too-big");
+    const error = await rejection(
+      ensureImage(`ipfs://${image.cid}`, image.id, {
+        docker,
+        contentStore: store,
+        maxImageBytes: 64 * 1024,
+        workDir: scratch,
+      }),
+    );
+    expect(error.code).to.equal("image-too-large");
+    expect(await present(image.id)).to.equal(false);
+    expect(
+      (await readdir(scratch)).filter((name) => name.startsWith("conun-image-")),
+    ).to.deep.equal([]);
   });
 
   it("refuses an archive that is not a docker save tarball", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -60,6 +60,8 @@ export interface EnsureImageOptions {
   apiTimeoutMs?: number;
   /** Scratch space for archives exported from the content store; default the OS temp dir. */
   workDir?: string;
+  /** Largest image archive accepted from the content store; default 8 GiB. */
+  maxImageBytes?: number;
 }
 
 export interface EnsuredImage {
@@ -163,6 +165,42 @@ async function pull(ref: string, expectedId: string, options: EnsureImageOptions
   return actual;
 }
 
+/** The largest image archive a worker stores unless configured otherwise: 8 GiB. */
+export const DEFAULT_MAX_IMAGE_BYTES = 8 * 1024 ** 3;
+
+/**
+ * Streams a file out of the content store (verified block by block) into `destination`,
+ * stopping once it grows past `maxBytes`: a job's image must not be able to fill the disk.
+ */
+async function exportBounded(
+  store: ContentStore,
+  cid: string,
+  destination: string,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const file = await open(destination, "wx", 0o600);
+  let bytes = 0;
+  try {
+    for await (const chunk of store.stream(cid, { signal })) {
+      bytes += chunk.byteLength;
+      if (bytes > maxBytes) {
+        throw new ExecutionError(
+          "image-too-large",
+          `image archive ipfs://${cid} exceeds ${maxBytes} bytes`,
+          {
+            details: { cid, maxBytes },
+          },
+        );
+      }
+      await file.write(chunk);
+    }
+  } finally {
+    await file.close();
+  }
+  return bytes;
+}
+
 async function loadArchive(cid: string, expectedId: string, options: EnsureImageOptions) {
   const { docker, contentStore } = options;
   const ref = `ipfs://${cid}`;
@@ -175,7 +213,13 @@ async function loadArchive(cid: string, expectedId: string, options: EnsureImage
   const scratch = await mkdtemp(join(options.workDir ?? tmpdir(), "conun-image-"));
   try {
     const tarball = join(scratch, "image.tar");
-    await contentStore.exportTo(cid, tarball, { signal: bounded });
+    await exportBounded(
+      contentStore,
+      cid,
+      tarball,
+      options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
+      bounded,
+    );
     const archive = await inspectImageArchive(tarball);
     if (archive.imageId !== expectedId) throw mismatch(ref, expectedId, archive.imageId);
     let messages: string[];

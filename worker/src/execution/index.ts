@@ -6,6 +6,7 @@ export { removeStaleContainers } from "./containers.ts";
 export { connectDocker, DEFAULT_API_TIMEOUT_MS, DEFAULT_DOCKER_SOCKET } from "./docker.ts";
 export { ExecutionError } from "./errors.ts";
 export {
+  DEFAULT_MAX_IMAGE_BYTES,
   type EnsuredImage,
   type EnsureImageOptions,
   ensureImage,
