@@ -11,10 +11,13 @@ import {
   type AscHeap,
   bigIntFromSignedLE,
   bigIntToSignedLE,
+  type EthEvent,
   loadEntitySchema,
   MappingModule,
 } from "../../subgraph-host/src/runtime/index.ts";
-import { openSqliteStore } from "../../subgraph-host/src/store/index.ts";
+import { readEntity } from "../../subgraph-host/src/runtime/values.ts";
+import { openSqliteStore, type SqliteStore, toPlain } from "../../subgraph-host/src/store/index.ts";
+import type { EntityData, EntityValue } from "../../subgraph-host/src/store/types.ts";
 import { BUILD_DIR } from "../helpers/subgraph-host.ts";
 
 /** A WASM module whose only content is one imported function `module.name: () -> ()`. */
@@ -157,13 +160,14 @@ describe("decodeEventInputs", () => {
 describe("host functions", () => {
   let heap: AscHeap;
   let call: (name: string, ...args: number[]) => number;
+  let store: SqliteStore;
 
   before(() => {
     const module = MappingModule.fromFile(
       path.join(BUILD_DIR, "JobMarket", "JobMarket.wasm"),
       options,
     );
-    const store = openSqliteStore({
+    store = openSqliteStore({
       path: ":memory:",
       schema: readFileSync(path.join(BUILD_DIR, "schema.graphql"), "utf8"),
     });
@@ -261,10 +265,149 @@ describe("host functions", () => {
     ).to.throw("missing value for non-nullable field(s) jobCount");
   });
 
+  it("answers loadRelated, get_in_block and remove from the open block", () => {
+    const provider = `0x${"0a".repeat(20)}`;
+    const stakeEvent = (id: string): EntityData =>
+      new Map<string, EntityValue>([
+        ["id", { kind: "bytes", value: hexToBytes(id) }],
+        ["provider", { kind: "bytes", value: hexToBytes(provider) }],
+        ["kind", { kind: "string", value: "Staked" }],
+        ["amount", { kind: "bigint", value: 5n }],
+        ["stakeAfter", { kind: "bigint", value: 5n }],
+        ["lockedAfter", { kind: "bigint", value: 0n }],
+        ["unbondingAfter", { kind: "bigint", value: 0n }],
+        ["blockNumber", { kind: "bigint", value: 1n }],
+        ["blockTimestamp", { kind: "bigint", value: 1n }],
+        ["transactionHash", { kind: "bytes", value: new Uint8Array(32) }],
+      ]);
+    store.set("StakeEvent", "0x01", stakeEvent("0x01"));
+    store.set("StakeEvent", "0x02", stakeEvent("0x02"));
+    const related = heap.readPointerArray(
+      call(
+        "store.loadRelated",
+        heap.newString("Provider"),
+        heap.newString(provider),
+        heap.newString("stakeEvents"),
+      ),
+    );
+    const ids = related.map((ptr) => toPlain(readEntity(heap, ptr).get("id") as EntityValue));
+    expect(ids).to.have.members(["0x01", "0x02"]);
+    const inBlock = call(
+      "store.get_in_block",
+      heap.newString("StakeEvent"),
+      heap.newString("0x01"),
+    );
+    expect(toPlain(readEntity(heap, inBlock).get("amount") as EntityValue)).to.equal(5n);
+    expect(
+      call("store.get_in_block", heap.newString("Provider"), heap.newString(provider)),
+    ).to.equal(0);
+    expect(() =>
+      call(
+        "store.loadRelated",
+        heap.newString("Provider"),
+        heap.newString(provider),
+        heap.newString("stake"),
+      ),
+    ).to.throw("not a @derivedFrom field");
+
+    const account = `0x${"0b".repeat(20)}`;
+    store.set(
+      "ClaimableBalance",
+      account,
+      new Map<string, EntityValue>([
+        ["id", { kind: "bytes", value: hexToBytes(account) }],
+        ["credited", { kind: "bigint", value: 1n }],
+        ["withdrawn", { kind: "bigint", value: 0n }],
+        ["balance", { kind: "bigint", value: 1n }],
+      ]),
+    );
+    call("store.remove", heap.newString("ClaimableBalance"), heap.newString(account));
+    expect(store.get("ClaimableBalance", account)).to.equal(null);
+    expect(call("store.get", heap.newString("ClaimableBalance"), heap.newString(account))).to.equal(
+      0,
+    );
+  });
+
+  it("gives the data source's address, network and context", () => {
+    expect(Buffer.from(heap.readBytes(call("dataSource.address"))).toString("hex")).to.equal(
+      "00".repeat(20),
+    );
+    expect(heap.readString(call("dataSource.network"))).to.equal("hardhat");
+    expect(readEntity(heap, call("dataSource.context")).size).to.equal(0);
+  });
+
   it("aborts on a critical log and on AssemblyScript's abort with the source position", () => {
     expect(() => call("log.log", 0, heap.newString("boom"))).to.throw("critical: boom");
     expect(() =>
       call("abort", heap.newString("assertion failed"), heap.newString("src/x.ts"), 3, 14),
     ).to.throw("assertion failed in src/x.ts (3:14)");
+  });
+});
+
+describe("MappingModule#handleEvent", () => {
+  const zero = (n: number) => new Uint8Array(n);
+  const feeSet = (feeBps: bigint): EthEvent => ({
+    address: hexToBytes(`0x${"cc".repeat(20)}`),
+    logIndex: 0n,
+    transactionLogIndex: 0n,
+    logType: null,
+    block: {
+      hash: zero(32),
+      parentHash: zero(32),
+      unclesHash: zero(32),
+      author: zero(20),
+      stateRoot: zero(32),
+      transactionsRoot: zero(32),
+      receiptsRoot: zero(32),
+      number: 1n,
+      gasUsed: 0n,
+      gasLimit: 30_000_000n,
+      timestamp: 86_400n,
+      difficulty: 0n,
+      totalDifficulty: 0n,
+      size: null,
+      baseFeePerGas: null,
+    },
+    transaction: {
+      hash: zero(32),
+      index: 0n,
+      from: zero(20),
+      to: null,
+      value: 0n,
+      gasLimit: 0n,
+      gasPrice: 0n,
+      input: zero(0),
+      nonce: 0n,
+    },
+    params: [{ name: "feeBps", value: { kind: "uint", value: feeBps } }],
+  });
+  const openStore = () => {
+    const store = openSqliteStore({
+      path: ":memory:",
+      schema: readFileSync(path.join(BUILD_DIR, "schema.graphql"), "utf8"),
+    });
+    store.beginBlock({ number: 1, hash: `0x${"01".repeat(32)}`, timestamp: 86_400 });
+    return store;
+  };
+  const wasm = path.join(BUILD_DIR, "JobMarket", "JobMarket.wasm");
+
+  it("runs a compiled handler, which writes through the store", () => {
+    const store = openStore();
+    MappingModule.fromFile(wasm, options).handleEvent("handleProtocolFeeSet", feeSet(250n), store);
+    expect(toPlain(store.get("Network", "network")?.get("protocolFeeBps") as EntityValue)).to.equal(
+      250,
+    );
+    expect(toPlain(store.get("Network", "network")?.get("market") as EntityValue)).to.equal(
+      `0x${"cc".repeat(20)}`,
+    );
+  });
+
+  it("fails a handler that runs past its time limit, and writes nothing", () => {
+    const store = openStore();
+    const module = MappingModule.fromFile(wasm, { ...options, handlerTimeoutMs: -1 });
+    expect(() => module.handleEvent("handleProtocolFeeSet", feeSet(250n), store))
+      .to.throw("time limit")
+      .with.property("code", "mapping-failed");
+    expect(store.get("Network", "network")).to.equal(null);
   });
 });

@@ -222,9 +222,16 @@ export class Indexer {
 
   /** One pass: check the head for a reorg, index up to one range. True if work was done. */
   async #step(): Promise<boolean> {
-    const chainHead = Number(await this.#rpc.call<string>("eth_blockNumber", []));
     const head = this.#store.head();
-    if (head !== null && !(await this.#onCanonicalChain(head))) {
+    // One round trip per poll: the chain's height and the node's view of our head block.
+    const [height, nodeHead] = await this.#rpc.batch<unknown>([
+      { method: "eth_blockNumber", params: [] },
+      ...(head === null
+        ? []
+        : [{ method: "eth_getBlockByNumber", params: [hex(head.number), false] }]),
+    ]);
+    const chainHead = Number(height as string);
+    if (head !== null && (nodeHead as RawBlock | null)?.hash.toLowerCase() !== head.hash) {
       await this.#rewind(head);
       return true;
     }
@@ -241,14 +248,6 @@ export class Indexer {
       batching?.setBatching({ maxBlocks: 1, maxMs: 0 });
     }
     return true;
-  }
-
-  async #onCanonicalChain(block: BlockPtr): Promise<boolean> {
-    const raw = await this.#rpc.call<RawBlock | null>("eth_getBlockByNumber", [
-      hex(block.number),
-      false,
-    ]);
-    return raw !== null && raw.hash.toLowerCase() === block.hash;
   }
 
   async #rewind(head: BlockPtr): Promise<void> {
