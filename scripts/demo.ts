@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       owed = { payment: r.payment, fee: r.fee, stakeReleased: r.stakeReleased };
     }
     const delta = (await token.balanceOf(w.address)) - (before.get(w.address) ?? 0n);
-    const role = w.fault === "none" ? "honest " : "cheater";
+    const role = w.fault === "none" ? "honest" : "cheater";
     if (slashed.length > 0) {
       const total = slashed.reduce((sum, s) => sum + s.amount, 0n);
       console.log(
@@ -172,8 +172,11 @@ async function main(): Promise<void> {
       console.log(`  ${w.name} (${role}) neither paid nor slashed`);
     }
   }
+  const refunded = (final.awardRefund ?? 0n) + (final.refund ?? 0n);
   console.log(
-    `  requester refund (unused escrow, cheater's share): ${formatConun(final.refund ?? 0n)} — withdraw with conun:withdraw`,
+    `  requester: escrowed ${formatConun(posted.escrow)}; refunded ${formatConun(refunded)} ` +
+      `(${formatConun(final.awardRefund ?? 0n)} of bids below the max price at the award, ` +
+      `${formatConun(final.refund ?? 0n)} for the cheater's replicas) — collect with conun:withdraw`,
   );
   console.log(`  stake slashed to the treasury: ${formatConun(final.slashed ?? 0n)}`);
 
@@ -192,7 +195,9 @@ async function main(): Promise<void> {
   step("Audit it through the subgraph");
   const query =
     "{ providers(orderBy: slashedAmount, orderDirection: desc) { id netEarnings slashCount slashedAmount successRate } slashes { provider { id } amount reason job { id } } }";
-  console.log(`  GraphQL endpoint: ${subgraph.url}`);
+  console.log(
+    `  GraphQL endpoint: ${subgraph.url}${keep ? "" : " (live while the demo runs: add -- --keep)"}`,
+  );
   console.log(
     `  curl -s ${subgraph.url} -H 'content-type: application/json' \\\n    -d '${JSON.stringify({ query })}'`,
   );

@@ -12,14 +12,12 @@ import {
 import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import { type Logger, silentLogger } from "../../sdk/logger.ts";
-import {
-  type ConunToken,
-  ConunToken__factory,
-  type JobMarket,
-  JobMarket__factory,
-  type ProviderRegistry,
-  ProviderRegistry__factory,
-} from "../../types/ethers-contracts/index.ts";
+import type { ConunToken } from "../../types/ethers-contracts/ConunToken.ts";
+import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
+import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
+import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
+import type { ProviderRegistry } from "../../types/ethers-contracts/ProviderRegistry.ts";
 import { RequesterError } from "./errors.ts";
 
 /** Where the content store lives unless `--store` or CONUN_CONTENT_DIR say otherwise. */

@@ -3,7 +3,7 @@
 // error names the fix instead of echoing a revert.
 import { formatUnits, isAddress, parseUnits, type Signer } from "ethers";
 import { chainTime } from "../../sdk/chain/index.ts";
-import { ConunToken__factory } from "../../types/ethers-contracts/index.ts";
+import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { LOCAL_CHAIN_IDS, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { send } from "./tx.ts";

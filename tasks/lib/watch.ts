@@ -5,7 +5,7 @@
 // should not have to rely on providers to do it.
 import { type Log, type Provider, type Signer, toBeHex, zeroPadValue } from "ethers";
 import { chainTime, JOB_STATUS_NAMES, JobStatus } from "../../sdk/chain/index.ts";
-import { JobMarket__factory } from "../../types/ethers-contracts/index.ts";
+import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import { RequesterError } from "./errors.ts";
 
@@ -39,6 +39,10 @@ export interface JobProgress {
   groups: GroupProgress[];
   slashes: { groupId: number; provider: string; amount: bigint; reason: string }[];
   claims: Map<string, { payment: bigint; fee: bigint; stakeReleased: bigint }>;
+  /** What the winning bids cost, and the unused escrow credited back, at the award. */
+  awardCost?: bigint;
+  awardRefund?: bigint;
+  /** The final refund (cancelled, unfilled, or at finalization: unpaid tasks' prices). */
   refund?: bigint;
   slashed?: bigint;
   /** Block timestamps (seconds) at which each phase was reached. */
@@ -163,6 +167,8 @@ export function applyLog(
       progress.status = "Awarded";
       progress.commitDeadline = a.commitDeadline;
       progress.revealDeadline = a.revealDeadline;
+      progress.awardCost = a.cost;
+      progress.awardRefund = a.refund;
       progress.times.awarded = timestamp;
       return { ...at, text: `awarded: ${a.groupCount} replica group(s)` };
     case "BidAccepted":
