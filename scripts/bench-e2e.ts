@@ -255,6 +255,7 @@ async function main() {
     phaseTable.push(["protocol overhead", protocolOverheadMs]);
     const makespanTable = new Table({
       head: ["48 tasks (k = 1): workers", "makespan ms", "speed-up"],
+      style: { head: [], border: [] },
     });
     const one = makespanMs["1"] ?? 1;
     for (const [count, ms] of Object.entries(makespanMs)) {
