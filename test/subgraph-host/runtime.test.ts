@@ -161,6 +161,7 @@ describe("host functions", () => {
   let heap: AscHeap;
   let call: (name: string, ...args: number[]) => number;
   let store: SqliteStore;
+  let opened: ReturnType<MappingModule["openForTest"]>;
 
   before(() => {
     const module = MappingModule.fromFile(
@@ -172,7 +173,7 @@ describe("host functions", () => {
       schema: readFileSync(path.join(BUILD_DIR, "schema.graphql"), "utf8"),
     });
     store.beginBlock({ number: 1, hash: `0x${"01".repeat(32)}`, timestamp: 1 });
-    const opened = module.openForTest(store);
+    opened = module.openForTest(store);
     heap = opened.heap;
     call = (name, ...args) => opened.hostFunction(name)(...args) as number;
   });
@@ -326,6 +327,37 @@ describe("host functions", () => {
     expect(call("store.get", heap.newString("ClaimableBalance"), heap.newString(account))).to.equal(
       0,
     );
+  });
+
+  it("parses JSON keeping numbers' source text, and converts them on request", () => {
+    const text = '{"a": 123456789012345678901234567890, "b": [true, null, "x"], "c": 1.5}';
+    const value = call("json.fromBytes", heap.newBytes(Buffer.from(text, "utf8")));
+    expect(heap.i32(value)).to.equal(5); // OBJECT
+    const entries = heap.readPointerArray(heap.u32(heap.u32(value + 8)));
+    expect(entries.map((e) => heap.readString(heap.u32(e)))).to.deep.equal(["a", "b", "c"]);
+    const a = heap.u32((entries[0] as number) + 4);
+    expect(heap.i32(a)).to.equal(2); // NUMBER
+    const digits = heap.u32(a + 8);
+    expect(heap.readString(digits)).to.equal("123456789012345678901234567890");
+    expect(heap.readBigInt(call("json.toBigInt", digits))).to.equal(
+      123456789012345678901234567890n,
+    );
+    const b = heap.u32((entries[1] as number) + 4);
+    expect(heap.readPointerArray(heap.u32(b + 8)).map((item) => heap.i32(item))).to.deep.equal([
+      1, 0, 3,
+    ]);
+    expect(opened.hostFunction("json.toI64")(heap.newString("-42"))).to.equal(-42n);
+    expect(opened.hostFunction("json.toU64")(heap.newString("18446744073709551615"))).to.equal(-1n);
+    expect(opened.hostFunction("json.toF64")(heap.newString("1.5"))).to.equal(1.5);
+    expect(() => call("json.toI64", heap.newString("1.5"))).to.throw("not an integer");
+    expect(() => call("json.fromBytes", heap.newBytes(Buffer.from("{bad", "utf8")))).to.throw(
+      "invalid JSON",
+    );
+    const failed = call("json.try_fromBytes", heap.newBytes(Buffer.from("{bad", "utf8")));
+    expect(heap.u32(failed)).to.equal(0);
+    expect(heap.u32(heap.u32(failed + 4)) & 0xff).to.equal(1);
+    const ok = call("json.try_fromBytes", heap.newBytes(Buffer.from("[]", "utf8")));
+    expect(heap.i32(heap.u32(heap.u32(ok)))).to.equal(4); // Wrapped<JSONValue> → ARRAY
   });
 
   it("gives the data source's address, network and context", () => {

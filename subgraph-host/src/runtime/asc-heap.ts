@@ -33,18 +33,25 @@ export const TypeId = {
   ArrayUint8Array: 14,
   ArrayEthereumValue: 15,
   ArrayStoreValue: 16,
+  ArrayJsonValue: 17,
   ArrayString: 18,
   ArrayEventParam: 19,
+  ArrayTypedMapEntryStringJsonValue: 20,
   ArrayTypedMapEntryStringStoreValue: 21,
   EventParam: 23,
   EthereumTransaction: 24,
   EthereumBlock: 25,
   WrappedBool: 28,
+  WrappedJsonValue: 29,
   EthereumValue: 30,
   StoreValue: 31,
+  JsonValue: 32,
   EthereumEvent: 33,
   TypedMapEntryStringStoreValue: 34,
+  TypedMapEntryStringJsonValue: 35,
   TypedMapStringStoreValue: 36,
+  TypedMapStringJsonValue: 37,
+  ResultJsonValueBool: 40,
 } as const;
 
 export type TypeIdName = keyof typeof TypeId;
@@ -258,8 +265,12 @@ export class AscHeap {
     return ptr;
   }
 
-  /** A `{ kind: i32, payload: u64 }` enum object (store Value or ethereum.Value). */
-  newEnum(type: "StoreValue" | "EthereumValue", kind: number, payload: number | bigint): number {
+  /** A `{ kind: i32, payload: u64 }` enum object (store Value, ethereum.Value, JSONValue). */
+  newEnum(
+    type: "StoreValue" | "EthereumValue" | "JsonValue",
+    kind: number,
+    payload: number | bigint,
+  ): number {
     const ptr = this.alloc(16, type);
     this.setI32(ptr, kind);
     if (typeof payload === "bigint") this.setI64(ptr + 8, payload);

@@ -11,6 +11,7 @@ import type { EntityData, EntityStore, EntityValue } from "../store/types.ts";
 import type { AscHeap } from "./asc-heap.ts";
 import * as decimal from "./big-decimal.ts";
 import { SubgraphHostError } from "./errors.ts";
+import { parseJsonTree, writeJson } from "./json.ts";
 import type { EntitySchema } from "./schema.ts";
 import { readEntity, writeEntity } from "./values.ts";
 
@@ -49,7 +50,8 @@ function trimTrailingNuls(text: string): string {
   return text.slice(0, end);
 }
 
-type HostFunction = (...args: number[]) => number | undefined;
+/** Arguments and results are WASM values: i32/f64 as numbers, i64 as bigints. */
+export type HostFunction = (...args: number[]) => number | bigint | undefined;
 
 function contextValue(value: ContextValue): EntityValue {
   switch (value.type) {
@@ -309,6 +311,63 @@ export function createHostFunctions(ctx: HostCallContext): Map<string, HostFunct
       data.set(key, contextValue(value));
     return writeEntity(h(), data);
   });
+
+  // --- JSON
+  const parseJson = (ptr: number) => parseJsonTree(h().readBytes(ptr));
+  def("json.fromBytes", (b) => {
+    try {
+      return writeJson(h(), parseJson(b as number));
+    } catch (error) {
+      if (error instanceof MappingAbort) throw error;
+      throw new MappingAbort(
+        `json.fromBytes: invalid JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+  });
+  def("json.try_fromBytes", (b) => {
+    const heap = h();
+    let value: number | null = null;
+    try {
+      value = writeJson(heap, parseJson(b as number));
+    } catch (error) {
+      if (error instanceof MappingAbort) throw error;
+    }
+    if (value !== null) {
+      return heap.newObject("ResultJsonValueBool", [
+        heap.newObject("WrappedJsonValue", [value]),
+        0,
+      ]);
+    }
+    const wrappedTrue = heap.alloc(4, "WrappedBool");
+    heap.setU32(wrappedTrue, 1);
+    return heap.newObject("ResultJsonValueBool", [0, wrappedTrue]);
+  });
+  const integerText = (name: string, ptr: number): bigint => {
+    const text = str(ptr);
+    if (!/^-?\d+$/.test(text)) throw new MappingAbort(`${name}: "${text}" is not an integer`);
+    return BigInt(text);
+  };
+  def("json.toI64", (s) => {
+    const value = integerText("json.toI64", s as number);
+    if (BigInt.asIntN(64, value) !== value)
+      throw new MappingAbort(`json.toI64: ${value} does not fit in i64`);
+    return value;
+  });
+  def("json.toU64", (s) => {
+    const value = integerText("json.toU64", s as number);
+    if (value < 0n || BigInt.asUintN(64, value) !== value)
+      throw new MappingAbort(`json.toU64: ${value} does not fit in u64`);
+    // A u64 crosses the WASM boundary as the i64 with the same bits.
+    return BigInt.asIntN(64, value);
+  });
+  def("json.toF64", (s) => {
+    const text = str(s as number);
+    const value = Number(text);
+    if (text.trim() === "" || Number.isNaN(value))
+      throw new MappingAbort(`json.toF64: "${text}" is not a number`);
+    return value;
+  });
+  def("json.toBigInt", (s) => newBig(integerText("json.toBigInt", s as number)));
 
   // --- ENS: graph-node answers only with a preloaded rainbow table; we have none.
   def("ens.nameByHash", () => 0);

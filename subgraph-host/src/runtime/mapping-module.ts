@@ -19,7 +19,12 @@ import type { EntityStore } from "../store/types.ts";
 import { type AscExports, AscHeap } from "./asc-heap.ts";
 import { SubgraphHostError } from "./errors.ts";
 import { type EthEvent, writeEvent } from "./ethereum.ts";
-import { createHostFunctions, type DataSourceInfo, MappingAbort } from "./host-imports.ts";
+import {
+  createHostFunctions,
+  type DataSourceInfo,
+  type HostFunction,
+  MappingAbort,
+} from "./host-imports.ts";
 import type { EntitySchema } from "./schema.ts";
 import { Wasm, type WasmImports, type WasmModule } from "./wasm.ts";
 
@@ -38,10 +43,7 @@ export interface MappingModuleOptions {
 }
 
 /** Checks every import of `module` against the host functions; returns the import object. */
-function linkImports(
-  module: WasmModule,
-  functions: Map<string, (...args: number[]) => number | undefined>,
-): WasmImports {
+function linkImports(module: WasmModule, functions: Map<string, HostFunction>): WasmImports {
   const imports: WasmImports = {};
   for (const entry of Wasm.Module.imports(module)) {
     const fn = functions.get(entry.name);
@@ -67,7 +69,7 @@ export class MappingModule {
   readonly #timeoutMs: number;
   readonly #memoryLimit: number;
   readonly #handlers: Set<string>;
-  readonly #functions: Map<string, (...args: number[]) => number | undefined>;
+  readonly #functions: Map<string, HostFunction>;
   #instance: { exports: AscExports & Record<string, unknown>; heap: AscHeap } | null = null;
   #store: EntityStore | null = null;
   #deadline = Number.POSITIVE_INFINITY;
@@ -176,7 +178,7 @@ export class MappingModule {
    */
   openForTest(store?: EntityStore): {
     heap: AscHeap;
-    hostFunction(name: string): (...args: number[]) => number | undefined;
+    hostFunction(name: string): HostFunction;
   } {
     const created = this.#instantiate();
     this.#store = store ?? null;
