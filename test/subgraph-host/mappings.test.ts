@@ -446,6 +446,49 @@ describe("subgraph mappings", function () {
     expect(r.stakes).to.deep.equal(Array(5).fill({ amount: str(DEFAULT_PROVIDER_STAKE) }));
   });
 
+  it("keeps day statistics and the market's ledger consistent with the totals and the chain", async () => {
+    await host.sync();
+    const r = await host.query<Q>(`{
+      network(id: "network") { jobCount bidCount jobsFinalized volumeEscrowed volumePaid feesCollected
+        slashCount escrowHeld }
+      networkDayDatas(first: 1000) { jobsPosted bidsPlaced jobsFinalized volumeEscrowed volumePaid
+        feesCollected slashCount }
+      providers(first: 1000) { id bidCount grossEarnings slashCount
+        dayData(first: 1000) { bids earnings slashCount } }
+      claimableBalances(first: 1000) { balance }
+      tokenTransfers(first: 1000) { fromHolder toHolder amount }
+    }`);
+    const sum = (items: Q[], field: string) =>
+      items.reduce((n: bigint, x: Q) => n + BigInt(x[field]), 0n);
+    const days = r.networkDayDatas;
+    expect(sum(days, "jobsPosted")).to.equal(BigInt(r.network.jobCount));
+    expect(sum(days, "bidsPlaced")).to.equal(BigInt(r.network.bidCount));
+    expect(sum(days, "jobsFinalized")).to.equal(BigInt(r.network.jobsFinalized));
+    expect(sum(days, "slashCount")).to.equal(BigInt(r.network.slashCount));
+    for (const field of ["volumeEscrowed", "volumePaid", "feesCollected"]) {
+      expect(sum(days, field)).to.equal(BigInt(r.network[field]), field);
+    }
+    for (const prov of r.providers) {
+      expect(sum(prov.dayData, "bids")).to.equal(BigInt(prov.bidCount));
+      expect(sum(prov.dayData, "earnings")).to.equal(BigInt(prov.grossEarnings));
+      expect(sum(prov.dayData, "slashCount")).to.equal(BigInt(prov.slashCount));
+    }
+    // The market holds exactly what it owes: escrow still held plus every claimable balance,
+    // and that is what the token transfers into and out of it add up to.
+    const marketBalance = await p.token.balanceOf(await p.market.getAddress());
+    expect(BigInt(r.network.escrowHeld) + sum(r.claimableBalances, "balance")).to.equal(
+      marketBalance,
+    );
+    const moved = r.tokenTransfers.reduce(
+      (n: bigint, t: Q) =>
+        n +
+        (t.toHolder === "Market" ? BigInt(t.amount) : 0n) -
+        (t.fromHolder === "Market" ? BigInt(t.amount) : 0n),
+      0n,
+    );
+    expect(moved).to.equal(marketBalance);
+  });
+
   it("has run every handler of subgraph.yaml", () => {
     const manifest = loadManifest(BUILD_DIR);
     const declared = manifest.dataSources.flatMap((ds) =>
