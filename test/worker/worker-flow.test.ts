@@ -34,15 +34,19 @@ const FINALIZED = 5n;
 const AWARDED = 4n;
 const ZERO = `0x${"0".repeat(64)}`;
 
-/** The root an honest worker computes for task `index` of the default job script. */
-async function expectedRoot(index: number, count: number): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), "conun-expected-"));
-  try {
-    await writeFile(path.join(dir, "result.txt"), `task ${index} of ${count}\n`);
-    return resultRoot([{ index, outputHash: await outputHash(dir) }]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+/** The root an honest worker computes for tasks `first`..`first + n - 1` of the default script. */
+async function expectedRoot(first: number, count: number, n = 1): Promise<string> {
+  const entries = [];
+  for (let index = first; index < first + n; index++) {
+    const dir = await mkdtemp(path.join(tmpdir(), "conun-expected-"));
+    try {
+      await writeFile(path.join(dir, "result.txt"), `task ${index} of ${count}\n`);
+      entries.push({ index, outputHash: await outputHash(dir) });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
+  return resultRoot(entries);
 }
 
 type EventArgs = { args: Record<string, unknown> };
@@ -283,6 +287,75 @@ describe("conun-worker (integration)", function () {
       }
     } finally {
       await proxy.close();
+    }
+  });
+
+  it("runs a 2 × 3 job split into several replica groups, committing every membership at once", async () => {
+    await fundProviders(cluster, [3, 4, 17, 18]);
+    const { jobId } = await postManifestJob(cluster, { taskCount: 2 });
+    // Two workers offer both tasks, two only one: six task-replicas, cut into two groups.
+    workers = [
+      await startWorkerProcess(cluster, { name: "multi-a", account: 3 }),
+      await startWorkerProcess(cluster, { name: "multi-b", account: 4 }),
+      await startWorkerProcess(cluster, {
+        name: "multi-c",
+        account: 17,
+        extra: {
+          capacity: {
+            slots: 2,
+            cpuMillicores: 2000,
+            memoryMiB: 2048,
+            gpuCount: 0,
+            maxTaskReplicas: 1,
+          },
+        },
+      }),
+      await startWorkerProcess(cluster, {
+        name: "multi-d",
+        account: 18,
+        extra: {
+          capacity: {
+            slots: 2,
+            cpuMillicores: 2000,
+            memoryMiB: 2048,
+            gpuCount: 0,
+            maxTaskReplicas: 1,
+          },
+        },
+      }),
+    ];
+    await awardWhenBidsIn(jobId, 4);
+    await waitForClaims(jobId, workers);
+
+    const { groupCount } = await market.getJob(jobId);
+    expect(groupCount).to.equal(2n);
+    for (let g = 0n; g < groupCount; g++) {
+      const group = await market.getGroup(jobId, g);
+      expect(group.outcome).to.equal(1n);
+      expect(group.winningRoot).to.equal(
+        await expectedRoot(Number(group.taskStart), 2, Number(group.taskCount)),
+      );
+    }
+    expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
+    // A worker holding both groups committed both in one transaction and revealed one bundle
+    // with a sub-bundle per group.
+    let multi: WorkerProcess | undefined;
+    for (const w of workers) {
+      if ((await market.assignmentsOf(jobId, w.address)).length === 2) multi = w;
+    }
+    if (multi === undefined) throw new Error("no worker holds two memberships");
+    const commits = await eventsOf(market, "ResultCommitted", jobId, multi.address);
+    expect(commits).to.have.length(2);
+    const [revealed] = await eventsOf(market, "ResultRevealed", jobId, multi.address);
+    const bundleDir = path.join(cluster.dir, "multi-bundle");
+    await cluster.store.exportTo(revealed?.args.resultsCid as string, bundleDir);
+    for (let g = 0n; g < groupCount; g++) {
+      const group = await market.getGroup(jobId, g);
+      const verification = await verifyBundle(
+        path.join(bundleDir, `group-${g}`),
+        group.winningRoot,
+      );
+      expect(verification.ok, `group ${g}`).to.equal(true);
     }
   });
 

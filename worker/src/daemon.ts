@@ -9,7 +9,13 @@ import type { Server } from "node:http";
 import path from "node:path";
 import { type BaseWallet, Wallet } from "ethers";
 import { readDeployment } from "../../scripts/deployments.ts";
-import { checkChainId, connectContracts, connectRpc, TxSender } from "../../sdk/chain/index.ts";
+import {
+  checkChainId,
+  connectContracts,
+  connectRpc,
+  type PostedJob,
+  TxSender,
+} from "../../sdk/chain/index.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import { describeError } from "../../sdk/errors.ts";
 import type { Logger } from "../../sdk/logger.ts";
@@ -23,7 +29,7 @@ import { connectDocker, removeStaleContainers } from "./execution/index.ts";
 import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
 import { isActive, Journal, reduceJournal } from "./journal/index.ts";
 import { createMetrics, serveMetrics } from "./metrics/metrics.ts";
-import { ensureRegistered } from "./registration.ts";
+import { ensureRegistered, topUpStake } from "./registration.ts";
 
 export function journalPath(config: WorkerConfig): string {
   return path.join(config.dataDir, "journal.jsonl");
@@ -180,10 +186,20 @@ export async function startWorker(
   return { address: ctx.address, metricsPort, done };
 }
 
+/** Polls before a job refused for lack of stake or capacity is evaluated again. */
+const RETRY_POLLS = 10;
+/** How often the stake is checked against the target (slashes, new funds). */
+const STAKE_CHECK_MS = 30_000;
+
 async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void> {
   const { log, shutdown } = ctx;
   const drivers = new Map<string, Promise<void>>();
+  // Jobs refused for good, and jobs refused for now (stake or capacity) with the poll after
+  // which they are looked at again.
   const rejected = new Set<string>();
+  const deferred = new Map<string, { job: PostedJob; retryAt: number }>();
+  let polls = 0;
+  let lastStakeCheck = Date.now();
   let failing = false;
 
   const drive = (jobId: string) => {
@@ -213,11 +229,21 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
   while (!shutdown.aborted) {
     try {
       const { posted } = await discovery.poll();
-      for (const job of posted) {
+      polls++;
+      const due = [...deferred.values()].filter((d) => d.retryAt <= polls).map((d) => d.job);
+      for (const job of [...posted, ...due]) {
         const key = job.jobId.toString();
+        deferred.delete(key);
         if (ctx.jobs.has(key) || rejected.has(key) || shutdown.aborted) continue;
-        const reason = await considerJob(ctx, job);
-        if (reason !== undefined) rejected.add(key);
+        const result = await considerJob(ctx, job);
+        if (result.outcome === "skip") {
+          if (result.retryable) deferred.set(key, { job, retryAt: polls + RETRY_POLLS });
+          else rejected.add(key);
+        }
+      }
+      if (Date.now() - lastStakeCheck > STAKE_CHECK_MS) {
+        lastStakeCheck = Date.now();
+        await topUpStake(ctx);
       }
       if (failing) log.info("node reachable again");
       failing = false;

@@ -4,7 +4,7 @@ import { parseUnits } from "ethers";
 import type { WorkerContext } from "./context.ts";
 
 export async function ensureRegistered(ctx: WorkerContext): Promise<void> {
-  const { registry, token } = ctx.contracts;
+  const { registry } = ctx.contracts;
   const log = ctx.log.child("registration");
   const me = ctx.address;
   const wanted = {
@@ -28,13 +28,26 @@ export async function ensureRegistered(ctx: WorkerContext): Promise<void> {
     await send("updateProvider", await registry.updateProvider.populateTransaction(wanted, ""));
     log.info("capabilities updated", wanted);
   }
+  await topUpStake(ctx);
+}
+
+/** Stakes from the wallet until the stake reaches the configured target (as far as funds go). */
+export async function topUpStake(ctx: WorkerContext): Promise<void> {
+  const { registry, token } = ctx.contracts;
+  const log = ctx.log.child("registration");
+  const me = ctx.address;
+  const send = (action: string, tx: Parameters<WorkerContext["sender"]["send"]>[1]) =>
+    ctx.sender.send(action, tx, {
+      beforeBroadcast: (hash) => ctx.record({ type: "tx-signed", action, hash }),
+    });
   const target = parseUnits(ctx.config.stake.target, 18);
   const { stake } = await registry.getProvider(me);
   ctx.metrics.stakeWei.set(Number(stake));
   if (stake >= target) return;
   const balance = await token.balanceOf(me);
   const missing = target - stake;
-  const amount = balance < missing ? balance : missing;
+  let amount = missing;
+  if (balance < amount) amount = balance; // bigints: Math.min does not apply
   if (amount < missing) {
     log.warn("wallet balance too low to reach the stake target", { stake, target, balance });
   }

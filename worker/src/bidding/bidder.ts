@@ -20,15 +20,22 @@ export function reservedReplicas(ctx: WorkerContext): number {
   return reserved;
 }
 
+export type Consideration =
+  | { outcome: "bid" }
+  | { outcome: "skip"; reason: string; retryable: boolean };
+
+/** Manifests already verified, by job id: the job's timeout, so a re-evaluation is cheap. */
+const verified = new Map<string, number>();
+
 /** Evaluates a posted job; journals a bid intent when the worker takes it. */
-export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<string | undefined> {
+export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<Consideration> {
   const key = job.jobId.toString();
-  if (ctx.jobs.has(key)) return undefined;
+  if (ctx.jobs.has(key)) return { outcome: "bid" };
   const log = ctx.log.child("bidding", { jobId: key });
   const onChain = await ctx.contracts.market.getJob(job.jobId);
   const now = await chainTime(ctx.provider);
   if (Number(onChain.status) !== JobStatus.Open || now >= onChain.biddingDeadline) {
-    return "not open for bids";
+    return { outcome: "skip", reason: "not open for bids", retryable: false };
   }
   const { spec } = job;
   // Cheap refusals first: no manifest download for a job this machine cannot run anyway.
@@ -41,14 +48,17 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<s
     now,
     policy: { floorPerCpuSecondWei: 0n, marginBps: 0n, minPerTaskWei: 0n },
   });
-  if (!quick.bid) return skip(ctx, log, quick.reason);
-  if (!isPinnedImage(spec.imageRef)) return skip(ctx, log, "image not pinned");
-  let timeoutSeconds: number;
-  try {
-    const manifest = await fetchVerifiedManifest(ctx.store, job, AbortSignal.timeout(30_000));
-    timeoutSeconds = manifest.resources.timeoutSeconds;
-  } catch (error) {
-    return skip(ctx, log, describeError(error));
+  if (!quick.bid) return skip(ctx, log, quick.reason, false);
+  if (!isPinnedImage(spec.imageRef)) return skip(ctx, log, "image not pinned", false);
+  let timeoutSeconds = verified.get(key);
+  if (timeoutSeconds === undefined) {
+    try {
+      const manifest = await fetchVerifiedManifest(ctx.store, job, AbortSignal.timeout(30_000));
+      timeoutSeconds = manifest.resources.timeoutSeconds;
+      verified.set(key, timeoutSeconds);
+    } catch (error) {
+      return skip(ctx, log, describeError(error), false);
+    }
   }
   const decision = decideBid({
     job,
@@ -59,8 +69,8 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<s
     now: await chainTime(ctx.provider),
     policy: ctx.policy,
   });
-  if (!decision.bid) return skip(ctx, log, decision.reason);
-  if (ctx.jobs.has(key) || ctx.shutdown.aborted) return undefined;
+  if (!decision.bid) return skip(ctx, log, decision.reason, decision.retryable ?? false);
+  if (ctx.jobs.has(key) || ctx.shutdown.aborted) return { outcome: "bid" };
   await ctx.record({
     type: "bid-intent",
     jobId: key,
@@ -68,11 +78,17 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<s
     capacity: decision.capacity,
   });
   log.info("bidding", { price: decision.price, capacity: decision.capacity });
-  return undefined;
+  verified.delete(key);
+  return { outcome: "bid" };
 }
 
-function skip(ctx: WorkerContext, log: WorkerContext["log"], reason: string): string {
+function skip(
+  ctx: WorkerContext,
+  log: WorkerContext["log"],
+  reason: string,
+  retryable: boolean,
+): Consideration {
   ctx.metrics.bids.inc({ outcome: "skipped" });
-  log.info("not bidding", { reason });
-  return reason;
+  log.info("not bidding", { reason, ...(retryable ? { retryLater: true } : {}) });
+  return { outcome: "skip", reason, retryable };
 }

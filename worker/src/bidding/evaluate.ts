@@ -27,7 +27,8 @@ export interface BidFacts {
 
 export type BidDecision =
   | { bid: true; price: bigint; capacity: number }
-  | { bid: false; reason: string };
+  /** `retryable`: the job may fit later (stake topped up, capacity freed). */
+  | { bid: false; reason: string; retryable?: boolean };
 
 /** Share of the execution window the worker plans to use; the rest absorbs slow starts. */
 const WINDOW_SHARE = 0.8;
@@ -91,7 +92,7 @@ export function decideBid(facts: BidFacts): BidDecision {
         : byStake < 1
           ? `free stake ${facts.freeStake} wei does not cover ${spec.stakePerTaskReplica} wei per task-replica`
           : "no free capacity";
-    return { bid: false, reason: why };
+    return { bid: false, reason: why, retryable: byTime >= 1 };
   }
   return { bid: true, price: price.price, capacity };
 }
