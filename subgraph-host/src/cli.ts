@@ -5,7 +5,8 @@
  * SIGINT/SIGTERM.
  *
  *   npm run subgraph:dev -- [--rpc http://127.0.0.1:8545] [--port 8000] [--no-build]
- *     [--db <file>] [--reset] [--name conun] [--deployment-id <id>] [--log-level info] [--json]
+ *     [--db <file>] [--reset] [--name conun] [--deployment-id <id>] [--poll-ms 250]
+ *     [--log-level info] [--json]
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
@@ -22,7 +23,8 @@ const SUBGRAPH_DIR = path.join(REPO, "subgraph");
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
 const USAGE = `usage: subgraph:dev [--rpc <url>] [--port <n>] [--no-build] [--db <file>] [--reset]
-  [--name <subgraph>] [--deployment-id <id>] [--log-level debug|info|warn|error] [--json]`;
+  [--name <subgraph>] [--deployment-id <id>] [--poll-ms <ms>]
+  [--log-level debug|info|warn|error] [--json]`;
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -69,6 +71,7 @@ async function main(): Promise<void> {
       reset: { type: "boolean", default: false },
       name: { type: "string", default: "conun" },
       "deployment-id": { type: "string" },
+      "poll-ms": { type: "string", default: "250" },
       "log-level": { type: "string", default: "info" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -81,6 +84,13 @@ async function main(): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new SubgraphHostError("config-invalid", `--port: "${values.port}" is not a port`);
+  const pollIntervalMs = Number(values["poll-ms"]);
+  if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10) {
+    throw new SubgraphHostError(
+      "config-invalid",
+      `--poll-ms: "${values["poll-ms"]}" must be a number ≥ 10`,
+    );
+  }
   const level = values["log-level"] as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(level)) {
     throw new SubgraphHostError(
@@ -110,6 +120,7 @@ async function main(): Promise<void> {
     port,
     logger,
     dataSourceOverrides: overridesForDeployment(deployment),
+    pollIntervalMs,
   });
   process.stdout.write(`GraphQL: ${host.url}\n`);
 
