@@ -115,12 +115,13 @@ describe("decideBid", () => {
   });
 
   it("refuses without stake, capacity, time, or after the deadline", () => {
-    expect(decideBid(facts({ freeStake: 9n * ONE })).bid).to.equal(false);
+    expect(decideBid(facts({ freeStake: 9n * ONE }))).to.include({ bid: false, retryable: true });
     expect(decideBid(facts({ freeReplicas: 0 }))).to.deep.equal({
       bid: false,
       reason: "no free capacity",
+      retryable: true,
     });
-    expect(decideBid(facts({ timeoutSeconds: 601 })).bid).to.equal(false);
+    expect(decideBid(facts({ timeoutSeconds: 601 }))).to.include({ bid: false, retryable: false });
     expect(decideBid(facts({ now: 1000n }))).to.deep.equal({
       bid: false,
       reason: "bidding has closed",
