@@ -2,7 +2,8 @@ import { ConunError } from "../errors.ts";
 
 /**
  * Errors of the results domain. Codes: `invalid-output` (a task's output holds a symlink, a
- * device, a fifo, a socket or a name that is not UTF-8), `output-too-large` (a scan bound was
+ * device, a fifo, a socket or a name that is not UTF-8,
+ * or a path longer than MAX_PATH_BYTES), `output-too-large` (a scan bound was
  * crossed), `bundle-invalid` (a results bundle whose `results.json` is missing or malformed).
  */
 export class ResultsError extends ConunError {}

@@ -26,6 +26,7 @@ export {
   verifyTaskProof,
 } from "./merkle.ts";
 export {
+  MAX_PATH_BYTES,
   type OutputFile,
   type OutputScan,
   outputHash,

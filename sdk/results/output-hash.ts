@@ -27,6 +27,13 @@ export interface OutputScan {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * The longest relative path an output may hold. Linux refuses longer paths to open() and
+ * friends (PATH_MAX 4096, minus room for where the output lives), so an output with one
+ * could not be hashed or copied by path on every machine.
+ */
+export const MAX_PATH_BYTES = 3072;
+
 function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
@@ -64,6 +71,15 @@ export async function scanOutput(dir: string, limits: ScanLimits = {}): Promise<
         });
       }
       const rel = relDir === "" ? name : `${relDir}/${name}`;
+      if (Buffer.byteLength(rel) > MAX_PATH_BYTES) {
+        throw new ResultsError(
+          "invalid-output",
+          `output path longer than ${MAX_PATH_BYTES} bytes`,
+          {
+            details: { prefix: rel.slice(0, 200) },
+          },
+        );
+      }
       const stat = await lstat(join(dir, rel));
       entries += 1;
       if (entries > maxEntries) {

@@ -153,6 +153,37 @@ describe("execution#runTask against hostile jobs", function () {
     expect(await readdir(result.outputDir)).to.deep.equal([]);
   });
 
+  it("finds a flood hidden in an unlistable directory", async () => {
+    const result = await alongsideWellBehaved([
+      "sh",
+      "-c",
+      "mkdir /output/h && chmod 300 /output/h; i=0; while :; do i=$((i+1)); dd if=/dev/zero of=/output/h/f$i bs=64k count=8 2>/dev/null; done",
+    ]);
+    expect(result.status).to.equal("output-too-large");
+    expect(result.outputBytes).to.be.below(256 * 1024 * 1024);
+  });
+
+  it("stops a flood hidden below a path too long for the host to walk", async () => {
+    // Two chains of 12 directories of 250-byte names, the second renamed into the first:
+    // ~6 KB deep, past PATH_MAX, where a writer whose cwd moved along then floods.
+    const chain = Array.from({ length: 12 }, () => "x".repeat(250)).join("/");
+    const result = await alongsideWellBehaved(
+      [
+        "sh",
+        "-c",
+        `cd /output && mkdir -p a/${chain} b/${chain} || exit 9
+         (cd b/${chain} && sleep 0.5 && i=0 && while :; do i=$((i+1)); dd if=/dev/zero of=f$i bs=64k count=8 2>/dev/null; done) &
+         sleep 0.1; mv b a/${chain}/ || exit 8; wait`,
+      ],
+      { limits: { ...tight, timeoutSeconds: 10 } },
+    );
+    expect(result.status, result.reason).to.equal("invalid-output");
+    expect(result.reason).to.contain("cannot be measured while running");
+    expect(result.durationMs).to.be.below(5_000);
+    // Discarded at once, deep as it was.
+    expect(await readdir(result.outputDir)).to.deep.equal([]);
+  });
+
   it("caps a single huge file with the file-size limit", async () => {
     const result = await alongsideWellBehaved([
       "dd",

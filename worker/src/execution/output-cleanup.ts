@@ -1,14 +1,34 @@
-import { chmod, lstat, readdir, rmdir, unlink } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { chmod, lstat, mkdir, readdir, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
 
 /**
  * Deletes a task's output tree once its container is gone. A task may have left directories
  * without write or search permission (`chmod 500 /output/a`), which stops even their owner
  * from deleting inside them, so each directory is made the owner's again first. Symlinks
  * are unlinked, never followed; only directories (seen with lstat) are ever chmod-ed.
- * With `keepRoot`, `dir` itself stays, empty.
+ * A task can also nest directories deeper than any path the kernel accepts (by renaming one
+ * deep tree into another); Node's path-based calls fail there (ENAMETOOLONG), so the tree
+ * then goes to GNU coreutils' `chmod -R` / `rm -rf`, which walk with openat and have no depth
+ * limit. With `keepRoot`, `dir` itself stays, empty.
  */
 export async function removeOutput(dir: string, options: { keepRoot?: boolean } = {}) {
+  try {
+    await removeByPath(dir, options.keepRoot ?? false);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === undefined) throw error;
+    const bounded = { timeout: 300_000, maxBuffer: 1 << 20 };
+    if (process.getuid?.() !== 0)
+      await run("chmod", ["-R", "u+rwx", "--", dir], bounded).catch(() => {});
+    await run("rm", ["-rf", "--one-file-system", "--", dir], bounded);
+    if (options.keepRoot) await mkdir(dir, { mode: 0o755 });
+  }
+}
+
+async function removeByPath(dir: string, keepRoot: boolean) {
   const stat = await lstat(dir).catch(() => undefined);
   if (stat === undefined) return;
   if (!stat.isDirectory()) {
@@ -16,8 +36,8 @@ export async function removeOutput(dir: string, options: { keepRoot?: boolean } 
     return;
   }
   await chmod(dir, 0o700);
-  for (const name of await readdir(dir)) await removeOutput(join(dir, name));
-  if (!options.keepRoot) await rmdir(dir);
+  for (const name of await readdir(dir)) await removeByPath(join(dir, name), false);
+  if (!keepRoot) await rmdir(dir);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { lstat, readdir } from "node:fs/promises";
+import { chmod, lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 
 export interface OutputUsage {
@@ -6,16 +6,33 @@ export interface OutputUsage {
   entries: number;
   /** True when a bound was crossed (the walk stopped early). */
   exceeded: boolean;
+  /** Set when part of /output cannot be measured at all: the task must not go on. */
+  unmeasurable?: string;
 }
+
+const isRoot = () => process.getuid?.() === 0;
+
+/**
+ * Paths longer than this are not walked: the kernel refuses them (PATH_MAX 4096), and a task
+ * can nest directories arbitrarily deep (rename a deep tree into another) to hide files from
+ * a path-based walk. Reaching it makes the output unmeasurable.
+ */
+const MAX_WALK_PATH_BYTES = 3900;
 
 /**
  * Measures a running task's /output: the total size of its regular files and the number of
  * entries, stopping as soon as a bound is crossed so a flood of tiny files cannot make the
  * walk itself expensive. Everything is looked at with lstat and symlinks are skipped, never
- * followed. While the task runs it can still swap a directory for a symlink between our
- * lstat and readdir; the worst that buys it is having the walk count foreign entries against
- * its own bounds (and being killed), because no file content is ever read here. The
- * authoritative check runs after the container is gone (see runTask).
+ * followed.
+ *
+ * A task must not be able to hide a flood from this walk. Two ways to try are closed: a
+ * directory made unreadable (`chmod 000`, which stops an unprivileged worker running the
+ * task as itself) is given back to its owner and read again; a directory the walk still
+ * cannot read (paths nested past PATH_MAX, a loop) is reported as `unmeasurable`, and the
+ * caller kills the task (a path too long to walk counts as such). What stays open: the task can swap a directory for a symlink
+ * between our lstat and readdir, and the walk then counts foreign entries against the
+ * task's own bounds — it may get itself killed, but no file content is ever read here. The
+ * authoritative check runs after the container is gone.
  */
 export async function measureOutput(
   dir: string,
@@ -29,13 +46,40 @@ export async function measureOutput(
     let names: string[];
     try {
       names = await readdir(current);
-    } catch {
-      continue; // removed or replaced while we walked: the next poll sees the new state
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") continue; // changed under us: next poll
+      if ((code === "EACCES" || code === "EPERM") && !isRoot()) {
+        const again = await chmod(current, 0o755)
+          .then(() => readdir(current))
+          .catch(() => undefined);
+        if (again !== undefined) {
+          names = again;
+        } else {
+          return { bytes, entries, exceeded: false, unmeasurable: `cannot read ${current}` };
+        }
+      } else {
+        return {
+          bytes,
+          entries,
+          exceeded: false,
+          unmeasurable: `${code ?? "error"} on a directory`,
+        };
+      }
     }
     for (const name of names) {
       const path = join(current, name);
-      const stat = await lstat(path).catch(() => undefined);
-      if (stat === undefined) continue;
+      if (Buffer.byteLength(path) > MAX_WALK_PATH_BYTES) {
+        return { bytes, entries, exceeded: false, unmeasurable: "paths nested too deep to walk" };
+      }
+      let stat: Awaited<ReturnType<typeof lstat>>;
+      try {
+        stat = await lstat(path);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") continue;
+        return { bytes, entries, exceeded: false, unmeasurable: `${code ?? "error"} on an entry` };
+      }
       entries += 1;
       if (stat.isDirectory()) pending.push(path);
       else if (stat.isFile()) bytes += stat.size;

@@ -1,4 +1,4 @@
-import { chmod, chown, mkdir } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile } from "node:fs/promises";
 import { isAbsolute } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
@@ -252,6 +252,42 @@ function demuxTail(buffer: Buffer, tail: number): { stdout: string; stderr: stri
   return { stdout: last(parts[1]), stderr: last(parts[2]) };
 }
 
+/** Where engines keep a container's pids cgroup (v1/v2, cgroupfs/systemd drivers). */
+function pidsEventFiles(id: string): string[] {
+  return [
+    `/sys/fs/cgroup/pids/docker/${id}/pids.events`,
+    `/sys/fs/cgroup/pids/system.slice/docker-${id}.scope/pids.events`,
+    `/sys/fs/cgroup/docker/${id}/pids.events`,
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope/pids.events`,
+  ];
+}
+
+/**
+ * Whether the container's processes ever ran into its pids limit: the kernel counts refused
+ * forks in the cgroup's `pids.events`, which is exact where a stats sample is only a
+ * snapshot (and a slow one). Falls back to the engine's stats where the cgroup file is not
+ * where we look.
+ */
+async function hitProcessLimit(container: Docker.Container, limit: number): Promise<boolean> {
+  for (const file of pidsEventFiles(container.id)) {
+    try {
+      const max = /^max (\d+)$/m.exec(await readFile(file, "utf8"));
+      if (max !== null) return Number(max[1]) > 0;
+    } catch {
+      // not this layout
+    }
+  }
+  try {
+    const stats = await dockerCall("read container stats", 3_000, (abortSignal) =>
+      container.stats({ stream: false, "one-shot": true, abortSignal } as object),
+    );
+    const pids = (stats as { pids_stats?: { current?: number } }).pids_stats?.current;
+    return pids !== undefined && pids >= limit;
+  } catch {
+    return false; // only a hint
+  }
+}
+
 async function readLogs(
   container: Docker.Container,
   apiTimeoutMs: number,
@@ -353,17 +389,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
 
   const onTimeout = async () => {
     let reason = `wall-clock timeout of ${limits.timeoutSeconds} s exceeded`;
-    try {
-      // A fork bomb shows up as a task stuck at its process limit: say so in the report.
-      const stats = await dockerCall("read container stats", 3_000, (abortSignal) =>
-        container.stats({ stream: false, "one-shot": true, abortSignal } as object),
-      );
-      const pids = (stats as { pids_stats?: { current?: number } }).pids_stats?.current;
-      if (pids !== undefined && pids >= limits.pids) {
-        reason += `; process limit (${limits.pids}) reached`;
-      }
-    } catch {
-      // Stats are only a hint.
+    // A fork bomb shows up as a task stuck at its process limit: say so in the report.
+    if (await hitProcessLimit(container, limits.pids)) {
+      reason += `; process limit (${limits.pids}) reached`;
     }
     await kill("timed-out", reason);
   };
@@ -390,6 +418,14 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
             ? `more than ${maxEntries} files and directories`
             : `more than ${limits.maxOutputBytes} bytes`;
         await kill("output-too-large", `output grew to ${what} while running`);
+        return;
+      }
+      if (usage.unmeasurable !== undefined && running) {
+        // What cannot be measured cannot be bounded: stop the task rather than trust it.
+        await kill(
+          "invalid-output",
+          `output cannot be measured while running (${usage.unmeasurable})`,
+        );
         return;
       }
       // Keep the watcher under ~10% of a core however many files the task keeps in /output.
@@ -497,8 +533,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       }
     }
   }
-  if (outcome.status === "output-too-large") {
-    // Useless and possibly large: give the disk back now rather than when the job ends.
+  if (outcome.status === "output-too-large" || killed?.status === "invalid-output") {
+    // Useless and possibly large (or, unmeasurable, possibly a hidden flood): give the disk
+    // back now rather than when the job ends.
     await removeOutput(outputDir, { keepRoot: true }).catch((error: unknown) =>
       log.warn("could not discard an oversized output", { outputDir, error: describeError(error) }),
     );
