@@ -5,7 +5,8 @@
  * SIGINT/SIGTERM.
  *
  *   npm run subgraph:dev -- [--rpc http://127.0.0.1:8545] [--port 8000] [--no-build]
- *     [--db <file>] [--reset] [--name conun] [--deployment-id <id>] [--poll-ms 250]
+ *     [--db <file>] [--reset] [--name conun] [--deployment-id <id>] [--deployments-dir <dir>]
+ *     [--poll-ms 250]
  *     [--log-level info] [--json]
  */
 import { spawn } from "node:child_process";
@@ -23,7 +24,7 @@ const SUBGRAPH_DIR = path.join(REPO, "subgraph");
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
 const USAGE = `usage: subgraph:dev [--rpc <url>] [--port <n>] [--no-build] [--db <file>] [--reset]
-  [--name <subgraph>] [--deployment-id <id>] [--poll-ms <ms>]
+  [--name <subgraph>] [--deployment-id <id>] [--deployments-dir <dir>] [--poll-ms <ms>]
   [--log-level debug|info|warn|error] [--json]`;
 
 function run(command: string, args: string[], cwd: string): Promise<void> {
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
       reset: { type: "boolean", default: false },
       name: { type: "string", default: "conun" },
       "deployment-id": { type: "string" },
+      "deployments-dir": { type: "string" },
       "poll-ms": { type: "string", default: "250" },
       "log-level": { type: "string", default: "info" },
       json: { type: "boolean", default: false },
@@ -101,7 +103,10 @@ async function main(): Promise<void> {
   const logger = createLogger({ level, json: values.json });
 
   const chainId = await chainIdOf(values.rpc);
-  const deployment = await readDeployment(chainId, { deploymentId: values["deployment-id"] });
+  const deployment = await readDeployment(chainId, {
+    deploymentId: values["deployment-id"],
+    deploymentsDir: values["deployments-dir"],
+  });
   if (!values["no-build"]) {
     logger.info("building the subgraph", { dir: SUBGRAPH_DIR });
     await run("npm", ["run", "prepare:local"], SUBGRAPH_DIR);
