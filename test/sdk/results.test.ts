@@ -17,6 +17,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
+  MAX_PATH_BYTES,
   outputHash,
   proofFor,
   readBundle,
@@ -119,6 +120,15 @@ describe("results#outputHash", () => {
     await mkdir(dir);
     await writeFile(Buffer.from(`${dir}/\xff\xfe`, "latin1"), "x");
     expect((await rejection(outputHash(dir))).code).to.equal("invalid-output");
+  });
+
+  it("refuses a path longer than MAX_PATH_BYTES", async () => {
+    const chain = Array.from({ length: 13 }, () => "p".repeat(250)).join("/");
+    expect(Buffer.byteLength(chain)).to.be.above(MAX_PATH_BYTES);
+    const dir = await tree(join(scratch, "out"), { [`${chain}/f`]: "deep" });
+    const error = await rejection(outputHash(dir));
+    expect(error.code).to.equal("invalid-output");
+    expect(String(error)).to.contain(`longer than ${MAX_PATH_BYTES} bytes`);
   });
 
   it("stops with output-too-large beyond the byte or entry bound", async () => {

@@ -211,7 +211,7 @@ describe("execution#runTask", function () {
 describe("execution#runTask in an unprivileged worker", function () {
   this.timeout(60_000);
 
-  it("runs tasks as the worker's own user, which can then hash and delete even locked output", async () => {
+  it("runs tasks as the worker's own user, which can hash, bound and delete even locked output", async () => {
     // A worker process as uid 4242 in the docker group: the common non-root deployment.
     const dockerGid = Number(execFileSync("getent", ["group", "docker"]).toString().split(":")[2]);
     await chmod(scratch, 0o755);
@@ -229,7 +229,13 @@ describe("execution#runTask in an unprivileged worker", function () {
       });
       const hash = await outputHash(outputDir);
       await removeOutput(outputDir);
-      console.log(JSON.stringify({ status: result.status, reason: result.reason, hash }));
+      const flood = await runTask({
+        docker: connectDocker(), imageId: "${image.id}", outputDir,
+        command: ["sh", "-c", "mkdir /output/h && chmod 300 /output/h; i=0; while :; do i=$((i+1)); dd if=/dev/zero of=/output/h/f$i bs=64k count=8 2>/dev/null; done"],
+        limits: ${JSON.stringify(limits)}, labels: { workerId: "${workerId}" },
+      });
+      await removeOutput(outputDir);
+      console.log(JSON.stringify({ status: result.status, reason: result.reason, hash, flood: flood.status }));
     `;
     const stdout = execFileSync(
       join(process.cwd(), "node_modules/.bin/node"),
@@ -238,6 +244,8 @@ describe("execution#runTask in an unprivileged worker", function () {
     ).toString();
     const report = JSON.parse(stdout.trim().split("\n").at(-1) as string);
     expect(report.status, report.reason).to.equal("succeeded");
+    // A flood in a directory it made unlistable (-wx) is still seen and stopped.
+    expect(report.flood).to.equal("output-too-large");
     const expected = createHash("sha256").update(
       `a/b/uid\0${createHash("sha256").update("4242\n").digest("hex")}\n`,
     );
