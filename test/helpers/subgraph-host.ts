@@ -33,11 +33,22 @@ export interface HttpRpcBridge {
   close(): Promise<void>;
 }
 
+/** A JSON-RPC error to answer instead of forwarding the request, or undefined to forward it. */
+export type RpcInterceptor = (
+  method: string,
+  params: unknown[],
+) => { code: number; message: string } | undefined;
+
 /** Serves `connection.provider` as a JSON-RPC endpoint (single and batch requests). */
-export async function serveOverHttp(connection: Connection): Promise<HttpRpcBridge> {
+export async function serveOverHttp(
+  connection: Connection,
+  intercept?: RpcInterceptor,
+): Promise<HttpRpcBridge> {
   const provider = connection.provider;
   let available = true;
   const answer = async (request: RpcEnvelope) => {
+    const refusal = intercept?.(request.method, request.params ?? []);
+    if (refusal !== undefined) return { jsonrpc: "2.0", id: request.id, error: refusal };
     try {
       const result = await provider.request({
         method: request.method,

@@ -129,6 +129,35 @@ describe("Indexer", function () {
     expect(host.indexer.state).to.be.oneOf(["synced", "syncing"]);
   });
 
+  it("narrows its eth_getLogs range when the node refuses a large one", async () => {
+    const [a, b] = take(providers, 2);
+    await registerProviders(p, [a, b]);
+    // A node that, like hosted RPCs, refuses log queries spanning more than 4 blocks.
+    const capped = await serveOverHttp(connection, (method, params) => {
+      if (method !== "eth_getLogs") return undefined;
+      const { fromBlock, toBlock } = params[0] as { fromBlock: string; toBlock: string };
+      return Number(toBlock) - Number(fromBlock) + 1 > 4
+        ? { code: -32005, message: "query exceeds max block range 4" }
+        : undefined;
+    });
+    try {
+      const host = await startTestIndexer({
+        rpcUrl: capped.url,
+        addresses: await addressesOf(p),
+        headOf: latestBlockOf(connection),
+      });
+      hosts.push(host);
+      await host.sync();
+      expect(networkEntity(host)).to.include({
+        providerCount: 2,
+        totalStaked: 2n * DEFAULT_PROVIDER_STAKE,
+      });
+    } finally {
+      await hosts.pop()?.destroy();
+      await capped.close();
+    }
+  });
+
   it("stops at a failing handler, keeps the block out and records the indexing error", async () => {
     const [a] = take(providers, 1);
     await registerProviders(p, [a]);

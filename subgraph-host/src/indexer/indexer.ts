@@ -99,6 +99,8 @@ export class Indexer {
   #waiters: Waiter[] = [];
   #state: IndexerState = "idle";
   #failure: Error | null = null;
+  /** Blocks per eth_getLogs: halved when a node refuses a range, grown back after successes. */
+  #range: number;
   readonly stats: IndexerStats = {
     blocksProcessed: 0,
     eventsProcessed: 0,
@@ -118,6 +120,7 @@ export class Indexer {
       signal: this.#abort.signal,
     });
     this.#startBlock = Math.min(...options.manifest.dataSources.map((ds) => ds.startBlock));
+    this.#range = options.blockRange ?? 2000;
   }
 
   get state(): IndexerState {
@@ -238,7 +241,7 @@ export class Indexer {
     const from = head === null ? this.#startBlock : head.number + 1;
     if (from > chainHead) return false;
     this.#state = "syncing";
-    const to = Math.min(chainHead, from + (this.#options.blockRange ?? 2000) - 1);
+    const to = Math.min(chainHead, from + this.#range - 1);
     const batching = to - from + 1 >= CATCH_UP_BLOCKS ? batchingOf(this.#store) : null;
     batching?.setBatching({ maxBlocks: Number.MAX_SAFE_INTEGER, maxMs: 0 });
     try {
@@ -281,14 +284,32 @@ export class Indexer {
   }
 
   async #indexRange(from: number, to: number, head: BlockPtr | null): Promise<void> {
-    const logs = await this.#rpc.call<RawLog[]>("eth_getLogs", [
-      {
-        fromBlock: hex(from),
-        toBlock: hex(to),
-        address: this.#router.addresses,
-        topics: [this.#router.topics],
-      },
-    ]);
+    let logs: RawLog[];
+    try {
+      logs = await this.#rpc.call<RawLog[]>("eth_getLogs", [
+        {
+          fromBlock: hex(from),
+          toBlock: hex(to),
+          address: this.#router.addresses,
+          topics: [this.#router.topics],
+        },
+      ]);
+    } catch (error) {
+      // Hosted nodes cap eth_getLogs (blocks per query, results per response) and answer with
+      // a JSON-RPC error: ask for less rather than retrying the same range forever.
+      const refused = error instanceof SubgraphHostError && error.details.code !== undefined;
+      if (!refused || to === from) throw error;
+      this.#range = Math.max(1, Math.floor((to - from + 1) / 2));
+      this.#logger.info("node refused the log range; narrowing it", {
+        from,
+        to,
+        range: this.#range,
+        error: error.message,
+      });
+      return;
+    }
+    const configured = this.#options.blockRange ?? 2000;
+    if (this.#range < configured) this.#range = Math.min(configured, this.#range * 2);
     const byBlock = new Map<number, RawLog[]>();
     for (const log of logs) {
       if (log.removed === true) continue;
