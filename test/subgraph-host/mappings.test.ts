@@ -126,7 +126,7 @@ describe("subgraph mappings", function () {
       `query ($job: ID!, $a: ID!, $requester: ID!, $account: Bytes!) {
         job(id: $job) {
           status taskCount replication quorum escrow cost paid fees refunded escrowHeld groupCount
-          requester { id jobCount escrowed paid }
+          requester { id jobCount escrowed paid refunded }
           winners { id }
           bids(orderBy: price) { status allotted price }
           groups { outcome commitCount revealCount agreeing winnersMask
@@ -164,6 +164,7 @@ describe("subgraph mappings", function () {
         jobCount: 1,
         escrowed: str(3n * ONE),
         paid: str(3n * half),
+        refunded: str(3n * half),
       },
     });
     expect(r.job.winners.map((w: Q) => w.id)).to.have.members([lower(a), lower(b), lower(c)]);
@@ -367,7 +368,7 @@ describe("subgraph mappings", function () {
     await host.sync();
     const r = await host.query<Q>(
       `query ($job: ID!, $d: ID!, $e: ID!) {
-        job(id: $job) { status }
+        job(id: $job) { status standingBidCount }
         bidD: bid(id: "${jobId}-${lower(d)}") { status releaseReason }
         bidE: bid(id: "${jobId}-${lower(e)}") { status releaseReason }
         d: provider(id: $d) { jobsLost }
@@ -376,7 +377,7 @@ describe("subgraph mappings", function () {
       { job: jobId.toString(), d: lower(d), e: lower(e) },
     );
     expect(r).to.deep.equal({
-      job: { status: "Awarded" },
+      job: { status: "Awarded", standingBidCount: 4 },
       bidD: { status: "Released", releaseReason: "LostAtAward" },
       bidE: { status: "Withdrawn", releaseReason: null },
       d: { jobsLost: 1 },

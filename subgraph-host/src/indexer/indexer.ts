@@ -372,7 +372,9 @@ export class Indexer {
       }
       processMs += performance.now() - processStarted;
     }
-    this.#logger.debug("range indexed", {
+    // While catching up, one line per range shows progress; at the head it would be noise.
+    const report = to - from + 1 >= CATCH_UP_BLOCKS ? this.#logger.info : this.#logger.debug;
+    report("range indexed", {
       from,
       to,
       logs: logs.length,
