@@ -192,7 +192,7 @@ export class Indexer {
     while (!signal.aborted) {
       try {
         const progressed = await this.#step();
-        if (failures > 0) this.#logger.info("rpc reachable again", { url: this.#rpc.url });
+        if (failures > 0) this.#logger.info("indexing resumed", { url: this.#rpc.url });
         failures = 0;
         if (!progressed) {
           this.#state = "synced";
@@ -206,6 +206,14 @@ export class Indexer {
           this.#logger.error("subgraph failed; indexing stopped", { error: error.message });
           this.#rejectWaiters(error);
           return;
+        }
+        if (error instanceof SubgraphHostError && error.code === "chain-moved") {
+          // A reorg between fetching logs and blocks: the next pass checks the head and rewinds.
+          this.#logger.info("chain moved while indexing; checking again", {
+            reason: error.message,
+          });
+          await sleep(50, signal).catch(() => {});
+          continue;
         }
         failures += 1;
         this.#state = "rpc-unavailable";
