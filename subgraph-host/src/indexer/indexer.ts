@@ -67,7 +67,14 @@ function batchingOf(store: IndexingStore): BatchingStore | null {
 /** Ranges at least this long are indexed in one store transaction. */
 const CATCH_UP_BLOCKS = 16;
 
-export type IndexerState = "idle" | "syncing" | "synced" | "rpc-unavailable" | "failed" | "stopped";
+export type IndexerState =
+  | "idle"
+  | "syncing"
+  | "synced"
+  | "rpc-unavailable"
+  | "retrying"
+  | "failed"
+  | "stopped";
 
 export interface IndexerStats {
   blocksProcessed: number;
@@ -216,7 +223,8 @@ export class Indexer {
           continue;
         }
         failures += 1;
-        this.#state = "rpc-unavailable";
+        const rpcDown = error instanceof SubgraphHostError && error.code === "rpc-failed";
+        this.#state = rpcDown ? "rpc-unavailable" : "retrying";
         const delay = Math.min(
           this.#options.maxBackoffMs ?? 5_000,
           100 * 2 ** Math.min(failures, 10),
