@@ -202,8 +202,13 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
   let lastStakeCheck = Date.now();
   let failing = false;
 
+  // A job whose step failed waits before the next attempt, doubling up to a minute, so a
+  // persistent failure (an image that cannot be fetched) does not spin.
+  const backoff = new Map<string, { until: number; delayMs: number }>();
   const drive = (jobId: string) => {
     if (drivers.has(jobId) || shutdown.aborted) return;
+    const wait = backoff.get(jobId);
+    if (wait !== undefined && Date.now() < wait.until) return;
     const run = (async () => {
       while (!shutdown.aborted) {
         const state = ctx.jobs.get(jobId);
@@ -211,11 +216,15 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
         let progressed: boolean;
         try {
           progressed = await advanceJob(ctx, state);
+          backoff.delete(jobId);
         } catch (error) {
           if (shutdown.aborted) return;
+          const delayMs = Math.min((backoff.get(jobId)?.delayMs ?? 500) * 2, 60_000);
+          backoff.set(jobId, { until: Date.now() + delayMs, delayMs });
           log.warn("job step failed; will retry", {
             jobId,
             phase: state.phase,
+            retryInMs: delayMs,
             reason: describeChainError(error),
           });
           return;
