@@ -10,11 +10,17 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { ensureSubgraphBuild } from "../../demo/system.ts";
 import { silentLogger } from "../../sdk/logger.ts";
-import { outputHash, resultRoot, verifyBundle } from "../../sdk/results/index.ts";
+import {
+  outputHash,
+  resultRoot,
+  unsuccessfulTaskHash,
+  verifyBundle,
+} from "../../sdk/results/index.ts";
 import { overridesForDeployment, startSubgraphHost } from "../../subgraph-host/src/index.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
+import { buildBusyboxImage, removeImage, saveImage } from "../helpers/docker-images.ts";
 import { freePort } from "../helpers/local-node.ts";
 import {
   type Cluster,
@@ -357,6 +363,39 @@ describe("conun-worker (integration)", function () {
       );
       expect(verification.ok, `group ${g}`).to.equal(true);
     }
+  });
+
+  it("reports the tasks of a job whose image is not the one it names as failed, and is paid, not slashed", async () => {
+    await fundProviders(cluster, [3, 4, 19]);
+    const impostor = await buildBusyboxImage("conun-test/worker-impostor:1", {
+      "etc/impostor": "1\n",
+    });
+    const archive = await saveImage(impostor.id, path.join(cluster.dir, "impostor.tar"));
+    const archiveCid = await cluster.store.addFile(archive);
+    await removeImage(impostor.id);
+    const claimedId = `sha256:${"0".repeat(63)}1`;
+    const { jobId } = await postManifestJob(cluster, {
+      image: { ref: `ipfs://${archiveCid}`, id: claimedId },
+    });
+    workers = [
+      await startWorkerProcess(cluster, { name: "image-a", account: 3 }),
+      await startWorkerProcess(cluster, { name: "image-b", account: 4 }),
+      await startWorkerProcess(cluster, { name: "image-c", account: 19 }),
+    ];
+    await awardWhenBidsIn(jobId);
+    await waitForClaims(jobId, workers);
+
+    const failedRoot = resultRoot([{ index: 0, outputHash: unsuccessfulTaskHash("failed") }]);
+    const group = await market.getGroup(jobId, 0);
+    expect(group.outcome).to.equal(1n);
+    expect(group.winningRoot).to.equal(failedRoot);
+    expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
+    for (const w of workers) {
+      expect(w.output()).to.contain("the job's image is refused");
+      expect(w.output()).to.contain("image-digest-mismatch");
+    }
+    const { stdout } = await run("docker", ["image", "ls", "-q", "--no-trunc"]);
+    expect(stdout).not.to.contain(impostor.id);
   });
 
   it("stops on SIGTERM in the middle of a task with exit code 0, then runs it again after a restart", async () => {

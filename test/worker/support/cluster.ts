@@ -93,6 +93,8 @@ export interface JobOptions {
   replication?: number;
   memoryMiB?: number;
   pids?: number;
+  /** Another image than the cluster's: its reference and the ID the manifest claims. */
+  image?: { ref: string; id: string };
 }
 
 export const DEFAULT_SCRIPT = 'echo "task $TASK_INDEX of $TASK_COUNT" > /output/result.txt';
@@ -107,7 +109,7 @@ export async function postManifestJob(
       version: 1,
       name: "worker-integration",
       deterministic: true,
-      image: { ref: cluster.imageRef, id: cluster.image.id },
+      image: options.image ?? { ref: cluster.imageRef, id: cluster.image.id },
       command: options.command ?? ["/bin/sh", "-c", options.script ?? DEFAULT_SCRIPT],
       tasks: { count: options.taskCount ?? 1 },
       resources: {

@@ -5,6 +5,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { concat, keccak256 } from "ethers";
+import { describeError, isConunError } from "../../../sdk/errors.ts";
 import { type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
 import type { WorkerContext } from "../context.ts";
 import { ensureImage, runTask } from "../execution/index.ts";
@@ -18,6 +19,14 @@ export interface JobResults {
   resultsCid: string;
   tasks: TaskSummary[];
 }
+
+/** ExecutionError codes that mean the job's image itself is wrong. */
+const JOB_IMAGE_FAULTS = new Set([
+  "image-digest-mismatch",
+  "image-archive-invalid",
+  "image-not-pinned",
+  "image-ref-invalid",
+]);
 
 export function jobDir(ctx: WorkerContext, jobId: string): string {
   return path.join(ctx.config.dataDir, "jobs", jobId);
@@ -36,16 +45,30 @@ export async function executeJob(
   await mkdir(runDir, { recursive: true });
   const signal = ctx.shutdown;
 
-  await ensureImage(manifest.image.ref, manifest.image.id, {
-    docker: ctx.docker,
-    contentStore: ctx.store,
-    signal,
-    logger: log,
-    workDir: runDir,
-  });
+  let imageRefused: string | undefined;
+  try {
+    await ensureImage(manifest.image.ref, manifest.image.id, {
+      docker: ctx.docker,
+      contentStore: ctx.store,
+      signal,
+      logger: log,
+      workDir: runDir,
+    });
+  } catch (error) {
+    // An image that is not the one the job names (or not a valid image at all) is the job's
+    // fault and the same for every honest replica: its tasks are reported as failed, which
+    // replicas agree on, instead of committing nothing and being slashed for it. Anything
+    // else (Docker down, a pull that timed out) is retried.
+    if (!isConunError(error) || !JOB_IMAGE_FAULTS.has(error.code)) throw error;
+    imageRefused = describeError(error);
+    log.error("the job's image is refused; its tasks are reported as failed", {
+      code: error.code,
+      reason: imageRefused,
+    });
+  }
 
   let inputsDir: string | undefined;
-  if (manifest.inputs !== undefined && manifest.inputs.length > 0) {
+  if (imageRefused === undefined && manifest.inputs !== undefined && manifest.inputs.length > 0) {
     inputsDir = path.join(runDir, "inputs");
     await mkdir(inputsDir, { recursive: true });
     for (const input of manifest.inputs) {
@@ -58,45 +81,53 @@ export async function executeJob(
     Array.from({ length: m.taskCount }, (_, j) => m.taskStart + j),
   );
   const outcomes = new Map<number, { status: TaskStatus; outputDir: string }>();
+  if (imageRefused !== undefined) {
+    for (const index of indices) {
+      outcomes.set(index, { status: "failed", outputDir: "" });
+      ctx.metrics.tasks.inc({ status: "failed" });
+    }
+  }
   await Promise.all(
-    indices.map((index) =>
-      ctx.slots.use(async () => {
-        signal.throwIfAborted();
-        const outputDir = path.join(runDir, "tasks", String(index), "output");
-        await mkdir(path.dirname(outputDir), { recursive: true });
-        const result = await runTask({
-          docker: ctx.docker,
-          imageId: manifest.image.id,
-          command: [...manifest.command, ...(manifest.tasks.args?.[index] ?? [])],
-          env: {
-            ...(manifest.env ?? {}),
-            TASK_INDEX: String(index),
-            TASK_COUNT: String(taskCount),
-          },
-          ...(inputsDir !== undefined ? { inputsDir } : {}),
-          outputDir,
-          limits: {
-            cpuMillicores: manifest.resources.cpuMillicores,
-            memoryMiB: manifest.resources.memoryMiB,
-            pids: manifest.resources.pids,
-            timeoutSeconds: manifest.resources.timeoutSeconds,
-            maxOutputBytes: manifest.resources.maxOutputBytes,
-          },
-          labels: { jobId, taskIndex: index, workerId: ctx.address.toLowerCase() },
-          signal,
-          logger: log,
-        });
-        signal.throwIfAborted();
-        ctx.metrics.tasks.inc({ status: result.status });
-        log.info("task finished", {
-          task: index,
-          status: result.status,
-          durationMs: result.durationMs,
-          ...(result.reason ? { reason: result.reason } : {}),
-        });
-        outcomes.set(index, { status: result.status as TaskStatus, outputDir });
-      }, signal),
-    ),
+    indices
+      .filter((index) => !outcomes.has(index))
+      .map((index) =>
+        ctx.slots.use(async () => {
+          signal.throwIfAborted();
+          const outputDir = path.join(runDir, "tasks", String(index), "output");
+          await mkdir(path.dirname(outputDir), { recursive: true });
+          const result = await runTask({
+            docker: ctx.docker,
+            imageId: manifest.image.id,
+            command: [...manifest.command, ...(manifest.tasks.args?.[index] ?? [])],
+            env: {
+              ...(manifest.env ?? {}),
+              TASK_INDEX: String(index),
+              TASK_COUNT: String(taskCount),
+            },
+            ...(inputsDir !== undefined ? { inputsDir } : {}),
+            outputDir,
+            limits: {
+              cpuMillicores: manifest.resources.cpuMillicores,
+              memoryMiB: manifest.resources.memoryMiB,
+              pids: manifest.resources.pids,
+              timeoutSeconds: manifest.resources.timeoutSeconds,
+              maxOutputBytes: manifest.resources.maxOutputBytes,
+            },
+            labels: { jobId, taskIndex: index, workerId: ctx.address.toLowerCase() },
+            signal,
+            logger: log,
+          });
+          signal.throwIfAborted();
+          ctx.metrics.tasks.inc({ status: result.status });
+          log.info("task finished", {
+            task: index,
+            status: result.status,
+            durationMs: result.durationMs,
+            ...(result.reason ? { reason: result.reason } : {}),
+          });
+          outcomes.set(index, { status: result.status as TaskStatus, outputDir });
+        }, signal),
+      ),
   );
 
   const bundleRoot = path.join(runDir, "bundle");
