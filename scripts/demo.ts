@@ -204,7 +204,16 @@ async function main(): Promise<void> {
 
   if (keep) {
     console.log(
-      "\nEverything is still running (--keep). Try: npx hardhat conun:status --job 1 --network localhost\nPress Ctrl-C to stop.",
+      [
+        "",
+        "Everything is still running (--keep). The requester is account 2 and the providers share",
+        "the content store .conun/demo/content, so in another terminal try:",
+        "  export CONUN_CONTENT_DIR=.conun/demo/content",
+        `  npx hardhat conun:status --job ${posted.jobId} --network localhost`,
+        "  npx hardhat conun:post --manifest demo/job.json --account 2 --network localhost",
+        "  npx hardhat conun:watch --job <id> --account 2 --network localhost",
+        "Press Ctrl-C to stop.",
+      ].join("\n"),
     );
     await new Promise(() => {});
   }

@@ -41,7 +41,10 @@ export const conunTasks = [
     .build(),
   task("conun:watch", "Follow a job's progress until it ends")
     .addOption(job)
-    .addFlag({ name: "drive", description: "Also close bidding and finalize when due" })
+    .addFlag({
+      name: "passive",
+      description: "Only observe: do not close bidding or finalize when due (anyone may)",
+    })
     .addOption(account)
     .setAction(() => import("./actions/watch.ts"))
     .build(),

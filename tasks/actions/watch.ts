@@ -5,7 +5,7 @@ import { watchJob } from "../lib/watch.ts";
 import { parseJobId, requesterFromHre, runAction } from "./common.ts";
 
 export default async function watch(
-  args: { job: string; drive: boolean; account: number },
+  args: { job: string; passive: boolean; account: number },
   hre: HardhatRuntimeEnvironment,
 ): Promise<void> {
   await runAction(async () => {
@@ -20,12 +20,17 @@ export default async function watch(
         onEvent: printer.onEvent,
         signal: controller.signal,
         fromBlock: ctx.deployment.startBlock,
-        ...(args.drive ? { drive: ctx.signer } : {}),
+        // Providers commit, reveal and finalize, but nobody is bound to close bidding: the
+        // requester, who wants the job to run, does it unless told to only observe.
+        ...(args.passive ? {} : { drive: ctx.signer }),
       });
       printer.done();
       console.log(`job ${jobId} ended ${final.status}`);
-      if (final.refund !== undefined && final.refund > 0n) {
-        console.log(`  refund to the requester: ${formatConun(final.refund)} (run conun:withdraw)`);
+      const refund = (final.awardRefund ?? 0n) + (final.refund ?? 0n);
+      if (refund > 0n) {
+        console.log(
+          `  credited back to the requester: ${formatConun(refund)} (run conun:withdraw)`,
+        );
       }
       if (final.status === "Finalized") {
         console.log(
