@@ -42,6 +42,19 @@ async function sh(file: string, args: string[], timeoutMs: number): Promise<stri
     const { stdout } = await run(file, args, { timeout: timeoutMs, maxBuffer: 16 << 20 });
     return stdout.trim();
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") {
+      const install =
+        file === "gcc"
+          ? "gcc and the static C library (Debian/Ubuntu: sudo apt-get install -y gcc libc6-dev)"
+          : file === "docker"
+            ? "Docker (Debian/Ubuntu: sudo apt-get install -y docker.io)"
+            : file;
+      throw new DemoImageError(
+        "demo-image-build-failed",
+        `${file} is not installed: building the demo image needs ${install}`,
+        { cause },
+      );
+    }
     const stderr = (cause as { stderr?: string }).stderr?.trim();
     throw new DemoImageError(
       "demo-image-build-failed",
