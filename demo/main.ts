@@ -1,0 +1,233 @@
+// The body of `npm run demo` (scripts/demo.ts builds the contracts first, then imports this):
+// the whole CONUN system on this machine, running one real job end to end.
+//
+// A local Hardhat node (deployed with Ignition, as `npm run deploy:local` does), the embedded
+// subgraph host, and three provider workers as separate processes — one of them configured to
+// return wrong results. A requester posts a Mandelbrot rendering job of 12 tiles with k = 3
+// and q = 2; every tile is rendered by all three providers in Docker, the two honest results
+// agree, the cheater is slashed, the honest providers are paid, and the requester verifies
+// every tile against the winning on-chain root and assembles the picture.
+//
+// Usage: npm run demo [-- --keep]    (--keep leaves everything running until Ctrl-C)
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { formatUnits } from "ethers";
+import { readDeployment } from "../scripts/deployments.ts";
+import { ConunError } from "../sdk/errors.ts";
+import { createLogger } from "../sdk/logger.ts";
+import { connectRequester } from "../tasks/lib/context.ts";
+import { formatConun } from "../tasks/lib/manage.ts";
+import { postJob } from "../tasks/lib/post.ts";
+import { createProgressPrinter } from "../tasks/lib/render.ts";
+import { fetchResults } from "../tasks/lib/results.ts";
+import { paidProviders, watchJob } from "../tasks/lib/watch.ts";
+import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
+import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { buildDemoImage } from "./image/build.ts";
+import { assembleTiles } from "./mosaic.ts";
+import {
+  checkDocker,
+  type DemoChain,
+  fund,
+  REPO,
+  type RunningSubgraph,
+  type RunningWorker,
+  startChain,
+  startSubgraph,
+  startWorkers,
+  stopChild,
+  waitForWorkersReady,
+} from "./system.ts";
+
+const keep = process.argv.includes("--keep");
+const DEMO_DIR = path.join(REPO, ".conun/demo");
+const log = createLogger({ level: process.env.CONUN_LOG_LEVEL === "debug" ? "debug" : "warn" });
+
+const cleanups: (() => Promise<void>)[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const stop of cleanups.reverse()) {
+      await stop().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
+    }
+  })();
+  return cleaning;
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    console.log(`\n${signal}: stopping everything the demo started…`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+const step = (text: string) => console.log(`\n▶ ${text}`);
+
+async function main(): Promise<void> {
+  step("Checking Docker");
+  console.log(`  Docker engine ${await checkDocker()}`);
+
+  step("Building the demo image (static C binary, docker import, no registry)");
+  const image = await buildDemoImage();
+  console.log(
+    `  ${image.tag} ${image.cached ? "(already built)" : "(built)"} → ${image.imageId.slice(0, 19)}…`,
+  );
+
+  await rm(path.join(DEMO_DIR, "run"), { recursive: true, force: true });
+  const runDir = path.join(DEMO_DIR, "run");
+  const contentDir = path.join(DEMO_DIR, "content");
+  await mkdir(runDir, { recursive: true });
+
+  step("Starting a local chain on 127.0.0.1:8545 and deploying CONUN with Ignition");
+  const chain: DemoChain = await startChain({ deploy: "ignition", log });
+  cleanups.push(() => chain.stop());
+  console.log(`  market ${chain.deployment.market}, token ${chain.deployment.token}`);
+
+  step("Starting the embedded subgraph host");
+  const subgraph: RunningSubgraph = await startSubgraph(chain, {
+    dir: path.join(runDir, "subgraph"),
+    log,
+  });
+  cleanups.push(() => subgraph.stop());
+  console.log(`  GraphQL at ${subgraph.url}`);
+
+  const [, , requesterWallet, ...rest] = chain.wallets;
+  if (requesterWallet === undefined || rest.length < 3)
+    throw new Error("the node has too few accounts");
+  const specs = [
+    { name: "provider-a", account: 3, fault: "none" as const },
+    { name: "provider-b", account: 4, fault: "none" as const },
+    { name: "provider-c", account: 5, fault: "wrong-results" as const },
+  ];
+  step("Funding the requester and three providers from the deployer");
+  await fund(
+    chain,
+    [requesterWallet.address, ...specs.map((s) => chain.wallets[s.account]?.address ?? "")],
+    "1000",
+  );
+
+  step("Starting three provider workers (provider-c returns wrong results)");
+  const workers: RunningWorker[] = await startWorkers(chain, specs, {
+    dir: path.join(runDir, "workers"),
+    contentDir,
+    subgraphUrl: subgraph.url,
+  });
+  for (const worker of workers) cleanups.push(() => stopChild(worker.child, 10_000));
+  await waitForWorkersReady(chain, workers);
+  for (const w of workers) {
+    console.log(
+      `  ${w.name} ${w.address} pid ${w.pid}${w.fault === "none" ? "" : ` (fault: ${w.fault})`} — log ${path.relative(REPO, w.logFile)}`,
+    );
+  }
+  const token = ConunToken__factory.connect(chain.deployment.token, chain.provider);
+  const before = new Map<string, bigint>();
+  for (const w of workers) before.set(w.address, await token.balanceOf(w.address));
+
+  step("Posting the job: 12 Mandelbrot tiles × k=3, quorum 2 (escrow by EIP-2612 permit)");
+  const ctx = await connectRequester({
+    signer: requesterWallet,
+    storeDir: contentDir,
+    deployment: await readDeployment(chain.chainId),
+    log,
+  });
+  cleanups.push(() => ctx.store.close());
+  const posted = await postJob(ctx, { manifestPath: path.join(REPO, "demo/job.json") });
+  console.log(
+    `  job ${posted.jobId} posted, manifest ${posted.manifestCid}, escrow ${formatConun(posted.escrow)}`,
+  );
+
+  step(`Watching job ${posted.jobId}`);
+  const printer = createProgressPrinter();
+  const final = await watchJob(chain.provider, chain.deployment.market, posted.jobId, {
+    onEvent: printer.onEvent,
+    fromBlock: posted.blockNumber,
+    drive: requesterWallet,
+    untilClaimed: true,
+    timeoutMs: 10 * 60_000,
+  });
+  printer.done();
+  if (final.status !== "Finalized") throw new Error(`job ${posted.jobId} ended ${final.status}`);
+
+  step("Verification outcome");
+  const market = JobMarket__factory.connect(chain.deployment.market, chain.provider);
+  const paid = new Set(paidProviders(final));
+  for (const w of workers) {
+    const slashed = final.slashes.filter((s) => s.provider === w.address);
+    const claim = final.claims.get(w.address);
+    let owed = claim;
+    if (owed === undefined) {
+      const r = await market.claimableFor(posted.jobId, w.address);
+      owed = { payment: r.payment, fee: r.fee, stakeReleased: r.stakeReleased };
+    }
+    const delta = (await token.balanceOf(w.address)) - (before.get(w.address) ?? 0n);
+    const role = w.fault === "none" ? "honest" : "cheater";
+    if (slashed.length > 0) {
+      const total = slashed.reduce((sum, s) => sum + s.amount, 0n);
+      console.log(
+        `  ${w.name} (${role}) SLASHED ${formatConun(total)} of stake — ${slashed.length} group(s), reason ${[...new Set(slashed.map((s) => s.reason))].join(", ")}; paid nothing`,
+      );
+    } else if (paid.has(w.address)) {
+      console.log(
+        `  ${w.name} (${role}) PAID ${formatConun(owed.payment - owed.fee)} (${formatConun(owed.payment)} minus ${formatConun(owed.fee)} protocol fee)${claim ? `, claimed: wallet +${formatUnits(delta, 18)}` : ", not claimed yet"}`,
+      );
+    } else {
+      console.log(`  ${w.name} (${role}) neither paid nor slashed`);
+    }
+  }
+  const refunded = (final.awardRefund ?? 0n) + (final.refund ?? 0n);
+  console.log(
+    `  requester: escrowed ${formatConun(posted.escrow)}; refunded ${formatConun(refunded)} ` +
+      `(${formatConun(final.awardRefund ?? 0n)} of bids below the max price at the award, ` +
+      `${formatConun(final.refund ?? 0n)} for the cheater's replicas) — collect with conun:withdraw`,
+  );
+  console.log(`  stake slashed to the treasury: ${formatConun(final.slashed ?? 0n)}`);
+
+  step("Fetching and verifying the results against the on-chain roots");
+  const outDir = path.join(DEMO_DIR, `results-job-${posted.jobId}`);
+  await rm(outDir, { recursive: true, force: true });
+  const report = await fetchResults(ctx, posted.jobId, outDir);
+  const verified = report.tasks.filter((t) => t.state === "verified").length;
+  console.log(`  ${verified}/${final.taskCount} tiles verified against the winning roots`);
+  for (const t of report.tasks.filter((t) => t.state !== "verified"))
+    console.log(`  task ${t.index}: ${t.state} — ${t.reason}`);
+  const png = path.join(DEMO_DIR, `mandelbrot-job-${posted.jobId}.png`);
+  const picture = await assembleTiles(path.join(outDir, "tasks"), final.taskCount, png);
+  console.log(`  assembled ${picture.width}×${picture.height} image: ${png}`);
+
+  step("Audit it through the subgraph");
+  const query =
+    "{ providers(orderBy: slashedAmount, orderDirection: desc) { id netEarnings slashCount slashedAmount successRate } slashes { provider { id } amount reason job { id } } }";
+  console.log(
+    `  GraphQL endpoint: ${subgraph.url}${keep ? "" : " (live while the demo runs: add -- --keep)"}`,
+  );
+  console.log(
+    `  curl -s ${subgraph.url} -H 'content-type: application/json' \\\n    -d '${JSON.stringify({ query })}'`,
+  );
+
+  if (keep) {
+    console.log(
+      [
+        "",
+        "Everything is still running (--keep). The requester is account 2 and the providers share",
+        "the content store .conun/demo/content, so in another terminal try:",
+        "  export CONUN_CONTENT_DIR=.conun/demo/content",
+        `  npx hardhat conun:status --job ${posted.jobId} --network localhost`,
+        "  npx hardhat conun:post --manifest demo/job.json --account 2 --network localhost",
+        "  npx hardhat conun:watch --job <id> --account 2 --network localhost",
+        "Press Ctrl-C to stop.",
+      ].join("\n"),
+    );
+    await new Promise(() => {});
+  }
+}
+
+try {
+  await main();
+  console.log("\nDemo complete; stopping the chain, the subgraph host and the workers.");
+} catch (error) {
+  console.error(
+    `\ndemo failed: ${error instanceof ConunError ? `${error.message} [${error.code}]` : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+  );
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
