@@ -256,6 +256,72 @@ describe("conun-worker (integration)", function () {
     expect(await restarted.stop()).to.equal(0);
   });
 
+  it("resumes after being killed right after each transaction, before journaling it, and sends nothing twice", async () => {
+    await fundProviders(cluster, [3, 4, 5]);
+    const { jobId } = await postManifestJob(cluster);
+    // Each worker is killed (SIGKILL) at the listed moments, restarted after each crash.
+    const plans: [string, number, string[]][] = [
+      ["crash-a", 3, ["crash-after-bid", "crash-after-reveal", "none"]],
+      ["crash-b", 4, ["crash-after-commit", "none"]],
+      ["crash-c", 5, ["crash-after-claim", "none"]],
+    ];
+    const supervise = async ([name, account, faults]: [string, number, string[]]) => {
+      const dataDir = path.join(cluster.dir, `worker-${name}`);
+      for (const [i, fault] of faults.entries()) {
+        const w = await startWorkerProcess(cluster, {
+          name: `${name}-${i}`,
+          account,
+          fault,
+          dataDir,
+        });
+        workers.push(w);
+        if (fault === "none") return w;
+        await w.exited;
+        expect(w.child.signalCode, `${name} under ${fault}`).to.equal("SIGKILL");
+      }
+      throw new Error("unreachable");
+    };
+    const supervised = Promise.all(plans.map(supervise));
+    await awardWhenBidsIn(jobId);
+    const finals = await supervised;
+    await waitForClaims(jobId, finals);
+    // A worker killed right after its claim learns of it from the chain once restarted.
+    for (const w of finals) {
+      await waitFor(`${w.name} to journal its claim`, async () =>
+        (await readFile(path.join(w.dataDir, "journal.jsonl"), "utf8")).includes(
+          '"type":"claimed"',
+        ),
+      );
+    }
+
+    expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
+    expect((await market.getGroup(jobId, 0)).winningRoot).to.equal(await expectedRoot(0, 1));
+    for (const w of finals) {
+      for (const name of ["BidPlaced", "ResultCommitted", "ResultRevealed", "Claimed"]) {
+        expect(await eventsOf(market, name, jobId, w.address), `${w.name} ${name}`).to.have.length(
+          1,
+        );
+      }
+      const journal = (await readFile(path.join(w.dataDir, "journal.jsonl"), "utf8"))
+        .trim()
+        .split("\n")
+        .map(
+          (line) =>
+            JSON.parse(line) as { type: string; jobId?: string; action?: string; payment?: string },
+        );
+      for (const action of ["placeBid", "commit", "reveal", "claim"]) {
+        const signed = journal.filter(
+          (e) => e.type === "tx-signed" && e.jobId === jobId.toString() && e.action === action,
+        );
+        expect(signed, `${w.name} ${action}`).to.have.length(1);
+      }
+      // The amounts of a claim the worker was killed after are recovered from the chain.
+      const [claimed] = await eventsOf(market, "Claimed", jobId, w.address);
+      const entry = journal.find((e) => e.type === "claimed" && e.jobId === jobId.toString());
+      expect(entry?.payment).to.equal(String(claimed?.args.payment));
+    }
+  });
+
   it("rides out an RPC outage in the middle of a job and still completes it", async () => {
     await fundProviders(cluster, [9, 10, 11]);
     const proxy = await startTcpProxy(cluster.node.port);

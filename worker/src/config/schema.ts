@@ -28,7 +28,20 @@ export function machineDefaults() {
   };
 }
 
-export const FAULTS = ["none", "wrong-results", "stall-after-commit"] as const;
+/**
+ * Test-only misbehaviour. `wrong-results` commits a wrong root; `stall-after-commit` stops
+ * before revealing; `crash-after-<step>` kills the process (SIGKILL) right after that step's
+ * transaction is mined and before the journal records it — the worst moment for a restart.
+ */
+export const FAULTS = [
+  "none",
+  "wrong-results",
+  "stall-after-commit",
+  "crash-after-bid",
+  "crash-after-commit",
+  "crash-after-reveal",
+  "crash-after-claim",
+] as const;
 
 export const configSchema = z
   .object({

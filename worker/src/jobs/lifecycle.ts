@@ -26,12 +26,25 @@ export async function sendJobTx(
   action: string,
   tx: ContractTransaction,
 ) {
-  return ctx.sender.send(action, tx, {
+  const receipt = await ctx.sender.send(action, tx, {
     context: { jobId },
     signal: undefined,
     beforeBroadcast: (hash) => ctx.record({ type: "tx-signed", jobId, action, hash }),
   });
+  if (ctx.config.fault === CRASH_FAULTS[action]) {
+    ctx.log.warn(`fault mode ${ctx.config.fault}: killing the worker (test-only)`, { jobId });
+    process.kill(process.pid, "SIGKILL");
+    await new Promise(() => {}); // never continue to the journal entry
+  }
+  return receipt;
 }
+
+const CRASH_FAULTS: Record<string, string> = {
+  placeBid: "crash-after-bid",
+  commit: "crash-after-commit",
+  reveal: "crash-after-reveal",
+  claim: "crash-after-claim",
+};
 
 /** A revert name from a ChainError, or undefined. */
 function revertName(error: unknown): string | undefined {
@@ -274,7 +287,16 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
     case "finalized": {
       const bid = await market.getBid(jobId, me);
       if (bid.claimed) {
-        await ctx.record({ type: "claimed", jobId: state.jobId, payment: "0", fee: "0" });
+        // Claimed before a crash could journal it: the Claimed log has the amounts.
+        const logs = await market.queryFilter(market.filters.Claimed(jobId, me), ctx.startBlock);
+        const claimed = logs[0]?.args;
+        await ctx.record({
+          type: "claimed",
+          jobId: state.jobId,
+          payment: (claimed?.payment ?? 0n).toString(),
+          fee: (claimed?.fee ?? 0n).toString(),
+          ...(logs[0] ? { tx: logs[0].transactionHash } : {}),
+        });
         return true;
       }
       const [payment, fee] = await market.claimableFor(jobId, me);
