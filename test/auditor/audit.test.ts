@@ -3,9 +3,9 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
-import { type ConunFixture, P1, startConunFixture } from "./sdk/queries-fixtures.ts";
+import { type ConunFixture, P1, startConunFixture } from "../sdk/queries-fixtures.ts";
 
-const AUDIT = fileURLToPath(new URL("../scripts/audit.ts", import.meta.url));
+const AUDIT = fileURLToPath(new URL("../../scripts/audit.ts", import.meta.url));
 
 interface Run {
   code: number;
