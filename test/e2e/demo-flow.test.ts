@@ -23,6 +23,7 @@ import {
   waitForWorkersReady,
 } from "../../demo/system.ts";
 import { connectRequester, type RequesterContext } from "../../tasks/lib/context.ts";
+import { imageIdOfArchive } from "../../tasks/lib/image-archive.ts";
 import { type PostResult, postJob } from "../../tasks/lib/post.ts";
 import { fetchResults } from "../../tasks/lib/results.ts";
 import { type JobProgress, paidProviders, watchJob } from "../../tasks/lib/watch.ts";
@@ -119,6 +120,12 @@ describe("the demo flow, end to end", function () {
     if (found === undefined) throw new Error("no cheater");
     return found;
   };
+
+  it("reads the same image ID from the demo's docker save archive as Docker reports", async () => {
+    expect(await imageIdOfArchive(image.archive)).to.equal(image.imageId);
+    const resolved = JSON.parse(posted.manifestText);
+    expect(resolved.image.id).to.equal(image.imageId);
+  });
 
   it("finalizes the job with the honest root winning and the cheater slashed", async () => {
     expect(final.status).to.equal("Finalized");

@@ -14,6 +14,8 @@ import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtu
 /** What one provider reports: the text each task "computed", and whether its bundle lies. */
 interface Report {
   text: string;
+  /** Task 1 fails (no output) instead of succeeding. */
+  failTask1?: boolean;
   /** Rewrites task 0's file after the bundle was indexed: the claim no longer matches. */
   tamper?: boolean;
 }
@@ -48,6 +50,10 @@ describe("fetchResults", () => {
       if (assignment === undefined) throw new Error("provider won nothing");
       const tasks = [];
       for (let t = 0; t < 2; t++) {
+        if (t === 1 && report.failTask1) {
+          tasks.push({ index: t, status: "failed" as const });
+          continue;
+        }
         const out = path.join(work, `${i}-out-${t}`);
         await mkdir(out);
         await writeFile(path.join(out, "result.txt"), `${report.text} task ${t}\n`);
@@ -135,6 +141,22 @@ describe("fetchResults", () => {
       () => expect.fail("a forged output was written"),
       (error: NodeJS.ErrnoException) => expect(error.code).to.equal("ENOENT"),
     );
+  });
+
+  it("reports a task that failed the same way on every agreeing provider as failed", async () => {
+    const jobId = await runJob([
+      { text: "honest", failTask1: true },
+      { text: "honest", failTask1: true },
+      { text: "cheat" },
+    ]);
+    const report = await fetchResults(f.ctx, jobId, path.join(f.dir, "results"));
+    expect(report.complete).to.equal(false);
+    expect(report.tasks.map((t) => [t.state, t.status])).to.deep.equal([
+      ["verified", "succeeded"],
+      ["failed", "failed"],
+    ]);
+    expect(report.tasks[1]?.reason).to.contain("ended failed");
+    expect(report.tasks[1]?.dir).to.equal(undefined);
   });
 
   it("says plainly which tasks had no quorum", async () => {
