@@ -6,6 +6,7 @@ import { chainTime } from "../../sdk/chain/index.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { LOCAL_CHAIN_IDS, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
+import { inRanges } from "./logs.ts";
 import { send } from "./tx.ts";
 import { type JobProgress, readJobProgress } from "./watch.ts";
 
@@ -76,10 +77,8 @@ export interface AccountStatus {
 
 /** The caller's balances and jobs. */
 export async function accountStatus(ctx: RequesterContext): Promise<AccountStatus> {
-  const posted = await ctx.market.queryFilter(
-    ctx.market.filters.JobPosted(undefined, ctx.account),
-    ctx.deployment.startBlock,
-    "latest",
+  const posted = await inRanges(ctx.provider, ctx.deployment.startBlock, (from, to) =>
+    ctx.market.queryFilter(ctx.market.filters.JobPosted(undefined, ctx.account), from, to),
   );
   const jobs = [];
   for (const log of posted) {

@@ -10,6 +10,7 @@ import { describeError } from "../../sdk/errors.ts";
 import { type TaskVerification, verifyBundle } from "../../sdk/results/index.ts";
 import type { RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
+import { inRanges } from "./logs.ts";
 import { readJobProgress } from "./watch.ts";
 
 export type TaskState = "verified" | "failed" | "no-quorum" | "unverified";
@@ -73,10 +74,8 @@ export async function fetchResults(
   };
   try {
     const raw = await ctx.market.getJob(jobId);
-    const reveals = await ctx.market.queryFilter(
-      ctx.market.filters.ResultRevealed(jobId),
-      ctx.deployment.startBlock,
-      "latest",
+    const reveals = await inRanges(ctx.provider, ctx.deployment.startBlock, (from, to) =>
+      ctx.market.queryFilter(ctx.market.filters.ResultRevealed(jobId), from, to),
     );
     for (let groupId = 0; groupId < Number(raw.groupCount); groupId++) {
       const group = await ctx.market.getGroup(jobId, groupId);

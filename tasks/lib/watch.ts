@@ -8,6 +8,7 @@ import { chainTime, JOB_STATUS_NAMES, JobStatus } from "../../sdk/chain/index.ts
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import { RequesterError } from "./errors.ts";
+import { LOG_RANGE } from "./logs.ts";
 
 export type JobStatusName = "None" | "Open" | "Cancelled" | "Unfilled" | "Awarded" | "Finalized";
 
@@ -307,18 +308,20 @@ export async function watchJob(
   for (;;) {
     options.signal?.throwIfAborted();
     const head = await provider.getBlockNumber();
-    if (head >= fromBlock) {
+    // In ranges: public RPC endpoints cap how many blocks one eth_getLogs may span.
+    while (head >= fromBlock) {
+      const toBlock = Math.min(head, fromBlock + LOG_RANGE - 1);
       const logs = await provider.getLogs({
         address: marketAddress,
         topics: [null, jobTopic],
         fromBlock,
-        toBlock: head,
+        toBlock,
       });
       for (const log of logs) {
         const event = applyLog(market, progress, log, await blockTime(log.blockNumber));
         if (event !== undefined) options.onEvent?.(event, progress);
       }
-      fromBlock = head + 1;
+      fromBlock = toBlock + 1;
     }
     if (TERMINAL.includes(progress.status)) {
       if (!options.untilClaimed || progress.status !== "Finalized") return progress;
