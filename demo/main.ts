@@ -193,9 +193,35 @@ async function main(): Promise<void> {
   const picture = await assembleTiles(path.join(outDir, "tasks"), final.taskCount, png);
   console.log(`  assembled ${picture.width}×${picture.height} image: ${png}`);
 
-  step("Audit it through the subgraph");
+  step("Audit it through the subgraph (what any auditor can query)");
   const query =
     "{ providers(orderBy: slashedAmount, orderDirection: desc) { id netEarnings slashCount slashedAmount successRate } slashes { provider { id } amount reason job { id } } }";
+  // What an auditor sees: the same outcome, from the subgraph alone.
+  await subgraph.waitForBlock(await chain.provider.getBlockNumber(), 30_000);
+  const response = await fetch(subgraph.url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const audit = (await response.json()) as {
+    data?: {
+      providers: {
+        id: string;
+        netEarnings: string;
+        slashCount: number;
+        slashedAmount: string;
+        successRate: string;
+      }[];
+    };
+  };
+  const names = new Map(workers.map((w) => [w.address.toLowerCase(), w.name]));
+  for (const p of audit.data?.providers ?? []) {
+    console.log(
+      `  ${names.get(p.id) ?? p.id}: earned ${formatConun(BigInt(p.netEarnings))}, ` +
+        `slashed ${p.slashCount}× (${formatConun(BigInt(p.slashedAmount))}), success rate ${p.successRate}`,
+    );
+  }
   console.log(
     `  GraphQL endpoint: ${subgraph.url}${keep ? "" : " (live while the demo runs: add -- --keep)"}`,
   );
