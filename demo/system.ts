@@ -162,11 +162,17 @@ export async function startChain(options: StartChainOptions): Promise<DemoChain>
         "local chain there: stop the other process and run the demo again.",
     );
   }
-  const child = spawn(process.execPath, [HARDHAT_CLI, "run", "demo/chain-node.ts"], {
-    cwd: REPO,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, FORCE_COLOR: "0", CONUN_NODE_PORT: String(port) },
-  });
+  // --no-compile: the node needs no artifacts (contracts are deployed from the TypeChain
+  // factories or by Ignition), and a parent `hardhat test --coverage` may be compiling.
+  const child = spawn(
+    process.execPath,
+    [HARDHAT_CLI, "run", "--no-compile", "demo/chain-node.ts"],
+    {
+      cwd: REPO,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, FORCE_COLOR: "0", CONUN_NODE_PORT: String(port) },
+    },
+  );
   let output = "";
   const collect = (chunk: Buffer) => {
     if (output.length < 20_000) output += chunk.toString();
