@@ -145,6 +145,13 @@ export class TxSender {
           this.#onEvent({ kind: "failed", label, reason: error.revert?.name ?? error.message });
           throw error;
         }
+        // Some nodes (Hardhat automining) mine a reverting transaction and still answer the
+        // broadcast with an error: whatever the error, a mined transaction is the outcome.
+        const mined = await this.#findMined(signedHashes).catch(() => undefined);
+        if (mined !== undefined) {
+          if (nonce !== undefined && this.#nonce === nonce) this.#nonce = nonce + 1;
+          return this.#settle(label, mined, tx, log);
+        }
         lastError = error;
         if (isError(error, "NONCE_EXPIRED") || isError(error, "REPLACEMENT_UNDERPRICED")) {
           // Either an earlier attempt of ours did reach the node (checked at the top of the

@@ -26,6 +26,7 @@ import {
   type Cluster,
   fundProviders,
   postManifestJob,
+  REQUESTER,
   startCluster,
   startWorkerProcess,
   tails,
@@ -56,6 +57,33 @@ async function expectedRoot(first: number, count: number, n = 1): Promise<string
 }
 
 type EventArgs = { args: Record<string, unknown> };
+
+/**
+ * Transactions a worker journaled for `action` on `jobId` that reached the chain (a signed
+ * transaction that a nonce conflict kept from ever being mined was not sent).
+ */
+async function minedTxs(
+  cluster: Cluster,
+  dataDir: string,
+  jobId: bigint,
+  action: string,
+): Promise<string[]> {
+  const entries = (await readFile(path.join(dataDir, "journal.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map(
+      (line) =>
+        JSON.parse(line) as { type: string; jobId?: string; action?: string; hash?: string },
+    );
+  const mined: string[] = [];
+  for (const e of entries) {
+    if (e.type !== "tx-signed" || e.jobId !== jobId.toString() || e.action !== action) continue;
+    if ((await cluster.node.provider.getTransactionReceipt(e.hash as string)) !== null) {
+      mined.push(e.hash as string);
+    }
+  }
+  return mined;
+}
 
 /** Market events `name` of `jobId`, optionally only those naming `provider`. */
 async function eventsOf(
@@ -96,6 +124,15 @@ describe("conun-worker (integration)", function () {
     await Promise.all(workers.map((w) => w.kill()));
     workers = [];
   });
+
+  /** Cancels a job left open, so that no other test's workers bid on it. */
+  async function cancelOpenJob(jobId: bigint) {
+    const requester = JobMarket__factory.connect(
+      cluster.node.deployment.market,
+      cluster.node.signer(REQUESTER),
+    );
+    await (await requester.cancelJob(jobId)).wait();
+  }
 
   async function awardWhenBidsIn(jobId: bigint, bids = 3) {
     await waitFor(
@@ -246,12 +283,9 @@ describe("conun-worker (integration)", function () {
       .trim()
       .split("\n")
       .map((line) => JSON.parse(line) as { type: string; action?: string });
-    expect(journal.filter((e) => e.type === "tx-signed" && e.action === "commit")).to.have.length(
-      1,
-    );
-    expect(journal.filter((e) => e.type === "tx-signed" && e.action === "placeBid")).to.have.length(
-      1,
-    );
+    for (const action of ["placeBid", "commit", "reveal", "claim"]) {
+      expect(await minedTxs(cluster, victim.dataDir, jobId, action), action).to.have.length(1);
+    }
     expect(journal.filter((e) => e.type === "started")).to.have.length(2);
     expect(await restarted.stop()).to.equal(0);
   });
@@ -310,10 +344,8 @@ describe("conun-worker (integration)", function () {
             JSON.parse(line) as { type: string; jobId?: string; action?: string; payment?: string },
         );
       for (const action of ["placeBid", "commit", "reveal", "claim"]) {
-        const signed = journal.filter(
-          (e) => e.type === "tx-signed" && e.jobId === jobId.toString() && e.action === action,
-        );
-        expect(signed, `${w.name} ${action}`).to.have.length(1);
+        const sent = await minedTxs(cluster, w.dataDir, jobId, action);
+        expect(sent, `${w.name} ${action}`).to.have.length(1);
       }
       // The amounts of a claim the worker was killed after are recovered from the chain.
       const [claimed] = await eventsOf(market, "Claimed", jobId, w.address);
@@ -561,6 +593,77 @@ describe("conun-worker (integration)", function () {
       expect((await market.getBid(jobId, logsOnly.address)).capacity).to.equal(0n);
     } finally {
       await host.close();
+      await cancelOpenJob(jobId);
+    }
+  });
+
+  it("waits for a bid still pending from before a crash instead of bidding again", async () => {
+    await fundProviders(cluster, [19]);
+    const dataDir = path.join(cluster.dir, "worker-pending");
+    const first = await startWorkerProcess(cluster, { name: "pending-0", account: 19, dataDir });
+    workers.push(first);
+    await waitFor("the worker to start", async () => first.output().includes("worker starting"));
+    const registry = ProviderRegistry__factory.connect(
+      cluster.node.deployment.registry,
+      cluster.node.provider,
+    );
+    await waitFor(
+      "registration and stake",
+      async () => (await registry.getProvider(first.address)).stake >= 100n * 10n ** 18n,
+      30_000,
+      () => tails(workers),
+    );
+    expect(await first.stop()).to.equal(0);
+    const { jobId } = await postManifestJob(cluster);
+    const journalPath = path.join(dataDir, "journal.jsonl");
+    const signedBids = async () =>
+      (await readFile(journalPath, "utf8"))
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { type: string; action?: string; jobId?: string })
+        .filter(
+          (e) => e.type === "tx-signed" && e.action === "placeBid" && e.jobId === jobId.toString(),
+        );
+    await cluster.node.rpc("evm_setAutomine", [false]);
+    try {
+      const bidder = await startWorkerProcess(cluster, { name: "pending-1", account: 19, dataDir });
+      workers.push(bidder);
+      await waitFor(
+        "the bid to be signed and sent",
+        async () => (await signedBids()).length === 1,
+        30_000,
+        () => tails(workers),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await bidder.kill();
+      expect((await market.getBid(jobId, bidder.address)).capacity).to.equal(0n);
+      const restarted = await startWorkerProcess(cluster, {
+        name: "pending-2",
+        account: 19,
+        dataDir,
+      });
+      workers.push(restarted);
+      await waitFor(
+        "the restarted worker to wait for its pending bid",
+        async () => restarted.output().includes("waiting for a transaction sent earlier"),
+        30_000,
+        () => tails(workers),
+      );
+      await cluster.node.rpc("evm_mine", []);
+      await cluster.node.rpc("evm_setAutomine", [true]);
+      await waitFor(
+        "the bid to be journaled as placed",
+        async () =>
+          (await readFile(journalPath, "utf8")).includes(`"type":"bid-placed","jobId":"${jobId}"`),
+        30_000,
+        () => tails(workers),
+      );
+      expect(await eventsOf(market, "BidPlaced", jobId, restarted.address)).to.have.length(1);
+      expect(await signedBids()).to.have.length(1);
+      expect(restarted.output()).not.to.contain("JobMarketDuplicateBid");
+    } finally {
+      await cluster.node.rpc("evm_setAutomine", [true]);
+      await cancelOpenJob(jobId);
     }
   });
 });

@@ -22,6 +22,20 @@ ${SETTINGS.filter((s) => s.flag)
 Secrets only from the environment or files: CONUN_WORKER_KEYSTORE_PASSWORD, CONUN_WORKER_DEV_KEY.
 See worker/README.md.`;
 
+// Signals are handled from the first instant: a SIGTERM during start-up (connecting,
+// registering) stops the worker in order rather than killing it mid-transaction.
+const controller = new AbortController();
+let stopRequested: string | undefined;
+let onStop: (signal: string) => void = () => {};
+const stop = (signal: string) => {
+  if (controller.signal.aborted) return;
+  stopRequested = signal;
+  onStop(signal);
+  controller.abort(new Error(`received ${signal}`));
+};
+process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => stop("SIGTERM"));
+
 async function main(argv: string[]): Promise<number> {
   const options: Record<string, { type: "string" | "boolean" }> = {
     config: { type: "string" },
@@ -71,14 +85,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = createLogger({ level: config.log.level, json: config.log.json, component: "worker" });
-  const controller = new AbortController();
-  const stop = (signal: string) => {
-    if (controller.signal.aborted) return;
-    log.info("shutdown requested", { signal });
-    controller.abort(new Error(`received ${signal}`));
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  if (stopRequested !== undefined) {
+    log.info("shutdown requested before start", { signal: stopRequested });
+    return 0;
+  }
+  onStop = (signal) => log.info("shutdown requested", { signal });
   try {
     const worker = await startWorker(config, log, controller.signal);
     await worker.done;

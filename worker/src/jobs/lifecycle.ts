@@ -39,6 +39,31 @@ export async function sendJobTx(
   return receipt;
 }
 
+/**
+ * Before sending `action` again, waits for any transaction journaled for it that the node
+ * still holds unmined — one broadcast before a crash, or by an attempt the sender gave up
+ * on. Returns true when it waited: the caller re-reads the chain instead of sending a second
+ * transaction for the same step.
+ */
+async function settleJournaledTx(
+  ctx: WorkerContext,
+  state: JobState,
+  action: string,
+): Promise<boolean> {
+  for (const hash of state.txs[action] ?? []) {
+    if ((await ctx.provider.getTransactionReceipt(hash)) !== null) continue;
+    if ((await ctx.provider.getTransaction(hash)) === null) continue;
+    ctx.log.info("waiting for a transaction sent earlier", { jobId: state.jobId, action, hash });
+    const deadline = Date.now() + ctx.config.receiptTimeoutMs;
+    while (Date.now() < deadline && !ctx.shutdown.aborted) {
+      if ((await ctx.provider.getTransactionReceipt(hash)) !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return true;
+  }
+  return false;
+}
+
 const CRASH_FAULTS: Record<string, string> = {
   placeBid: "crash-after-bid",
   commit: "crash-after-commit",
@@ -82,6 +107,7 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
         });
         return true;
       }
+      if (await settleJournaledTx(ctx, state, "placeBid")) return true;
       const receipt = await sendJobTx(
         ctx,
         state.jobId,
@@ -193,6 +219,7 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
       const commitments = assignments.map((a) =>
         commitmentFor(jobId, Number(a.groupId), me, rootOf.get(Number(a.groupId)) ?? ZERO, salt),
       );
+      if (await settleJournaledTx(ctx, state, "commit")) return true;
       const receipt = await sendJobTx(
         ctx,
         state.jobId,
@@ -233,6 +260,7 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
         }
       }
       if (!ready) return false;
+      if (await settleJournaledTx(ctx, state, "reveal")) return true;
       const rootOf = new Map((state.roots ?? []).map((r) => [r.groupId, r.root]));
       const roots = assignments.map((a) => rootOf.get(Number(a.groupId)) ?? ZERO);
       try {
@@ -299,6 +327,7 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
         });
         return true;
       }
+      if (await settleJournaledTx(ctx, state, "claim")) return true;
       const [payment, fee] = await market.claimableFor(jobId, me);
       let tx: string | undefined;
       try {
