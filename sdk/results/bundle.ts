@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, copyFile, lstat, mkdir, readFile, writeFile } from "node:fs/promises";
+import { lstat, mkdir, open, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { ResultsError } from "./errors.ts";
@@ -84,6 +84,33 @@ export interface WriteBundleOptions {
 }
 
 /**
+ * Copies one file: the source opened with O_NOFOLLOW (scanOutput refused symlinks, and this
+ * keeps a link swapped in since from being followed), the target created exclusively, 0644.
+ */
+async function copyNoFollow(source: string, target: string): Promise<void> {
+  const input = await open(source, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const output = await open(target, "wx", 0o644);
+    try {
+      const buffer = Buffer.allocUnsafe(1 << 16);
+      for (;;) {
+        const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+        if (bytesRead === 0) break;
+        let written = 0;
+        while (written < bytesRead) {
+          written += (await output.write(buffer, written, bytesRead - written)).bytesWritten;
+        }
+      }
+      await output.chmod(0o644);
+    } finally {
+      await output.close();
+    }
+  } finally {
+    await input.close();
+  }
+}
+
+/**
  * Copies a task's output without following links and without keeping any mode bit the task
  * chose: the bundle holds plain 0644 files, so nothing in it is executable or set-id on the
  * host, whatever the task wrote.
@@ -98,9 +125,7 @@ async function copyOutput(
   for (const file of files) {
     const target = join(destination, file.path);
     await mkdir(dirname(target), { recursive: true, mode: 0o755 });
-    // scanOutput has just refused every symlink; COPYFILE_EXCL keeps us from overwriting.
-    await copyFile(join(source, file.path), target, constants.COPYFILE_EXCL);
-    await chmod(target, 0o644);
+    await copyNoFollow(join(source, file.path), target);
   }
 }
 
