@@ -17,6 +17,7 @@ export {
   writeBundle,
 } from "./bundle.ts";
 export { ResultsError } from "./errors.ts";
+export { findGroupBundle, groupBundleName, groupBundlePath } from "./layout.ts";
 export {
   proofFor,
   RESULT_LEAF_ENCODING,

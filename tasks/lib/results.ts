@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describeError } from "../../sdk/errors.ts";
-import { type TaskVerification, verifyBundle } from "../../sdk/results/index.ts";
+import { findGroupBundle, type TaskVerification, verifyBundle } from "../../sdk/results/index.ts";
 import type { RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { inRanges } from "./logs.ts";
@@ -110,7 +110,8 @@ export async function fetchResults(
         const local = path.join(scratch, `${groupId}-${provider}`);
         try {
           await ctx.store.exportTo(resultsCid, local);
-          const bundleDir = locateGroupBundle(local, groupId);
+          // One CID per provider and job: the group's bundle or a folder of them.
+          const bundleDir = await findGroupBundle(local, groupId);
           const verification = await verifyBundle(bundleDir, winningRoot);
           if (
             verification.results.jobId !== jobId.toString() ||
@@ -189,22 +190,4 @@ export async function fetchResults(
     report.tasks.length === job.taskCount && report.tasks.every((t) => t.state === "verified");
   await writeFile(path.join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
   return report;
-}
-
-/**
- * A provider reveals one CID for all its groups in a job, so the bundle may be the group's
- * bundle itself or a directory of them (`groups/<id>/` or `<id>/`).
- */
-export function locateGroupBundle(dir: string, groupId: number): string {
-  for (const candidate of [
-    dir,
-    path.join(dir, "groups", String(groupId)),
-    path.join(dir, String(groupId)),
-  ]) {
-    if (existsSync(path.join(candidate, "results.json"))) return candidate;
-  }
-  throw new RequesterError(
-    "results-unverified",
-    `no results.json for group ${groupId} in the bundle`,
-  );
 }

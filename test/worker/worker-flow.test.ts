@@ -11,12 +11,15 @@ import { expect } from "chai";
 import { ensureSubgraphBuild } from "../../demo/system.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import {
+  findGroupBundle,
   outputHash,
   resultRoot,
   unsuccessfulTaskHash,
   verifyBundle,
 } from "../../sdk/results/index.ts";
 import { overridesForDeployment, startSubgraphHost } from "../../subgraph-host/src/index.ts";
+import { connectRequester } from "../../tasks/lib/context.ts";
+import { fetchResults } from "../../tasks/lib/results.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
@@ -455,11 +458,34 @@ describe("conun-worker (integration)", function () {
     await cluster.store.exportTo(revealed?.args.resultsCid as string, bundleDir);
     for (let g = 0n; g < groupCount; g++) {
       const group = await market.getGroup(jobId, g);
-      const verification = await verifyBundle(
-        path.join(bundleDir, `group-${g}`),
-        group.winningRoot,
-      );
+      const found = await findGroupBundle(bundleDir, g);
+      expect(found).to.equal(path.join(bundleDir, `group-${g}`));
+      const verification = await verifyBundle(found, group.winningRoot);
       expect(verification.ok, `group ${g}`).to.equal(true);
+    }
+
+    // The requester's conun:results reads every provider's layout and proves every task.
+    const ctx = await connectRequester({
+      signer: cluster.node.signer(REQUESTER),
+      store: cluster.store,
+      deployment: {
+        ...cluster.node.deployment,
+        chainId: cluster.node.chainId,
+        deployBlocks: { token: 0, registry: 0, assignment: 0, market: 0 },
+      },
+    });
+    const out = path.join(cluster.dir, "multi-results");
+    const report = await fetchResults(ctx, jobId, out);
+    expect(report.complete).to.equal(true);
+    expect(report.tasks.map((t) => [t.index, t.state])).to.deep.equal([
+      [0, "verified"],
+      [1, "verified"],
+    ]);
+    expect(report.bundles.every((b) => b.ok)).to.equal(true);
+    for (const index of [0, 1]) {
+      expect(await readFile(path.join(out, "tasks", String(index), "result.txt"), "utf8")).to.equal(
+        `task ${index} of 2\n`,
+      );
     }
   });
 

@@ -6,7 +6,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { concat, keccak256 } from "ethers";
 import { describeError, isConunError } from "../../../sdk/errors.ts";
-import { type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
+import { groupBundlePath, type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
 import type { WorkerContext } from "../context.ts";
 import { ensureImage, runTask } from "../execution/index.ts";
 import type { GroupRoot, MembershipRecord, TaskSummary } from "../journal/index.ts";
@@ -130,14 +130,14 @@ export async function executeJob(
       ),
   );
 
+  // One CID is revealed for all memberships: the bundle itself for one group, a folder of
+  // per-group bundles for several (sdk/results layout.ts, which the requester reads through).
   const bundleRoot = path.join(runDir, "bundle");
   const roots: GroupRoot[] = [];
   const tasks: TaskSummary[] = [];
   for (const membership of memberships) {
-    const bundleDir =
-      memberships.length === 1 ? bundleRoot : path.join(bundleRoot, `group-${membership.groupId}`);
     const results = await writeBundle({
-      bundleDir,
+      bundleDir: groupBundlePath(bundleRoot, membership.groupId, memberships.length),
       jobId,
       groupId: membership.groupId,
       provider: ctx.address,
