@@ -138,6 +138,7 @@ export async function startContentGateway(options: ContentGatewayOptions): Promi
     }
     // Content is public and addressed by its hash: any page may read it.
     res.setHeader("Access-Control-Allow-Origin", "*");
+    res.setHeader("Access-Control-Expose-Headers", "X-Conun-Content, ETag");
   }
 
   async function serveContent(

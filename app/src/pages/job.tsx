@@ -1,0 +1,398 @@
+import { useState } from "react";
+import { getJob, type JobDetails } from "../../../sdk/queries/jobs.ts";
+import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
+import { Address, Badge, Card, ErrorMessage, Facts, Loading, Status } from "../components/ui.tsx";
+import { useApp } from "../context.ts";
+import { explainError } from "../lib/errors.ts";
+import { conun, shortHash, time } from "../lib/format.ts";
+import { usePoll } from "../lib/hooks.ts";
+import { type JobCheck, verifyJobResults } from "../lib/verify.ts";
+
+const STEPS = ["Open", "Awarded", "Committed", "Revealed", "Finalized"] as const;
+
+function phase(job: JobDetails): string {
+  if (job.status === "Cancelled" || job.status === "Unfilled" || job.status === "Finalized")
+    return job.status;
+  if (job.status === "Open") return "Open";
+  const committed = job.groups.every((g) => g.commitCount === job.replication);
+  const revealed = job.groups.every((g) => g.revealCount === job.replication);
+  return revealed ? "Revealed" : committed ? "Committed" : "Awarded";
+}
+
+function tone(outcome: string): "good" | "bad" | "neutral" | "warn" {
+  if (
+    outcome === "Agreed" ||
+    outcome === "Paid" ||
+    outcome === "verified" ||
+    outcome === "Finalized"
+  )
+    return "good";
+  if (
+    outcome === "Slashed" ||
+    outcome === "NoQuorum" ||
+    outcome.includes("mismatch") ||
+    outcome.startsWith("not-")
+  )
+    return "bad";
+  if (outcome === "Unpaid" || outcome === "Cancelled" || outcome === "Unfilled") return "warn";
+  return "neutral";
+}
+
+export function JobPage({ id }: { id: string }) {
+  const { config, reader, read, subgraph, session } = useApp();
+  const [status, setStatus] = useState<string>();
+  const [error, setError] = useState<string>();
+  const [check, setCheck] = useState<JobCheck>();
+
+  const data = usePoll(
+    async () => {
+      const jobId = BigInt(id);
+      const [job, onChain, block, finalizable, claimable] = await Promise.all([
+        getJob(subgraph, jobId),
+        read.market.getJob(jobId).catch(() => null),
+        reader.getBlock("latest"),
+        read.market.isFinalizable(jobId).catch(() => false),
+        session ? read.market.claimableBalance(session.address) : Promise.resolve(0n),
+      ]);
+      return { job, onChain, now: BigInt(block?.timestamp ?? 0), finalizable, claimable };
+    },
+    1000,
+    [id, session?.address],
+  );
+
+  async function act(
+    what: string,
+    run: (market: JobMarket) => Promise<{ wait(n: number, t: number): Promise<unknown> }>,
+  ) {
+    const market = session?.contracts.market;
+    if (market === undefined) return;
+    setError(undefined);
+    setStatus(`${what}: waiting for the wallet…`);
+    try {
+      const tx = await run(market);
+      setStatus(`${what}: waiting for the transaction…`);
+      await tx.wait(1, 120_000);
+      setStatus(`${what}: done.`);
+      data.refresh();
+    } catch (e) {
+      setStatus(undefined);
+      setError(explainError(e));
+    }
+  }
+
+  async function verify(job: JobDetails) {
+    setError(undefined);
+    setStatus("Downloading and verifying results…");
+    try {
+      const result = await verifyJobResults(config.gatewayUrl, job);
+      setCheck(result);
+      setStatus(
+        result.ok
+          ? "Every task verified against the on-chain root."
+          : "Some results did not verify.",
+      );
+    } catch (e) {
+      setStatus(undefined);
+      setError(`Cannot verify the results: ${explainError(e)}`);
+    }
+  }
+
+  if (!/^\d+$/.test(id)) return <p role="alert">“{id}” is not a job id.</p>;
+  const d = data.data;
+  const job = d?.job;
+  const isRequester =
+    session !== null &&
+    job !== undefined &&
+    job !== null &&
+    job.requester === session.address.toLowerCase();
+  const currentPhase = job ? phase(job) : undefined;
+
+  return (
+    <>
+      <h1>Job {id}</h1>
+      <ErrorMessage message={data.error} />
+      {d === undefined ? <Loading what="the job" /> : null}
+      {d !== undefined && job === null ? (
+        <p role="status">Job {id} is not indexed yet (the subgraph may be catching up).</p>
+      ) : null}
+      {job ? (
+        <>
+          <ol className="steps" aria-label="Progress">
+            {STEPS.map((step) => {
+              const reached =
+                currentPhase !== undefined &&
+                STEPS.indexOf(step) <= STEPS.indexOf(currentPhase as (typeof STEPS)[number]);
+              return (
+                <li
+                  key={step}
+                  className={reached ? "done" : ""}
+                  aria-current={step === currentPhase ? "step" : undefined}
+                >
+                  {step}
+                </li>
+              );
+            })}
+          </ol>
+          <Card title="Summary">
+            <Facts
+              items={[
+                [
+                  "Status",
+                  <Badge key="f139" tone={tone(job.status)}>
+                    <span data-testid="job-status">{job.status}</span>
+                  </Badge>,
+                ],
+                [
+                  "Phase",
+                  <span key="f143" data-testid="job-phase">
+                    {currentPhase}
+                  </span>,
+                ],
+                [
+                  "Requester",
+                  <span key="f144" className="mono">
+                    {job.requester}
+                  </span>,
+                ],
+                [
+                  "Tasks × replicas (quorum)",
+                  `${job.taskCount} × ${job.replication} (q = ${job.quorum})`,
+                ],
+                ["Max price per task-replica", conun(job.maxPrice)],
+                ["Escrow posted / still held", `${conun(job.escrow)} / ${conun(job.escrowHeld)}`],
+                ["Cost of winning bids", conun(job.cost)],
+                [
+                  "Paid / refunded / slashed",
+                  `${conun(job.paid)} / ${conun(job.refunded)} / ${conun(job.slashed)}`,
+                ],
+                ["Bidding deadline", time(job.biddingDeadline)],
+                ["Commit deadline", time(job.commitDeadline)],
+                ["Reveal deadline", time(job.revealDeadline)],
+                ["Chain time", time(d?.now)],
+                [
+                  "Manifest",
+                  <a
+                    key="f162"
+                    href={`${config.gatewayUrl}/ipfs/${job.manifestCid}`}
+                    className="mono"
+                  >
+                    {shortHash(job.manifestCid)}
+                  </a>,
+                ],
+                [
+                  "Image",
+                  <span key="f166" className="mono">
+                    {job.imageRef}
+                  </span>,
+                ],
+              ]}
+            />
+          </Card>
+          <Card title="Actions">
+            <div className="row">
+              {isRequester &&
+              job.status === "Open" &&
+              d !== undefined &&
+              d.now <= job.biddingDeadline ? (
+                <button type="button" onClick={() => act("Cancel", (m) => m.cancelJob(job.jobId))}>
+                  Cancel job
+                </button>
+              ) : null}
+              {session &&
+              job.status === "Open" &&
+              d !== undefined &&
+              d.now > job.biddingDeadline ? (
+                <button
+                  type="button"
+                  onClick={() => act("Close bidding", (m) => m.closeBidding(job.jobId))}
+                >
+                  Close bidding
+                </button>
+              ) : null}
+              {session && d?.finalizable ? (
+                <button type="button" onClick={() => act("Finalize", (m) => m.finalize(job.jobId))}>
+                  Finalize
+                </button>
+              ) : null}
+              {session && d !== undefined && d.claimable > 0n ? (
+                <button type="button" onClick={() => act("Withdraw", (m) => m.withdraw())}>
+                  Withdraw {conun(d.claimable)}
+                </button>
+              ) : null}
+              {job.status === "Finalized" && job.groups.some((g) => g.outcome === "Agreed") ? (
+                <button type="button" onClick={() => void verify(job)}>
+                  Download and verify results
+                </button>
+              ) : null}
+              {session === null ? (
+                <span className="muted">Connect an account to act on this job.</span>
+              ) : null}
+            </div>
+            <Status message={status} />
+            <ErrorMessage message={error} />
+          </Card>
+          {check ? <ResultsCard check={check} /> : null}
+          <Card title={`Bids (${job.bids.length})`}>
+            {job.bids.length === 0 ? (
+              <p className="muted">No bids yet.</p>
+            ) : (
+              <div className="scroll">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Provider</th>
+                      <th scope="col">Price</th>
+                      <th scope="col">Capacity</th>
+                      <th scope="col">Allotted</th>
+                      <th scope="col">Status</th>
+                    </tr>
+                  </thead>
+                  <tbody data-testid="bids">
+                    {job.bids.map((bid) => (
+                      <tr key={bid.id}>
+                        <td>
+                          <Address value={bid.provider} />
+                        </td>
+                        <td>{conun(bid.price)}</td>
+                        <td>{bid.capacity}</td>
+                        <td>{bid.allotted}</td>
+                        <td>
+                          <Badge tone={tone(bid.status)}>{bid.status}</Badge>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </Card>
+          <Card title={`Replica groups (${job.groups.length})`}>
+            {job.groups.length === 0 ? (
+              <p className="muted">Groups are formed when bidding closes.</p>
+            ) : null}
+            {job.groups.map((group) => (
+              <section key={group.id} className="group" aria-label={`Group ${group.groupId}`}>
+                <h3>
+                  Group {group.groupId}: tasks {group.taskStart}–
+                  {group.taskStart + group.taskCount - 1} · {group.commitCount}/{job.replication}{" "}
+                  committed · {group.revealCount}/{job.replication} revealed ·{" "}
+                  <Badge tone={tone(group.outcome)}>{group.outcome}</Badge>
+                </h3>
+                <div className="scroll">
+                  <table>
+                    <thead>
+                      <tr>
+                        <th scope="col">Lane</th>
+                        <th scope="col">Provider</th>
+                        <th scope="col">Committed</th>
+                        <th scope="col">Revealed root</th>
+                        <th scope="col">Outcome</th>
+                        <th scope="col">Paid / slashed</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {group.members.map((m) => (
+                        <tr key={m.lane}>
+                          <td>{m.lane}</td>
+                          <td>
+                            <Address value={m.provider} />
+                          </td>
+                          <td>{m.committedAt ? time(m.committedAt) : "—"}</td>
+                          <td className="mono">{shortHash(m.resultRoot)}</td>
+                          <td>
+                            <Badge tone={tone(m.outcome)}>{m.outcome}</Badge>
+                            {m.slashReason ? ` (${m.slashReason})` : ""}
+                          </td>
+                          <td>
+                            {conun(m.payment)} / {conun(m.slashedAmount)}
+                          </td>
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+                {group.refund > 0n ? <p>Refunded to the requester: {conun(group.refund)}</p> : null}
+              </section>
+            ))}
+          </Card>
+          <Card title="Token flows">
+            {job.flows.length === 0 ? (
+              <p className="muted">None yet.</p>
+            ) : (
+              <div className="scroll">
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">Block</th>
+                      <th scope="col">Kind</th>
+                      <th scope="col">Account</th>
+                      <th scope="col">Amount</th>
+                    </tr>
+                  </thead>
+                  <tbody data-testid="flows">
+                    {job.flows.map((f) => (
+                      <tr key={`${f.transactionHash}-${f.kind}-${f.account}-${f.amount}`}>
+                        <td>{f.blockNumber.toString()}</td>
+                        <td>{f.kind}</td>
+                        <td className="mono">{f.account.slice(0, 10)}…</td>
+                        <td>{conun(f.amount)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </Card>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function ResultsCard({ check }: { check: JobCheck }) {
+  return (
+    <Card title="Results">
+      <p data-testid="verify-summary" role="status">
+        {check.ok ? (
+          <Badge tone="good">All results verified</Badge>
+        ) : (
+          <Badge tone="bad">Some results did not verify</Badge>
+        )}
+        {check.skippedGroups.length > 0
+          ? ` · groups without quorum (refunded): ${check.skippedGroups.join(", ")}`
+          : ""}
+      </p>
+      {check.groups.map((group) => (
+        <section key={group.groupId} aria-label={`Results of group ${group.groupId}`}>
+          <h3>
+            Group {group.groupId} · bundle{" "}
+            <span className="mono">{shortHash(group.resultsCid)}</span> · root{" "}
+            {group.rootMatches ? (
+              <Badge tone="good">matches chain</Badge>
+            ) : (
+              <Badge tone="bad">differs from chain</Badge>
+            )}
+          </h3>
+          <ul className="tasks">
+            {group.tasks.map((task) => (
+              <li key={task.index} data-testid={`task-${task.index}`}>
+                Task {task.index}: <Badge tone={tone(task.verdict)}>{task.verdict}</Badge> (
+                {task.status})
+                {task.files.map((file) => (
+                  <a
+                    key={file.path}
+                    href={file.url}
+                    download={`task-${task.index}-${file.path.replaceAll("/", "_")}`}
+                  >
+                    {" "}
+                    {file.path} ({file.size} B)
+                  </a>
+                ))}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+    </Card>
+  );
+}

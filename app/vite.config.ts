@@ -1,0 +1,57 @@
+// Vite builds the dApp from app/ and imports the shared SDK from ../sdk and the TypeChain
+// types from ../types, so ABIs, queries and manifest rules have one source. A few SDK modules
+// import Node built-ins for code paths the browser never takes (hashing files from disk,
+// importing directories): they resolve to small shims in src/shims that either do the same
+// thing with browser APIs (sha256) or throw if ever reached.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import react from "@vitejs/plugin-react";
+import { defineConfig, type Plugin } from "vite";
+
+const here = import.meta.dirname;
+const shim = (name: string) => path.join(here, "src", "shims", name);
+
+/**
+ * `vite dev` serves /config.json from the file named by CONUN_APP_CONFIG (the production
+ * server, app/server.ts, serves the object it is given).
+ */
+function devConfig(): Plugin {
+  return {
+    name: "conun-dev-config",
+    configureServer(server) {
+      server.middlewares.use("/config.json", (_req, res) => {
+        const file = process.env.CONUN_APP_CONFIG;
+        if (file === undefined) {
+          res.statusCode = 404;
+          res.end("set CONUN_APP_CONFIG to a config.json path (see app/README.md)");
+          return;
+        }
+        res.setHeader("Content-Type", "application/json");
+        res.end(readFileSync(file));
+      });
+    },
+  };
+}
+
+export default defineConfig({
+  root: here,
+  plugins: [react(), devConfig()],
+  resolve: {
+    alias: [
+      { find: /^node:crypto$/, replacement: shim("node-crypto.ts") },
+      { find: /^node:fs\/promises$/, replacement: shim("node-fs.ts") },
+      { find: /^node:fs$/, replacement: shim("node-fs.ts") },
+      { find: /^node:path$/, replacement: shim("node-path.ts") },
+      { find: /^node:stream\/promises$/, replacement: shim("node-stream.ts") },
+    ],
+  },
+  server: { host: "127.0.0.1", fs: { allow: [path.join(here, "..")] } },
+  build: {
+    outDir: path.join(here, "dist"),
+    emptyOutDir: true,
+    sourcemap: true,
+    // One ~1 MB bundle (ethers, zod, the Merkle tree, UnixFS): served from loopback or a CDN,
+    // splitting it would only add round trips for an app whose every page needs ethers.
+    chunkSizeWarningLimit: 1500,
+  },
+});

@@ -1,0 +1,238 @@
+// The whole local system the dApp talks to, in one process: an in-process Hardhat network
+// served over HTTP with CORS (the browser calls it directly), the contracts, the embedded
+// subgraph host, a local content store behind its HTTP gateway, and the app server; plus
+// headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { network } from "hardhat";
+import { type Browser, type ConsoleMessage, chromium, type Page } from "playwright-core";
+import { type AppServer, startAppServer } from "../../app/server.ts";
+import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
+import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
+import { silentLogger } from "../../sdk/logger.ts";
+import { freePort } from "../helpers/local-node.ts";
+import {
+  type Connection,
+  deployProtocol,
+  type Protocol,
+  registerProviders,
+} from "../helpers/protocol.ts";
+import {
+  addressesOf,
+  latestBlockOf,
+  startTestIndexer,
+  type TestIndexer,
+} from "../helpers/subgraph-host.ts";
+
+export const SCREENSHOT_DIR = path.join(
+  import.meta.dirname,
+  "..",
+  "..",
+  "test-artifacts",
+  "screenshots",
+);
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+interface RpcEnvelope {
+  id?: unknown;
+  jsonrpc?: string;
+  method: string;
+  params?: unknown[];
+}
+
+/** Serves the in-process network as JSON-RPC over HTTP, with CORS for the app's origin. */
+async function serveRpc(connection: Connection): Promise<{ url: string; close(): Promise<void> }> {
+  const answer = async (request: RpcEnvelope) => {
+    try {
+      const result = await connection.provider.request({
+        method: request.method,
+        params: request.params ?? [],
+      });
+      return { jsonrpc: "2.0", id: request.id, result };
+    } catch (error) {
+      const e = error as { code?: number; message?: string; data?: unknown };
+      return {
+        jsonrpc: "2.0",
+        id: request.id,
+        error: { code: e.code ?? -32603, message: e.message ?? String(error), data: e.data },
+      };
+    }
+  };
+  const cors = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "POST, OPTIONS",
+    "access-control-allow-headers": "content-type",
+  };
+  const server: Server = createServer((req, res) => {
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, cors).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      void (async () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
+          | RpcEnvelope
+          | RpcEnvelope[];
+        const reply = Array.isArray(body)
+          ? await Promise.all(body.map(answer))
+          : await answer(body);
+        res.writeHead(200, { ...cors, "content-type": "application/json" });
+        res.end(
+          JSON.stringify(reply, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)),
+        );
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface AppStack {
+  connection: Connection;
+  protocol: Protocol;
+  rpcUrl: string;
+  indexer: TestIndexer;
+  store: ContentStore;
+  gateway: ContentGateway;
+  app: AppServer;
+  browser: Browser;
+  work: string;
+  close(): Promise<void>;
+}
+
+export async function startAppStack(): Promise<AppStack> {
+  const connection = await network.create({ chainType: "l1" });
+  const protocol = await deployProtocol(connection);
+  await registerProviders(protocol, protocol.providers.slice(0, 3));
+  const rpc = await serveRpc(connection);
+  const indexer = await startTestIndexer({
+    rpcUrl: rpc.url,
+    addresses: await addressesOf(protocol),
+    headOf: latestBlockOf(connection),
+  });
+  const work = await mkdtemp(path.join(tmpdir(), "conun-app-test-"));
+  const store = await openContentStore({ kind: "local", dir: path.join(work, "store") });
+  const appPort = await freePort();
+  const gateway = await startContentGateway({
+    store,
+    log: silentLogger,
+    uploadOrigins: [`http://127.0.0.1:${appPort}`],
+  });
+  const addresses = await addressesOf(protocol);
+  const app = await startAppServer({
+    port: appPort,
+    build: process.env.CONUN_APP_NO_BUILD === undefined,
+    config: {
+      chainId: 31337,
+      rpcUrl: rpc.url,
+      addresses: { token: addresses.token, registry: addresses.registry, market: addresses.market },
+      subgraphUrl: indexer.url,
+      gatewayUrl: gateway.url,
+      networkName: "test chain",
+    },
+  });
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+  });
+  return {
+    connection,
+    protocol,
+    rpcUrl: rpc.url,
+    indexer,
+    store,
+    gateway,
+    app,
+    browser,
+    work,
+    close: async () => {
+      await browser.close().catch(() => undefined);
+      await app.close();
+      await gateway.close();
+      await store.close();
+      await indexer.destroy();
+      await rpc.close();
+      await connection.close();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects console errors and uncaught exceptions of a page, to fail the test on any. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message: ConsoleMessage) => {
+    if (message.type() === "error") errors.push(`console: ${message.text()}`);
+  });
+  page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
+  return errors;
+}
+
+/**
+ * An injected EIP-1193 wallet for the page, standing in for a browser extension (none can be
+ * installed in headless Chromium here). It reports `chainId`, holds `account`, forwards
+ * everything else to the node, and answers the methods in `reject` as a user clicking
+ * "Reject" would (EIP-1193 error 4001).
+ */
+export function injectedWalletScript(options: {
+  rpcUrl: string;
+  chainId: number;
+  account: string;
+  reject?: string[];
+}): string {
+  return `(() => {
+    const o = ${JSON.stringify(options)};
+    let id = 0;
+    window.ethereum = {
+      isMetaMask: false,
+      on() {},
+      removeListener() {},
+      async request({ method, params }) {
+        if (method === "eth_chainId") return "0x" + o.chainId.toString(16);
+        if (method === "eth_requestAccounts" || method === "eth_accounts") return [o.account];
+        if ((o.reject || []).includes(method)) {
+          const error = new Error("User rejected the request.");
+          error.code = 4001;
+          throw error;
+        }
+        const res = await fetch(o.rpcUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params || [] }),
+        });
+        const body = await res.json();
+        if (body.error) {
+          const error = new Error(body.error.message);
+          error.code = body.error.code;
+          error.data = body.error.data;
+          throw error;
+        }
+        return body.result;
+      },
+    };
+  })();`;
+}
