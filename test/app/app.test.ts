@@ -4,7 +4,7 @@ import { expect } from "chai";
 import type { Page } from "playwright-core";
 import { cidOf } from "../../sdk/content/index.ts";
 import { parseManifest } from "../../sdk/manifest/index.ts";
-import { writeBundle } from "../../sdk/results/index.ts";
+import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
 import { ONE, passTime } from "../helpers/protocol.ts";
 import {
   type AppStack,

@@ -15,6 +15,7 @@ import {
   type TaskStatus,
   unsuccessfulTaskHash,
 } from "../../../sdk/results/bundle.ts";
+import { groupBundleName } from "../../../sdk/results/layout.ts";
 import { proofFor, resultTree, verifyTaskProof } from "../../../sdk/results/merkle.ts";
 import { contentUrl, fetchBytes, listDirectory } from "./gateway.ts";
 
@@ -59,6 +60,7 @@ export interface JobCheck {
 
 interface ResultsFile {
   version: 1;
+  groupId: string;
   root: string;
   tasks: { index: number; outputHash: string; status: TaskStatus; proof?: string[] }[];
 }
@@ -69,6 +71,8 @@ function parseResults(bytes: Uint8Array): ResultsFile {
   const raw = JSON.parse(new TextDecoder().decode(bytes)) as Partial<ResultsFile>;
   const valid =
     raw.version === 1 &&
+    typeof raw.groupId === "string" &&
+    /^\d+$/.test(raw.groupId) &&
     typeof raw.root === "string" &&
     BYTES32.test(raw.root) &&
     Array.isArray(raw.tasks) &&
@@ -123,24 +127,65 @@ export async function outputHashOf(files: { path: string; bytes: Uint8Array }[])
   return `0x${hex(await crypto.subtle.digest("SHA-256", total))}`;
 }
 
+/**
+ * Tries the bundle of each provider that revealed the winning root until one verifies in
+ * full: any one of them is as good as another, and one bad bundle (unavailable, or a provider
+ * that revealed the right root with a useless CID) must not hide the others.
+ */
 async function checkGroup(gatewayUrl: string, group: JobGroup): Promise<GroupCheck> {
   const root = (group.winningRoot ?? "").toLowerCase();
-  const member = group.members.find(
-    (m) => m.resultRoot?.toLowerCase() === root && m.resultsCid !== null && m.resultsCid !== "",
-  );
-  if (member === undefined || member.resultsCid === null) {
+  const cids = [
+    ...new Set(
+      group.members
+        .filter((m) => m.resultRoot?.toLowerCase() === root && m.resultsCid)
+        .map((m) => m.resultsCid as string),
+    ),
+  ];
+  if (cids.length === 0) {
     throw new Error(`group ${group.groupId}: no provider revealed a bundle with the winning root`);
   }
-  const cid = member.resultsCid;
+  let first: GroupCheck | undefined;
+  let lastError: unknown;
+  for (const cid of cids) {
+    try {
+      const check = await checkBundle(gatewayUrl, group, root, cid);
+      if (check.rootMatches && check.tasks.every((t) => t.verdict === "verified")) return check;
+      first ??= check;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  if (first !== undefined) return first;
+  throw lastError;
+}
+
+async function checkBundle(
+  gatewayUrl: string,
+  group: JobGroup,
+  root: string,
+  cid: string,
+): Promise<GroupCheck> {
   const listing = await listDirectory(gatewayUrl, cid);
-  // A provider reveals one CID for all its groups: the bundle is the group's own, or a
-  // directory of them (`groups/<id>/` or `<id>/`), as tasks/lib/results.ts locateGroupBundle.
-  const base = [``, `groups/${group.groupId}/`, `${group.groupId}/`].find((prefix) =>
-    listing.entries.some((e) => e.type === "file" && e.path === `${prefix}results.json`),
-  );
-  if (base === undefined)
-    throw new Error(`bundle ${cid} has no results.json for group ${group.groupId}`);
-  const results = parseResults(await fetchBytes(gatewayUrl, cid, `${base}results.json`));
+  // A provider reveals one CID for all its groups: the bundle is the group's own, or a folder
+  // of `group-<id>/` bundles (sdk/results/layout.ts, which findGroupBundle reads on disk).
+  const wanted = String(group.groupId);
+  const hasIndex = (prefix: string) =>
+    listing.entries.some((e) => e.type === "file" && e.path === `${prefix}results.json`);
+  let base: string | undefined;
+  let results: ResultsFile | undefined;
+  for (const prefix of ["", `${groupBundleName(group.groupId)}/`]) {
+    if (!hasIndex(prefix)) continue;
+    const candidate = parseResults(await fetchBytes(gatewayUrl, cid, `${prefix}results.json`));
+    if (candidate.groupId === wanted) {
+      base = prefix;
+      results = candidate;
+      break;
+    }
+  }
+  if (base === undefined || results === undefined) {
+    throw new Error(`bundle ${cid} has no results.json for group ${wanted}`);
+  }
+
   const computedRoot = resultTree(results.tasks).root;
   const rootMatches = results.root === root && computedRoot === root;
   const tasks: TaskCheck[] = [];
