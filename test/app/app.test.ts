@@ -212,8 +212,7 @@ describe("dApp in Chromium", function () {
         const dir = path.join(stack.work, `bundle-${provider.address}`);
         const roots: string[] = [];
         for (const a of assignments) {
-          const bundleDir =
-            assignments.length === 1 ? dir : path.join(dir, "groups", String(a.groupId));
+          const bundleDir = groupBundlePath(dir, a.groupId, assignments.length);
           const tasks = [];
           for (let i = Number(a.taskStart); i < Number(a.taskStart + a.taskCount); i++) {
             const out = path.join(stack.work, `out-${provider.address}-${i}`);

@@ -5,11 +5,19 @@ import { expect } from "chai";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
-import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
+import {
+  type ContentGateway,
+  type GatewayListing,
+  startContentGateway,
+} from "../../sdk/content/gateway.ts";
 import { type ContentStore, cidOf, openContentStore } from "../../sdk/content/index.ts";
 import { createLogger } from "../../sdk/logger.ts";
 
 const APP_ORIGIN = "http://127.0.0.1:5999";
+
+interface ErrorBody {
+  error: { code: string; message: string };
+}
 
 /** Every block file of a blockstore-fs directory. */
 async function blockFiles(dir: string): Promise<string[]> {
@@ -111,7 +119,9 @@ describe("ContentGateway", () => {
       expect(await file.text()).to.equal("task zero\n");
       const json = await fetch(`${gateway.url}/ipfs/${cid}/results.json`);
       expect(json.headers.get("content-type")).to.equal("application/json");
-      const sub = await (await fetch(`${gateway.url}/ipfs/${cid}/tasks`)).json();
+      const sub = (await (
+        await fetch(`${gateway.url}/ipfs/${cid}/tasks`)
+      ).json()) as GatewayListing;
       expect(sub.entries.map((e: { path: string }) => e.path)).to.deep.equal(["0", "0/out.txt"]);
       const missing = await fetch(`${gateway.url}/ipfs/${cid}/tasks/9`);
       expect(missing.status).to.equal(404);
@@ -124,14 +134,14 @@ describe("ContentGateway", () => {
       const cid = await store.addDirectory(dir);
       const res = await fetch(`${gateway.url}/ipfs/${cid}/%2e%2e%2fstore`);
       expect(res.status).to.equal(400);
-      expect((await res.json()).error.code).to.equal("invalid-path");
+      expect(((await res.json()) as ErrorBody).error.code).to.equal("invalid-path");
     });
 
     it("answers 400 for a string that is not a CID the store accepts", async () => {
       for (const bad of ["not-a-cid", "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"]) {
         const res = await fetch(`${gateway.url}/ipfs/${bad}`);
         expect(res.status, bad).to.equal(400);
-        expect((await res.json()).error.code).to.equal("invalid-cid");
+        expect(((await res.json()) as ErrorBody).error.code).to.equal("invalid-cid");
       }
     });
 
@@ -139,7 +149,7 @@ describe("ContentGateway", () => {
       const cid = await cidOf(new TextEncoder().encode("never stored"));
       const res = await fetch(`${gateway.url}/ipfs/${cid}`);
       expect(res.status).to.equal(404);
-      expect((await res.json()).error.code).to.equal("content-not-found");
+      expect(((await res.json()) as ErrorBody).error.code).to.equal("content-not-found");
     });
 
     it("answers 502 when the stored bytes do not hash to the CID", async () => {
@@ -149,7 +159,7 @@ describe("ContentGateway", () => {
       await writeFile(file as string, "the wrong bytes");
       const res = await fetch(`${gateway.url}/ipfs/${cid}`);
       expect(res.status).to.equal(502);
-      expect((await res.json()).error.code).to.equal("content-mismatch");
+      expect(((await res.json()) as ErrorBody).error.code).to.equal("content-mismatch");
     });
 
     it("cuts a response short when a later block fails verification", async () => {
@@ -182,7 +192,7 @@ describe("ContentGateway", () => {
       });
       expect(res.status).to.equal(201);
       expect(res.headers.get("access-control-allow-origin")).to.equal(APP_ORIGIN);
-      const body = await res.json();
+      const body = (await res.json()) as { cid: string; size: number };
       expect(body).to.deep.equal({ cid: await cidOf(bytes), size: 300_000 });
       expect(Buffer.from(await store.getBytes(body.cid)).equals(Buffer.from(bytes))).to.equal(true);
     });
@@ -213,7 +223,7 @@ describe("ContentGateway", () => {
         body: new Uint8Array(1024 * 1024 + 1),
       });
       expect(res.status).to.equal(413);
-      expect((await res.json()).error.code).to.equal("upload-too-large");
+      expect(((await res.json()) as ErrorBody).error.code).to.equal("upload-too-large");
     });
 
     it("refuses other methods on the content path with 405", async () => {

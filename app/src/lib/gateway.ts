@@ -17,7 +17,7 @@ async function failure(res: Response, what: string): Promise<Error> {
 export async function upload(gatewayUrl: string, bytes: Uint8Array | Blob): Promise<string> {
   const res = await fetch(`${gatewayUrl}/upload`, {
     method: "POST",
-    body: bytes as BodyInit,
+    body: bytes instanceof Blob ? bytes : new Blob([new Uint8Array(bytes)]),
     headers: { "Content-Type": "application/octet-stream" },
     signal: AbortSignal.timeout(120_000),
   });

@@ -110,7 +110,7 @@ export async function outputHashOf(files: { path: string; bytes: Uint8Array }[])
   const lines = await Promise.all(
     files.map(async (file) => ({
       path: encoder.encode(file.path),
-      sha: hex(await crypto.subtle.digest("SHA-256", file.bytes as BufferSource)),
+      sha: hex(await crypto.subtle.digest("SHA-256", new Uint8Array(file.bytes))),
     })),
   );
   lines.sort((x, y) => compareUtf8(x.path, y.path));
