@@ -2,6 +2,7 @@
 // CONUN contracts deployed there and the content store. Built from plain ethers objects so that
 // the Hardhat tasks, `npm run demo`, the tests and the dApp share the same code.
 import path from "node:path";
+import { multiaddr } from "@multiformats/multiaddr";
 import type { Provider, Signer } from "ethers";
 import {
   type Deployment,
@@ -9,7 +10,7 @@ import {
   type ReadDeploymentOptions,
   readDeployment,
 } from "../../scripts/deployments.ts";
-import { openContentStore } from "../../sdk/content/index.ts";
+import { type ContentStoreOptions, openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import { type Logger, silentLogger } from "../../sdk/logger.ts";
 import type { ConunToken } from "../../types/ethers-contracts/ConunToken.ts";
@@ -43,6 +44,15 @@ export interface ConnectOptions {
   signer: Signer;
   /** Content store directory (default: CONUN_CONTENT_DIR, then `.conun/content`). */
   storeDir?: string;
+  /**
+   * IPFS nodes to connect to (default: CONUN_CONTENT_PEERS, comma-separated). Given peers or
+   * listen addresses, the store is the IPFS backend over the same directory.
+   */
+  storePeers?: readonly string[];
+  /** libp2p listen addresses of this node (default: CONUN_CONTENT_LISTEN, comma-separated). */
+  storeListen?: readonly string[];
+  /** How long a read waits for a block from peers (default: CONUN_CONTENT_FETCH_TIMEOUT_MS). */
+  storeFetchTimeoutMs?: number;
   /** An already opened store (the caller keeps ownership and closes it). */
   store?: ContentStore;
   /** Use these addresses instead of reading Ignition's records (tests, the dApp). */
@@ -52,9 +62,107 @@ export interface ConnectOptions {
 }
 
 /** The content store directory chosen by flag, then environment, then default. */
-export function resolveStoreDir(flag?: string): string {
-  const chosen = flag?.trim() || process.env.CONUN_CONTENT_DIR?.trim() || DEFAULT_CONTENT_DIR;
+export function resolveStoreDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = flag?.trim() || env.CONUN_CONTENT_DIR?.trim() || DEFAULT_CONTENT_DIR;
   return path.resolve(chosen);
+}
+
+/**
+ * The content store a requester opens: the local directory, or — when peers or listen
+ * addresses are given by option or by CONUN_CONTENT_PEERS / CONUN_CONTENT_LISTEN — an IPFS
+ * node over that directory, which fetches what it lacks from its peers (the providers' nodes,
+ * for results bundles) and serves what it holds (the manifest, image and inputs you upload).
+ * Every address is checked here, so a typo is an error naming the setting, not a node that
+ * silently never connects.
+ */
+export function resolveStoreOptions(
+  options: Pick<
+    ConnectOptions,
+    "storeDir" | "storePeers" | "storeListen" | "storeFetchTimeoutMs"
+  > & {
+    log?: Logger;
+  } = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ContentStoreOptions {
+  const dir = resolveStoreDir(options.storeDir, env);
+  const peers = addressList(options.storePeers, env, "CONUN_CONTENT_PEERS", "peer");
+  const listen = addressList(options.storeListen, env, "CONUN_CONTENT_LISTEN", "listen");
+  const timeoutText = env.CONUN_CONTENT_FETCH_TIMEOUT_MS?.trim();
+  const fetchTimeoutMs =
+    options.storeFetchTimeoutMs ?? (timeoutText ? Number(timeoutText) : undefined);
+  if (
+    fetchTimeoutMs !== undefined &&
+    (!Number.isSafeInteger(fetchTimeoutMs) || fetchTimeoutMs < 100)
+  ) {
+    throw new RequesterError(
+      "invalid-argument",
+      `CONUN_CONTENT_FETCH_TIMEOUT_MS: must be a whole number of milliseconds ≥ 100, got "${options.storeFetchTimeoutMs ?? timeoutText}"`,
+    );
+  }
+  if (peers.length === 0 && listen.length === 0) {
+    if (fetchTimeoutMs !== undefined) {
+      throw new RequesterError(
+        "invalid-argument",
+        "CONUN_CONTENT_FETCH_TIMEOUT_MS is only used with the IPFS store: give CONUN_CONTENT_PEERS or CONUN_CONTENT_LISTEN",
+      );
+    }
+    return { kind: "local", dir };
+  }
+  return {
+    kind: "ipfs",
+    dir,
+    ...(peers.length > 0 ? { peers } : {}),
+    ...(listen.length > 0 ? { listen } : {}),
+    ...(fetchTimeoutMs !== undefined ? { fetchTimeoutMs } : {}),
+    ...(options.log !== undefined ? { log: options.log } : {}),
+  };
+}
+
+function addressList(
+  given: readonly string[] | undefined,
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  what: "peer" | "listen",
+): string[] {
+  const source = given !== undefined ? (what === "peer" ? "storePeers" : "storeListen") : variable;
+  const items = (given ?? (env[variable] ?? "").split(","))
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+  for (const item of items) {
+    const problem = tcpAddressProblem(item, what);
+    if (problem !== undefined) {
+      throw new RequesterError("invalid-argument", `${source}: ${problem}`, {
+        details: { [source]: item },
+      });
+    }
+  }
+  return items;
+}
+
+/**
+ * Why `value` is not a TCP multiaddr the embedded node can use, or undefined. A peer may end in
+ * /p2p/<id>; without it the node dials whoever listens there (blocks are verified by CID either
+ * way, and a restarted node gets a new id, so bare addresses survive restarts).
+ */
+function tcpAddressProblem(value: string, what: "peer" | "listen"): string | undefined {
+  let names: string[];
+  try {
+    names = multiaddr(value)
+      .getComponents()
+      .map((component) => component.name);
+  } catch (error) {
+    return `"${value}" is not a multiaddr (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const tail = names.slice(2);
+  const hostOk = ["ip4", "ip6", "dns", "dns4", "dns6"].includes(names[0] ?? "");
+  const tailOk =
+    what === "listen"
+      ? tail.length === 0
+      : tail.length === 0 || (tail.length === 1 && tail[0] === "p2p");
+  if (!hostOk || names[1] !== "tcp" || !tailOk) {
+    return `"${value}" must be a TCP address like /ip4/203.0.113.7/tcp/4010${what === "peer" ? "[/p2p/<peer id>]" : ""}`;
+  }
+  return undefined;
 }
 
 /**
@@ -81,7 +189,9 @@ export async function connectRequester(options: ConnectOptions): Promise<Request
   }
   const store =
     options.store ??
-    (await openContentStore({ kind: "local", dir: resolveStoreDir(options.storeDir) }));
+    (await openContentStore(
+      resolveStoreOptions({ ...options, ...(options.log ? { log: options.log } : {}) }),
+    ));
   return {
     signer,
     account: await signer.getAddress(),

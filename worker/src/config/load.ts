@@ -20,7 +20,8 @@ export class ConfigError extends ConunError {
   }
 }
 
-type Kind = "string" | "int" | "number" | "bool";
+/** `list`: comma-separated values (multiaddrs never contain a comma). */
+type Kind = "string" | "int" | "number" | "bool" | "list";
 
 interface Setting {
   path: string;
@@ -42,10 +43,34 @@ export const SETTINGS: readonly Setting[] = [
   { path: "subgraphUrl", env: "CONUN_WORKER_SUBGRAPH_URL", flag: "subgraph-url", kind: "string" },
   { path: "dataDir", env: "CONUN_WORKER_DATA_DIR", flag: "data-dir", kind: "string" },
   {
+    path: "contentStore.kind",
+    env: "CONUN_WORKER_CONTENT_KIND",
+    flag: "content-kind",
+    kind: "string",
+  },
+  {
     path: "contentStore.dir",
     env: "CONUN_WORKER_CONTENT_DIR",
     flag: "content-dir",
     kind: "string",
+  },
+  {
+    path: "contentStore.listen",
+    env: "CONUN_WORKER_CONTENT_LISTEN",
+    flag: "content-listen",
+    kind: "list",
+  },
+  {
+    path: "contentStore.peers",
+    env: "CONUN_WORKER_CONTENT_PEERS",
+    flag: "content-peers",
+    kind: "list",
+  },
+  {
+    path: "contentStore.fetchTimeoutMs",
+    env: "CONUN_WORKER_CONTENT_FETCH_TIMEOUT_MS",
+    flag: "content-fetch-timeout-ms",
+    kind: "int",
   },
   {
     path: "dockerSocket",
@@ -195,14 +220,27 @@ function describeIssue(issue: ZodIssue, sources: Map<string, string>): string {
   if (issue.code === "invalid_enum_value") {
     message = `must be one of ${issue.options.map((o) => JSON.stringify(o)).join(", ")}`;
   }
-  const source = sources.get(where);
-  return `${where}: ${message}${source ? ` (from ${source})` : ""}`;
+  return `${where}: ${message}${sourceOf(issue.path, sources)}`;
+}
+
+/** Where the value at `issuePath` (or the list holding it) came from, when not the file. */
+function sourceOf(issuePath: (string | number)[], sources: Map<string, string>): string {
+  for (let length = issuePath.length; length > 0; length--) {
+    const source = sources.get(issuePath.slice(0, length).join("."));
+    if (source !== undefined) return ` (from ${source})`;
+  }
+  return "";
 }
 
 function convert(value: string, kind: Kind): unknown {
   switch (kind) {
     case "string":
       return value;
+    case "list":
+      return value
+        .split(",")
+        .map((item) => item.trim())
+        .filter((item) => item !== "");
     case "bool":
       if (/^(1|true|yes|on)$/i.test(value)) return true;
       if (/^(0|false|no|off)$/i.test(value)) return false;
@@ -231,7 +269,6 @@ function set(
     node = node[part] as Record<string, unknown>;
   }
   node[parts[parts.length - 1] as string] = value;
-  if (setting.path === "contentStore.dir" && node.kind === undefined) node.kind = "local";
   sources.set(setting.path, source);
 }
 

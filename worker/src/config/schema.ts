@@ -1,7 +1,9 @@
 // The worker's settings: one zod schema, validated once at start-up. Every message is phrased to
 // follow the setting's dotted path (`capacity.slots: must be ≥ 1`).
 import os from "node:os";
+import { multiaddr } from "@multiformats/multiaddr";
 import { z } from "zod";
+import type { ContentStoreOptions } from "../../../sdk/content/index.ts";
 
 const LOCAL_CHAIN_ID = 31337;
 
@@ -27,6 +29,89 @@ export function machineDefaults() {
     memoryMiB: Math.max(256, Math.floor((os.totalmem() / 1024 / 1024) * 0.75)),
   };
 }
+
+/** A libp2p address this node can use: parsed, and over TCP (the only transport it runs). */
+const tcpMultiaddr = (what: "listen" | "peer") =>
+  z.string().superRefine((value, ctx) => {
+    let names: string[];
+    try {
+      names = multiaddr(value)
+        .getComponents()
+        .map((component) => component.name);
+    } catch (error) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `${JSON.stringify(value)} is not a multiaddr (${error instanceof Error ? error.message : String(error)})`,
+      });
+      return;
+    }
+    const host = names[0];
+    if (
+      host === undefined ||
+      !["ip4", "ip6", "dns", "dns4", "dns6"].includes(host) ||
+      names[1] !== "tcp"
+    ) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `${JSON.stringify(value)} must be a TCP address, e.g. /ip4/203.0.113.7/tcp/4010${what === "peer" ? " (optionally ending in /p2p/<peer id>)" : ""}`,
+      });
+      return;
+    }
+    const rest = names.slice(2);
+    if (what === "listen" ? rest.length > 0 : rest.length > 1 || (rest[0] ?? "p2p") !== "p2p") {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `${JSON.stringify(value)}: nothing may follow the TCP port${what === "peer" ? " but /p2p/<peer id>" : ""}`,
+      });
+    }
+  });
+
+const IPFS_ONLY = ["listen", "peers", "fetchTimeoutMs"] as const;
+
+/**
+ * Where the worker reads job content and stores results. `local`: a directory shared with the
+ * requester (one machine or a shared file system). `ipfs`: the same directory plus an embedded
+ * IPFS node (sdk/content ipfs.ts) that fetches missing blocks over Bitswap from its peers and
+ * serves what it holds, so a requester on another machine can fetch the results bundles.
+ */
+const contentStoreSchema = z
+  .object({
+    kind: z.enum(["local", "ipfs"]).default("local"),
+    dir: z.string({ required_error: "is required" }).min(1, { message: "is required" }),
+    /** libp2p listen addresses (default: one OS-chosen port on 127.0.0.1). */
+    listen: z
+      .array(tcpMultiaddr("listen"))
+      .min(1, { message: "must list at least one address" })
+      .optional(),
+    /** Nodes to connect to at start: the requester's node, a shared node, other workers. */
+    peers: z.array(tcpMultiaddr("peer")).optional(),
+    /** How long a read waits for a block from peers (default 30 s). */
+    fetchTimeoutMs: int(100, 3_600_000).optional(),
+  })
+  .strict({ message: "unknown setting" })
+  .superRefine((store, ctx) => {
+    if (store.kind !== "local") return;
+    for (const key of IPFS_ONLY) {
+      if (store[key] === undefined) continue;
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [key],
+        message: 'is only used with contentStore.kind "ipfs"',
+      });
+    }
+  })
+  .transform(
+    (store): ContentStoreOptions =>
+      store.kind === "local"
+        ? { kind: "local", dir: store.dir }
+        : {
+            kind: "ipfs",
+            dir: store.dir,
+            ...(store.listen !== undefined ? { listen: store.listen } : {}),
+            ...(store.peers !== undefined ? { peers: store.peers } : {}),
+            ...(store.fetchTimeoutMs !== undefined ? { fetchTimeoutMs: store.fetchTimeoutMs } : {}),
+          },
+  );
 
 /**
  * Test-only misbehaviour. `wrong-results` commits a wrong root; `stall-after-commit` stops
@@ -74,9 +159,7 @@ export const configSchema = z
       .strict({ message: "unknown setting" })
       .default({}),
     subgraphUrl: z.string().url({ message: "must be a URL" }).optional(),
-    contentStore: z
-      .object({ kind: z.literal("local"), dir: z.string().min(1, { message: "is required" }) })
-      .strict(),
+    contentStore: contentStoreSchema,
     dockerSocket: z.string().min(1).default("/var/run/docker.sock"),
     capacity: z
       .object({
