@@ -1,0 +1,108 @@
+// Serves the dApp against a running local system (a chain with CONUN deployed by Ignition, a
+// subgraph), and a content gateway over a local store directory:
+//
+//   node scripts/serve-app.ts --rpc http://127.0.0.1:8545 \
+//     --subgraph http://127.0.0.1:8000/subgraphs/name/conun --store .conun/demo/content
+//
+// Addresses come from ignition/deployments/chain-<id>/ (scripts/deployments.ts). Pass
+// --gateway <url> instead of --store to use a gateway that already runs. Ctrl-C stops.
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { startAppServer } from "../app/server.ts";
+import { startContentGateway } from "../sdk/content/gateway.ts";
+import { openContentStore } from "../sdk/content/index.ts";
+import { describeError } from "../sdk/errors.ts";
+import { createLogger } from "../sdk/logger.ts";
+import { readDeployment } from "./deployments.ts";
+
+const USAGE = `usage: node scripts/serve-app.ts --rpc <url> --subgraph <url> (--store <dir> | --gateway <url>)
+       [--port <n>] [--gateway-port <n>] [--build]`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rpc: { type: "string", default: "http://127.0.0.1:8545" },
+      subgraph: { type: "string" },
+      store: { type: "string" },
+      gateway: { type: "string" },
+      port: { type: "string", default: "5173" },
+      "gateway-port": { type: "string", default: "0" },
+      build: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (
+    values.help ||
+    values.subgraph === undefined ||
+    (values.store === undefined) === (values.gateway === undefined)
+  ) {
+    console.error(USAGE);
+    process.exit(values.help ? 0 : 2);
+  }
+  const log = createLogger({ level: "info" });
+  const chainId = await chainIdOf(values.rpc);
+  const deployment = await readDeployment(chainId);
+  const port = Number(values.port);
+  const cleanups: (() => Promise<void>)[] = [];
+  let gatewayUrl = values.gateway as string;
+  if (values.store !== undefined) {
+    const store = await openContentStore({ kind: "local", dir: path.resolve(values.store) });
+    const gateway = await startContentGateway({
+      store,
+      log,
+      port: Number(values["gateway-port"]),
+      uploadOrigins: [`http://127.0.0.1:${port}`],
+    });
+    cleanups.push(
+      () => gateway.close(),
+      () => store.close(),
+    );
+    gatewayUrl = gateway.url;
+  }
+  const app = await startAppServer({
+    port,
+    build: values.build,
+    log,
+    config: {
+      chainId,
+      rpcUrl: values.rpc,
+      addresses: {
+        token: deployment.token,
+        registry: deployment.registry,
+        market: deployment.market,
+      },
+      subgraphUrl: values.subgraph,
+      gatewayUrl,
+    },
+  });
+  cleanups.unshift(() => app.close());
+  console.log(`CONUN dApp: ${app.url}  (gateway ${gatewayUrl})`);
+  const stop = () => {
+    void (async () => {
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      process.exit(0);
+    })();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+/** eth_chainId, bounded: ethers' provider would retry network detection forever. */
+async function chainIdOf(rpcUrl: string): Promise<number> {
+  const res = await fetch(rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    signal: AbortSignal.timeout(10_000),
+  }).catch((cause: unknown) => {
+    throw new Error(`cannot reach the chain at ${rpcUrl}: ${describeError(cause)}`, { cause });
+  });
+  const body = (await res.json()) as { result?: string };
+  if (typeof body.result !== "string") throw new Error(`${rpcUrl} did not answer eth_chainId`);
+  return Number(body.result);
+}
+
+main().catch((error: unknown) => {
+  console.error(`serve-app: ${describeError(error)}`);
+  process.exit(1);
+});
