@@ -340,4 +340,60 @@ describe("dApp in Chromium", function () {
       await shot("provider");
     });
   });
+
+  describe("dApp#post with a manifest file", () => {
+    it("posts a dropped YAML manifest with its input, then cancels the job before bidding closes", async () => {
+      const { protocol } = stack;
+      page = await openPage({ viewport: { width: 390, height: 844 } });
+      await page.goto(`${stack.app.url}/#/account`);
+      await page
+        .getByLabel("Development account (local chain only)")
+        .selectOption(protocol.requester.address);
+      await page.getByRole("button", { name: "Use development account" }).click();
+      await page.getByTestId("connected-address").waitFor();
+      await page.getByRole("link", { name: "Post a job" }).click();
+      const imageCid = await stack.store.addBytes(new TextEncoder().encode("another image"));
+      const yaml = [
+        "version: 1",
+        "name: from-a-file",
+        "image:",
+        `  ref: ipfs://${imageCid}`,
+        `  id: "${IMAGE_ID}"`,
+        "command: [/bin/true]",
+        "inputs:",
+        "  - source: data/params.json",
+        "    path: params.json",
+        "tasks: { count: 1 }",
+        "resources: { cpuMillicores: 100, memoryMiB: 16, timeoutSeconds: 10 }",
+        "replication: { k: 1, quorum: 1 }",
+        'price: { maxPerTaskReplica: "0.25", stakePerTaskReplica: "1" }',
+        "windows: { biddingSeconds: 600, executionSeconds: 60, revealSeconds: 60 }",
+      ].join("\n");
+      await page.getByLabel("Drop a manifest (JSON or YAML) here, or choose one").setInputFiles({
+        name: "job.yaml",
+        mimeType: "application/yaml",
+        buffer: Buffer.from(yaml),
+      });
+      await page.getByText("Using job.yaml instead of the form.").waitFor();
+      await page.getByLabel("Input files (uploaded through the content gateway)").setInputFiles({
+        name: "params.json",
+        mimeType: "application/json",
+        buffer: Buffer.from('{"seed":7}'),
+      });
+      await page.getByLabel("an approval, then the post").check();
+      await page.getByRole("button", { name: "Post job" }).click();
+      await page.waitForURL(/#\/jobs\/2$/, { timeout: 30_000 });
+      await page.getByTestId("job-status").filter({ hasText: "Open" }).waitFor();
+      expect((await protocol.market.getJob(2n)).escrow).to.equal(ONE / 4n);
+
+      const before = await protocol.market.claimableBalance(protocol.requester.address);
+      await page.getByRole("button", { name: "Cancel job" }).click();
+      await page.getByTestId("job-status").filter({ hasText: "Cancelled" }).waitFor();
+      expect((await protocol.market.getJob(2n)).status).to.equal(2n);
+      expect(await protocol.market.claimableBalance(protocol.requester.address)).to.equal(
+        before + ONE / 4n,
+      );
+      await shot("job-cancelled-phone");
+    });
+  });
 });
