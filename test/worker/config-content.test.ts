@@ -7,11 +7,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { type IpfsContentStore, openContentStore } from "../../sdk/content/index.ts";
+import type { IpfsContentStore } from "../../sdk/content/index.ts";
 import type { ConunError } from "../../sdk/errors.ts";
+import { createLogger } from "../../sdk/logger.ts";
 import { findGroupBundle, verifyBundle, writeBundle } from "../../sdk/results/index.ts";
 import { connectRequester, resolveStoreOptions } from "../../tasks/lib/context.ts";
 import { ConfigError, loadConfig } from "../../worker/src/config/index.ts";
+import { openWorkerStore } from "../../worker/src/context.ts";
 import { deployProtocol } from "../helpers/protocol.ts";
 import { deploymentOf } from "../requester/fixtures.ts";
 
@@ -231,7 +233,7 @@ describe("content over IPFS between a worker and a requester", function () {
   });
 
   it("moves a results bundle to the requester and a manifest to the worker over loopback", async () => {
-    // The worker's store, opened from its configuration exactly as the daemon opens it.
+    // The worker's store, opened from its configuration by openWorkerStore.
     const configFile = path.join(dir, "worker.json");
     await writeFile(
       configFile,
@@ -240,7 +242,16 @@ describe("content over IPFS between a worker and a requester", function () {
       ),
     );
     const config = await loadConfig({ file: configFile });
-    const workerStore = (await openContentStore(config.contentStore)) as IpfsContentStore;
+    const lines: string[] = [];
+    const workerStore = (await openWorkerStore(
+      config,
+      createLogger({ json: true, write: (line) => lines.push(line) }),
+    )) as IpfsContentStore;
+    const announced = lines
+      .map((line) => JSON.parse(line) as { msg: string; component?: string; listening?: string[] })
+      .find((entry) => entry.msg === "content store is an IPFS node");
+    expect(announced?.component).to.equal("content");
+    expect(announced?.listening).to.deep.equal(workerStore.multiaddrs());
     const connection = await network.create({ chainType: "l1" });
     const p = await deployProtocol(connection);
     try {

@@ -2,6 +2,7 @@
 import type Docker from "dockerode";
 import type { BaseWallet, JsonRpcProvider } from "ethers";
 import type { ProtocolContracts, TxSender } from "../../sdk/chain/index.ts";
+import { openContentStore, openIpfsContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import type { PricingPolicy } from "./bidding/pricing.ts";
@@ -33,6 +34,24 @@ export interface WorkerContext {
   shutdown: AbortSignal;
   /** Journals an event durably and folds it into `jobs`. */
   record(event: JournalEvent): Promise<void>;
+}
+
+/**
+ * Opens the content store the configuration names. An IPFS store logs through the worker's
+ * logger and announces the addresses it listens on, which requesters need to fetch results.
+ */
+export async function openWorkerStore(
+  config: Pick<WorkerConfig, "contentStore">,
+  log: Logger,
+): Promise<ContentStore> {
+  const options = config.contentStore;
+  if (options.kind !== "ipfs") return openContentStore(options);
+  const store = await openIpfsContentStore({ ...options, log });
+  log.child("content").info("content store is an IPFS node", {
+    listening: store.multiaddrs(),
+    peers: options.peers ?? [],
+  });
+  return store;
 }
 
 /** Bounds how many tasks run at once across all jobs. */
