@@ -109,6 +109,25 @@ describe("dApp in Chromium", function () {
     });
   });
 
+  describe("dApp#keyboard", () => {
+    it("can be used from the keyboard: skip link, then the navigation", async () => {
+      page = await openPage();
+      await page.goto(`${stack.app.url}/#/`);
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal(
+        "Skip to content",
+      );
+      await page.keyboard.press("Enter");
+      expect(await page.evaluate(() => document.activeElement?.id)).to.equal("main");
+      await page.getByRole("link", { name: "Providers" }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { name: "Provider leaderboard" }).waitFor();
+      expect(
+        await page.getByRole("link", { name: "Providers" }).getAttribute("aria-current"),
+      ).to.equal("page");
+    });
+  });
+
   describe("dApp#post", () => {
     it("says so plainly when the user rejects the permit in the wallet, and posts nothing", async () => {
       page = await openPage({
