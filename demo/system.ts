@@ -19,12 +19,11 @@ import {
   Wallet as WalletClass,
 } from "ethers";
 import { readDeployment } from "../scripts/deployments.ts";
+import { deployProtocol } from "../sdk/chain/deploy.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { type Logger, silentLogger } from "../sdk/logger.ts";
 import { overridesForDeployment, startSubgraphHost } from "../subgraph-host/src/index.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
-import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
-import { Assignment__factory } from "../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
 import { ProviderRegistry__factory } from "../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 
 const run = promisify(execFile);
@@ -232,38 +231,10 @@ async function deployDirect(wallets: Wallet[]): Promise<DemoChain["deployment"]>
   const [owner, treasury] = wallets;
   if (owner === undefined || treasury === undefined)
     throw new DemoError("no-accounts", "no accounts");
-  const startBlock = (await owner.provider?.getBlockNumber()) ?? 0;
-  const token = await new ConunToken__factory(owner).deploy(
-    owner.address,
-    1_000_000_000n * 10n ** 18n,
-  );
-  await token.waitForDeployment();
-  const registry = await new ProviderRegistry__factory(owner).deploy(
-    await token.getAddress(),
-    28n * 24n * 3600n,
-    owner.address,
-  );
-  await registry.waitForDeployment();
-  const assignment = await new Assignment__factory(owner).deploy();
-  await assignment.waitForDeployment();
-  const market = await new JobMarket__factory(
-    { "project/contracts/libraries/Assignment.sol:Assignment": await assignment.getAddress() },
-    owner,
-  ).deploy(
-    await token.getAddress(),
-    await registry.getAddress(),
-    treasury.address,
-    100n,
-    owner.address,
-  );
-  await market.waitForDeployment();
-  await (await registry.setMarket(await market.getAddress())).wait(1, 60_000);
-  return {
-    token: await token.getAddress(),
-    registry: await registry.getAddress(),
-    market: await market.getAddress(),
-    startBlock: startBlock + 1,
-  };
+  const { token, registry, market, startBlock } = await deployProtocol(owner, {
+    treasury: treasury.address,
+  });
+  return { token, registry, market, startBlock };
 }
 
 /** Sends CONUN from the deployer (wallet 0) to each address. */

@@ -43,29 +43,34 @@ export function connectContracts(
   };
 }
 
+/** IJobMarket.JobSpec as passed to `postJob` (ethers accepts numbers and bigints). */
+export interface JobSpec {
+  manifestCid: string;
+  /** 0x-prefixed 32-byte hex. */
+  manifestDigest: string;
+  imageRef: string;
+  /** 0x-prefixed 32-byte hex: the digest part of `image.id`. */
+  imageDigest: string;
+  taskCount: number;
+  replication: number;
+  quorum: number;
+  maxPrice: bigint;
+  stakePerTaskReplica: bigint;
+  biddingWindow: number;
+  executionWindow: number;
+  revealWindow: number;
+  cpuMillicores: number;
+  memoryMiB: number;
+  gpuCount: number;
+}
+
 /** A job spec as posted, with plain JS types. */
 export interface PostedJob {
   jobId: bigint;
   requester: string;
   blockNumber: number;
   biddingDeadline: bigint;
-  spec: {
-    manifestCid: string;
-    manifestDigest: string;
-    imageRef: string;
-    imageDigest: string;
-    taskCount: number;
-    replication: number;
-    quorum: number;
-    maxPrice: bigint;
-    stakePerTaskReplica: bigint;
-    biddingWindow: number;
-    executionWindow: number;
-    revealWindow: number;
-    cpuMillicores: number;
-    memoryMiB: number;
-    gpuCount: number;
-  };
+  spec: JobSpec;
 }
 
 /** Converts the decoded `JobSpec` struct of a JobPosted log. */

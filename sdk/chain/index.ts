@@ -4,6 +4,7 @@ export {
   chainTime,
   connectContracts,
   JOB_STATUS_NAMES,
+  type JobSpec,
   JobStatus,
   type PostedJob,
   type ProtocolAddresses,
@@ -11,6 +12,7 @@ export {
   postedJobFromEvent,
   readPostedJob,
 } from "./contracts.ts";
+export { type DeployedProtocol, type DeployProtocolOptions, deployProtocol } from "./deploy.ts";
 export {
   ChainError,
   type ChainErrorCode,

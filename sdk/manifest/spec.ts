@@ -1,27 +1,9 @@
 import { formatUnits, parseUnits } from "ethers";
+import type { JobSpec } from "../chain/contracts.ts";
 import type { Manifest } from "./schema.ts";
 import { manifestDigest } from "./serialize.ts";
 
-/** IJobMarket.JobSpec as passed to `postJob` (ethers accepts numbers and bigints). */
-export interface JobSpec {
-  manifestCid: string;
-  /** 0x-prefixed 32-byte hex. */
-  manifestDigest: string;
-  imageRef: string;
-  /** 0x-prefixed 32-byte hex: the digest part of `image.id`. */
-  imageDigest: string;
-  taskCount: number;
-  replication: number;
-  quorum: number;
-  maxPrice: bigint;
-  stakePerTaskReplica: bigint;
-  biddingWindow: number;
-  executionWindow: number;
-  revealWindow: number;
-  cpuMillicores: number;
-  memoryMiB: number;
-  gpuCount: number;
-}
+export type { JobSpec };
 
 /** A JobSpec as read back from the chain (event args or a call): integers may be bigints. */
 export type JobSpecLike = {

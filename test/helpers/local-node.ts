@@ -8,10 +8,7 @@ import { createRequire } from "node:module";
 import net from "node:net";
 import path from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, NonceManager, Wallet } from "ethers";
-import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
-import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
-import { Assignment__factory } from "../../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
-import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
+import { deployProtocol } from "../../sdk/chain/deploy.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 const require = createRequire(import.meta.url);
@@ -170,36 +167,11 @@ async function deployLocalProtocol(
 ): Promise<LocalDeployment> {
   const [owner, treasury] = wallets;
   if (owner === undefined || treasury === undefined) throw new Error("no accounts");
-  const startBlock = (await owner.provider?.getBlockNumber()) ?? 0;
-  const token = await new ConunToken__factory(deployer).deploy(owner.address, 1_000_000_000n * ONE);
-  await token.waitForDeployment();
-  const registry = await new ProviderRegistry__factory(deployer).deploy(
-    await token.getAddress(),
-    28n * 24n * 3600n,
-    owner.address,
-  );
-  await registry.waitForDeployment();
-  const assignment = await new Assignment__factory(deployer).deploy();
-  await assignment.waitForDeployment();
-  const market = await new JobMarket__factory(
-    { "project/contracts/libraries/Assignment.sol:Assignment": await assignment.getAddress() },
-    deployer,
-  ).deploy(
-    await token.getAddress(),
-    await registry.getAddress(),
-    treasury.address,
+  return deployProtocol(deployer, {
+    tokenHolder: owner.address,
+    treasury: treasury.address,
     feeBps,
-    owner.address,
-  );
-  await market.waitForDeployment();
-  await (await registry.setMarket(await market.getAddress())).wait();
-  return {
-    token: await token.getAddress(),
-    registry: await registry.getAddress(),
-    market: await market.getAddress(),
-    assignment: await assignment.getAddress(),
-    startBlock: startBlock + 1,
-  };
+  });
 }
 
 async function waitForRpc(
