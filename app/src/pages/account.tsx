@@ -141,14 +141,14 @@ export function AccountPage() {
               items={[
                 [
                   "CONUN balance",
-                  <span key="f142" data-testid="balance">
+                  <span key="conun-balance" data-testid="balance">
                     {conun(funds.data.balance)}
                   </span>,
                 ],
                 ["Allowance for the market", conun(funds.data.allowance)],
                 [
                   "Withdrawable from the market",
-                  <span key="f146" data-testid="claimable">
+                  <span key="withdrawable-from-the-market" data-testid="claimable">
                     {conun(funds.data.claimable)}
                   </span>,
                 ],

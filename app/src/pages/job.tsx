@@ -138,19 +138,19 @@ export function JobPage({ id }: { id: string }) {
               items={[
                 [
                   "Status",
-                  <Badge key="f139" tone={tone(job.status)}>
+                  <Badge key="status" tone={tone(job.status)}>
                     <span data-testid="job-status">{job.status}</span>
                   </Badge>,
                 ],
                 [
                   "Phase",
-                  <span key="f143" data-testid="job-phase">
+                  <span key="phase" data-testid="job-phase">
                     {currentPhase}
                   </span>,
                 ],
                 [
                   "Requester",
-                  <span key="f144" className="mono">
+                  <span key="requester" className="mono">
                     {job.requester}
                   </span>,
                 ],
@@ -172,7 +172,7 @@ export function JobPage({ id }: { id: string }) {
                 [
                   "Manifest",
                   <a
-                    key="f162"
+                    key="manifest"
                     href={`${config.gatewayUrl}/ipfs/${job.manifestCid}`}
                     className="mono"
                   >
@@ -181,7 +181,7 @@ export function JobPage({ id }: { id: string }) {
                 ],
                 [
                   "Image",
-                  <span key="f166" className="mono">
+                  <span key="image" className="mono">
                     {job.imageRef}
                   </span>,
                 ],

@@ -43,7 +43,7 @@ export function OverviewPage() {
               items={[
                 [
                   "Jobs",
-                  <span key="f44" data-testid="job-count">
+                  <span key="jobs" data-testid="job-count">
                     {s.jobCount}
                   </span>,
                 ],
@@ -53,7 +53,7 @@ export function OverviewPage() {
                 ["Escrowed", conun(s.volumeEscrowed)],
                 [
                   "Claimed by providers",
-                  <span key="f51" data-testid="volume-paid">
+                  <span key="claimed-by-providers" data-testid="volume-paid">
                     {conun(s.volumePaid)}
                   </span>,
                 ],

@@ -124,7 +124,7 @@ export function ProviderPage({ address }: { address: string }) {
                 ["Tasks completed / settled", `${p.tasksCompleted} / ${p.tasksSettled}`],
                 [
                   "Success rate",
-                  <span key="f125" data-testid="success-rate">
+                  <span key="success-rate" data-testid="success-rate">
                     {percent(p.successRate)}
                   </span>,
                 ],
@@ -135,7 +135,7 @@ export function ProviderPage({ address }: { address: string }) {
                 [
                   "Slashes",
                   <span
-                    key="f132"
+                    key="slashes"
                     data-testid="slash-count"
                   >{`${p.slashCount} (${conun(p.slashedAmount)})`}</span>,
                 ],
