@@ -88,6 +88,10 @@ export function resolveStoreOptions(
   const peers = addressList(options.storePeers, env, "CONUN_CONTENT_PEERS", "peer");
   const listen = addressList(options.storeListen, env, "CONUN_CONTENT_LISTEN", "listen");
   const timeoutText = env.CONUN_CONTENT_FETCH_TIMEOUT_MS?.trim();
+  const timeoutSource =
+    options.storeFetchTimeoutMs !== undefined
+      ? "storeFetchTimeoutMs"
+      : "CONUN_CONTENT_FETCH_TIMEOUT_MS";
   const fetchTimeoutMs =
     options.storeFetchTimeoutMs ?? (timeoutText ? Number(timeoutText) : undefined);
   if (
@@ -96,14 +100,14 @@ export function resolveStoreOptions(
   ) {
     throw new RequesterError(
       "invalid-argument",
-      `CONUN_CONTENT_FETCH_TIMEOUT_MS: must be a whole number of milliseconds ≥ 100, got "${options.storeFetchTimeoutMs ?? timeoutText}"`,
+      `${timeoutSource}: must be a whole number of milliseconds ≥ 100, got "${options.storeFetchTimeoutMs ?? timeoutText}"`,
     );
   }
   if (peers.length === 0 && listen.length === 0) {
     if (fetchTimeoutMs !== undefined) {
       throw new RequesterError(
         "invalid-argument",
-        "CONUN_CONTENT_FETCH_TIMEOUT_MS is only used with the IPFS store: give CONUN_CONTENT_PEERS or CONUN_CONTENT_LISTEN",
+        `${timeoutSource} is only used with the IPFS store: give CONUN_CONTENT_PEERS or CONUN_CONTENT_LISTEN`,
       );
     }
     return { kind: "local", dir };
