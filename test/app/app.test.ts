@@ -113,6 +113,7 @@ describe("dApp in Chromium", function () {
     it("can be used from the keyboard: skip link, then the navigation", async () => {
       page = await openPage();
       await page.goto(`${stack.app.url}/#/`);
+      await page.getByRole("heading", { name: "Network overview" }).waitFor();
       await page.keyboard.press("Tab");
       expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal(
         "Skip to content",
