@@ -12,7 +12,10 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { formatUnits } from "ethers";
+import { startAppServer } from "../app/server.ts";
 import { readDeployment } from "../scripts/deployments.ts";
+import { startContentGateway } from "../sdk/content/gateway.ts";
+import { openContentStore } from "../sdk/content/index.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { createLogger } from "../sdk/logger.ts";
 import { connectRequester } from "../tasks/lib/context.ts";
@@ -28,6 +31,7 @@ import { assembleTiles } from "./mosaic.ts";
 import {
   checkDocker,
   type DemoChain,
+  freePort,
   fund,
   REPO,
   type RunningSubgraph,
@@ -89,6 +93,35 @@ async function main(): Promise<void> {
   });
   cleanups.push(() => subgraph.stop());
   console.log(`  GraphQL at ${subgraph.url}`);
+
+  step("Serving the dApp and the content gateway");
+  const appPort = await freePort();
+  const gatewayStore = await openContentStore({ kind: "local", dir: contentDir });
+  cleanups.push(() => gatewayStore.close());
+  const gateway = await startContentGateway({
+    store: gatewayStore,
+    log,
+    uploadOrigins: [`http://127.0.0.1:${appPort}`],
+  });
+  cleanups.push(() => gateway.close());
+  const app = await startAppServer({
+    port: appPort,
+    log,
+    config: {
+      chainId: chain.chainId,
+      rpcUrl: chain.url,
+      addresses: {
+        token: chain.deployment.token,
+        registry: chain.deployment.registry,
+        market: chain.deployment.market,
+      },
+      subgraphUrl: subgraph.url,
+      gatewayUrl: gateway.url,
+      networkName: "local demo chain",
+    },
+  });
+  cleanups.push(() => app.close());
+  console.log(`  dApp at ${app.url} (content gateway ${gateway.url})`);
 
   const [, , requesterWallet, ...rest] = chain.wallets;
   if (requesterWallet === undefined || rest.length < 3)
@@ -226,6 +259,9 @@ async function main(): Promise<void> {
     `  GraphQL endpoint: ${subgraph.url}${keep ? "" : " (live while the demo runs: add -- --keep)"}`,
   );
   console.log(
+    `  dApp: ${app.url} — network overview, provider leaderboard, job ${posted.jobId}'s page${keep ? "" : " (add -- --keep to browse it)"}`,
+  );
+  console.log(
     `  curl -s ${subgraph.url} -H 'content-type: application/json' \\\n    -d '${JSON.stringify({ query })}'`,
   );
 
@@ -248,7 +284,7 @@ async function main(): Promise<void> {
 
 try {
   await main();
-  console.log("\nDemo complete; stopping the chain, the subgraph host and the workers.");
+  console.log("\nDemo complete; stopping the chain, the subgraph host, the dApp and the workers.");
 } catch (error) {
   console.error(
     `\ndemo failed: ${error instanceof ConunError ? `${error.message} [${error.code}]` : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
