@@ -115,11 +115,9 @@ describe("dApp in Chromium", function () {
       await page.goto(`${stack.app.url}/#/`);
       await page.getByRole("heading", { name: "Network overview" }).waitFor();
       await page.keyboard.press("Tab");
-      expect(await page.evaluate(() => document.activeElement?.textContent)).to.equal(
-        "Skip to content",
-      );
+      expect(await page.locator(":focus").textContent()).to.equal("Skip to content");
       await page.keyboard.press("Enter");
-      expect(await page.evaluate(() => document.activeElement?.id)).to.equal("main");
+      expect(await page.locator(":focus").getAttribute("id")).to.equal("main");
       await page.getByRole("link", { name: "Providers" }).focus();
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { name: "Provider leaderboard" }).waitFor();
