@@ -10,6 +10,12 @@ const store = {
   description: "Content store directory (default: $CONUN_CONTENT_DIR or .conun/content)",
   defaultValue: "",
 };
+const storePeer = {
+  name: "storePeer" as const,
+  description:
+    "IPFS nodes to connect to, comma-separated TCP multiaddrs (default: $CONUN_CONTENT_PEERS); selects the IPFS store",
+  defaultValue: "",
+};
 const account: {
   name: "account";
   description: string;
@@ -36,6 +42,7 @@ export const conunTasks = [
       defaultValue: "permit",
     })
     .addOption(store)
+    .addOption(storePeer)
     .addOption(account)
     .setAction(() => import("./actions/post.ts"))
     .build(),
@@ -45,6 +52,7 @@ export const conunTasks = [
       name: "passive",
       description: "Only observe: do not close bidding or finalize when due (anyone may)",
     })
+    .addOption(storePeer)
     .addOption(account)
     .setAction(() => import("./actions/watch.ts"))
     .build(),
@@ -52,23 +60,27 @@ export const conunTasks = [
     .addOption(job)
     .addOption({ name: "out", description: "Directory for the outputs", defaultValue: "" })
     .addOption(store)
+    .addOption(storePeer)
     .addOption(account)
     .setAction(() => import("./actions/results.ts"))
     .build(),
   task("conun:cancel", "Cancel your open job; its escrow becomes withdrawable")
     .addOption(job)
     .addOption(store)
+    .addOption(storePeer)
     .addOption(account)
     .setAction(() => import("./actions/cancel.ts"))
     .build(),
   task("conun:withdraw", "Withdraw your refunds from the market")
     .addOption(store)
+    .addOption(storePeer)
     .addOption(account)
     .setAction(() => import("./actions/withdraw.ts"))
     .build(),
   task("conun:status", "Your balances and jobs, or one job in detail")
     .addOption({ ...job, description: "Job id (omit for your account)" })
     .addOption(store)
+    .addOption(storePeer)
     .addOption(account)
     .setAction(() => import("./actions/status.ts"))
     .build(),

@@ -8,7 +8,7 @@ import { RequesterError } from "../lib/errors.ts";
 
 export async function requesterFromHre(
   hre: HardhatRuntimeEnvironment,
-  options: { store?: string; account?: number },
+  options: { store?: string; storePeer?: string; account?: number },
 ): Promise<RequesterContext> {
   const { ethers } = await hre.network.create();
   const signers = await ethers.getSigners();
@@ -22,6 +22,7 @@ export async function requesterFromHre(
   return connectRequester({
     signer,
     storeDir: options.store,
+    ...(options.storePeer ? { storePeers: options.storePeer.split(",") } : {}),
     log: createLogger({ level: process.env.CONUN_LOG_LEVEL === "debug" ? "debug" : "warn" }),
   });
 }

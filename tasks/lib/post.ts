@@ -4,8 +4,9 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { formatUnits, Signature } from "ethers";
+import { formatUnits } from "ethers";
 import YAML from "yaml";
+import { signPermit } from "../../sdk/chain/permit.ts";
 import { parseManifest, serializeManifest, specFromManifest } from "../../sdk/manifest/index.ts";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import type { RequesterContext } from "./context.ts";
@@ -213,35 +214,13 @@ async function postWithPermit(
   escrow: bigint,
   ttlSeconds: number,
 ) {
-  const latest = await ctx.provider.getBlock("latest");
-  const now = BigInt(latest?.timestamp ?? Math.floor(Date.now() / 1000));
-  const deadline = now + BigInt(ttlSeconds);
-  const domain = await ctx.token.eip712Domain();
-  const signature = await ctx.signer.signTypedData(
-    {
-      name: domain.name,
-      version: domain.version,
-      chainId: domain.chainId,
-      verifyingContract: domain.verifyingContract,
-    },
-    {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
-    {
-      owner: ctx.account,
-      spender: ctx.deployment.market,
-      value: escrow,
-      nonce: await ctx.token.nonces(ctx.account),
-      deadline,
-    },
+  const { deadline, v, r, s } = await signPermit(
+    ctx.signer,
+    ctx.token,
+    ctx.deployment.market,
+    escrow,
+    ttlSeconds,
   );
-  const { v, r, s } = Signature.from(signature);
   return send(ctx, "postJobWithPermit", () =>
     ctx.market.postJobWithPermit(spec, deadline, v, r, s),
   );

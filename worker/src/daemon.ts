@@ -16,14 +16,13 @@ import {
   type PostedJob,
   TxSender,
 } from "../../sdk/chain/index.ts";
-import { openContentStore } from "../../sdk/content/index.ts";
 import { describeError } from "../../sdk/errors.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import { considerJob } from "./bidding/bidder.ts";
 import { pricingPolicy } from "./bidding/pricing.ts";
 import { detectMachine } from "./capacity/machine.ts";
 import { ConfigError, type WorkerConfig } from "./config/index.ts";
-import { Semaphore, type WorkerContext } from "./context.ts";
+import { openWorkerStore, Semaphore, type WorkerContext } from "./context.ts";
 import { Discovery } from "./discovery.ts";
 import { connectDocker, removeStaleContainers } from "./execution/index.ts";
 import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
@@ -116,7 +115,7 @@ export async function startWorker(
   const { journal, entries } = await Journal.open(journalPath(config));
   const jobs = reduceJournal(entries);
   const machine = await detectMachine();
-  const store = await openContentStore(config.contentStore);
+  const store = await openWorkerStore(config, log);
   const docker = connectDocker({ socketPath: config.dockerSocket });
   const ctx: WorkerContext = {
     config,

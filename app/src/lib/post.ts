@@ -4,7 +4,8 @@
  * gateway, derive the on-chain spec with `specFromManifest`, then fund the escrow with an
  * EIP-2612 permit (one transaction) or an approval, and post.
  */
-import { Signature, type TransactionReceipt } from "ethers";
+import type { TransactionReceipt } from "ethers";
+import { signPermit } from "../../../sdk/chain/permit.ts";
 import { parseManifest } from "../../../sdk/manifest/parse.ts";
 import type { Manifest } from "../../../sdk/manifest/schema.ts";
 import { manifestDigest, serializeManifest } from "../../../sdk/manifest/serialize.ts";
@@ -101,35 +102,7 @@ export async function postManifest(
   let receipt: TransactionReceipt;
   if (funding === "permit") {
     progress("signing the permit in your wallet");
-    const provider = session.signer.provider;
-    const latest = await provider?.getBlock("latest");
-    const deadline = BigInt(latest?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600n;
-    const domain = await token.eip712Domain();
-    const signature = await session.signer.signTypedData(
-      {
-        name: domain.name,
-        version: domain.version,
-        chainId: domain.chainId,
-        verifyingContract: domain.verifyingContract,
-      },
-      {
-        Permit: [
-          { name: "owner", type: "address" },
-          { name: "spender", type: "address" },
-          { name: "value", type: "uint256" },
-          { name: "nonce", type: "uint256" },
-          { name: "deadline", type: "uint256" },
-        ],
-      },
-      {
-        owner: session.address,
-        spender: marketAddress,
-        value: escrow,
-        nonce: await token.nonces(session.address),
-        deadline,
-      },
-    );
-    const { v, r, s } = Signature.from(signature);
+    const { deadline, v, r, s } = await signPermit(session.signer, token, marketAddress, escrow);
     progress("posting the job");
     receipt = await wait(await market.postJobWithPermit(spec, deadline, v, r, s));
   } else {
