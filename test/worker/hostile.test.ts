@@ -120,13 +120,18 @@ describe("execution#runTask against hostile jobs", function () {
   });
 
   it("kills a memory hog at its memory limit and reports out-of-memory", async () => {
-    const result = await alongsideWellBehaved([
-      "dd",
-      "if=/dev/zero",
-      "of=/dev/null",
-      "bs=256M",
-      "count=1",
-    ]);
+    const result = await alongsideWellBehaved(
+      [
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=256M",
+        "count=1",
+        // A generous clock: on a loaded machine the allocation must not lose a race with the
+        // timeout — the memory limit is what this test is about.
+      ],
+      { limits: { ...tight, timeoutSeconds: 15 } },
+    );
     expect(result.status).to.equal("out-of-memory");
     expect(result.reason).to.contain("32 MiB");
   });
