@@ -3,7 +3,6 @@
 // subgraph host, a local content store behind its HTTP gateway, and the app server; plus
 // headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { network } from "hardhat";
@@ -22,6 +21,7 @@ import {
 import {
   addressesOf,
   latestBlockOf,
+  serveOverHttp,
   startTestIndexer,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
@@ -45,71 +45,6 @@ export const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-interface RpcEnvelope {
-  id?: unknown;
-  jsonrpc?: string;
-  method: string;
-  params?: unknown[];
-}
-
-/** Serves the in-process network as JSON-RPC over HTTP, with CORS for the app's origin. */
-async function serveRpc(connection: Connection): Promise<{ url: string; close(): Promise<void> }> {
-  const answer = async (request: RpcEnvelope) => {
-    try {
-      const result = await connection.provider.request({
-        method: request.method,
-        params: request.params ?? [],
-      });
-      return { jsonrpc: "2.0", id: request.id, result };
-    } catch (error) {
-      const e = error as { code?: number; message?: string; data?: unknown };
-      return {
-        jsonrpc: "2.0",
-        id: request.id,
-        error: { code: e.code ?? -32603, message: e.message ?? String(error), data: e.data },
-      };
-    }
-  };
-  const cors = {
-    "access-control-allow-origin": "*",
-    "access-control-allow-methods": "POST, OPTIONS",
-    "access-control-allow-headers": "content-type",
-  };
-  const server: Server = createServer((req, res) => {
-    if (req.method === "OPTIONS") {
-      res.writeHead(204, cors).end();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      void (async () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as
-          | RpcEnvelope
-          | RpcEnvelope[];
-        const reply = Array.isArray(body)
-          ? await Promise.all(body.map(answer))
-          : await answer(body);
-        res.writeHead(200, { ...cors, "content-type": "application/json" });
-        res.end(
-          JSON.stringify(reply, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)),
-        );
-      })();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 export interface AppStack {
   connection: Connection;
   protocol: Protocol;
@@ -127,7 +62,7 @@ export async function startAppStack(): Promise<AppStack> {
   const connection = await network.create({ chainType: "l1" });
   const protocol = await deployProtocol(connection);
   await registerProviders(protocol, protocol.providers.slice(0, 3));
-  const rpc = await serveRpc(connection);
+  const rpc = await serveOverHttp(connection);
   const indexer = await startTestIndexer({
     rpcUrl: rpc.url,
     addresses: await addressesOf(protocol),

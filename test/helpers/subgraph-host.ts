@@ -39,7 +39,10 @@ export type RpcInterceptor = (
   params: unknown[],
 ) => { code: number; message: string } | undefined;
 
-/** Serves `connection.provider` as a JSON-RPC endpoint (single and batch requests). */
+/**
+ * Serves `connection.provider` as a JSON-RPC endpoint (single and batch requests), with CORS so
+ * a browser page (the dApp's tests) can call it too. Errors keep their revert `data`.
+ */
 export async function serveOverHttp(
   connection: Connection,
   intercept?: RpcInterceptor,
@@ -60,11 +63,20 @@ export async function serveOverHttp(
       return {
         jsonrpc: "2.0",
         id: request.id,
-        error: { code: e.code ?? -32603, message: e.message ?? String(error) },
+        error: { code: e.code ?? -32603, message: e.message ?? String(error), data: e.data },
       };
     }
   };
+  const cors = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "POST, OPTIONS",
+    "access-control-allow-headers": "content-type",
+  };
   const server: Server = createServer((req, res) => {
+    if (req.method === "OPTIONS") {
+      res.writeHead(204, cors).end();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -79,7 +91,7 @@ export async function serveOverHttp(
         const reply = Array.isArray(body)
           ? await Promise.all(body.map(answer))
           : await answer(body);
-        res.writeHead(200, { "content-type": "application/json" });
+        res.writeHead(200, { ...cors, "content-type": "application/json" });
         res.end(
           JSON.stringify(reply, (_k, v) => (typeof v === "bigint" ? `0x${v.toString(16)}` : v)),
         );
