@@ -5,7 +5,11 @@
 // postJob. A mock is the only way to get a token that calls back; CONUN itself cannot.
 import { expect } from "chai";
 import { network } from "hardhat";
-import type { ConunToken, JobMarket, ProviderRegistry } from "../../types/ethers-contracts/index.js";
+import type {
+  ConunToken,
+  JobMarket,
+  ProviderRegistry,
+} from "../../types/ethers-contracts/index.js";
 import type { ReentrantToken } from "../../types/ethers-contracts/mocks/ReentrantToken.js";
 import { awardJob, defined, take } from "../helpers/market.js";
 import {
