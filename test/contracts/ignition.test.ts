@@ -18,7 +18,7 @@ import {
 const connection = await network.create({ chainType: "l1" });
 const { ethers, ignition, networkHelpers } = connection;
 
-const PARAMETERS_DIR = path.join(import.meta.dirname, "..", "ignition", "parameters");
+const PARAMETERS_DIR = path.join(import.meta.dirname, "..", "..", "ignition", "parameters");
 const DAY = 24n * 60n * 60n;
 /** JobMarket requires a cooldown longer than MAX_BIDDING + MAX_EXECUTION + MAX_REVEAL windows. */
 const LONGEST_JOB = (7n + 14n + 3n) * DAY;
