@@ -18,6 +18,7 @@ import { startContentGateway } from "../sdk/content/gateway.ts";
 import { openContentStore } from "../sdk/content/index.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { createLogger } from "../sdk/logger.ts";
+import { freePort } from "../sdk/net.ts";
 import { connectRequester } from "../tasks/lib/context.ts";
 import { formatConun } from "../tasks/lib/manage.ts";
 import { postJob } from "../tasks/lib/post.ts";
@@ -31,7 +32,6 @@ import { assembleTiles } from "./mosaic.ts";
 import {
   checkDocker,
   type DemoChain,
-  freePort,
   fund,
   REPO,
   type RunningSubgraph,

@@ -22,6 +22,7 @@ import { readDeployment } from "../scripts/deployments.ts";
 import { deployProtocol } from "../sdk/chain/deploy.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { type Logger, silentLogger } from "../sdk/logger.ts";
+import { freePort } from "../sdk/net.ts";
 import { overridesForDeployment, startSubgraphHost } from "../subgraph-host/src/index.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { ProviderRegistry__factory } from "../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
@@ -125,18 +126,6 @@ async function waitForRpc(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new DemoError("node-failed", `hardhat node did not answer within ${timeoutMs} ms`);
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface StartChainOptions {

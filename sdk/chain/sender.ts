@@ -11,6 +11,7 @@ import {
   Transaction,
   type TransactionReceipt,
 } from "ethers";
+import { sleep } from "../async.ts";
 import type { Logger } from "../logger.ts";
 import { ChainError, decodeRevert, formatRevert, isTransientRpcError } from "./errors.ts";
 
@@ -308,18 +309,4 @@ export function shortReason(error: unknown): string {
   if (typeof record.shortMessage === "string") return record.shortMessage;
   if (typeof record.message === "string") return record.message.split("\n")[0] ?? record.message;
   return String(error);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }

@@ -4,6 +4,7 @@
 // deadline has passed, finalize once it is finalizable — since anyone may, and a requester
 // should not have to rely on providers to do it.
 import { type Log, type Provider, type Signer, toBeHex, zeroPadValue } from "ethers";
+import { sleep } from "../../sdk/async.ts";
 import { chainTime, JOB_STATUS_NAMES, JobStatus } from "../../sdk/chain/index.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
@@ -81,19 +82,6 @@ export interface WatchOptions {
   /** First block to scan (default: 0, narrowed to the JobPosted block once found). */
   fromBlock?: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 function short(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`;

@@ -11,7 +11,7 @@ import { type AppServer, startAppServer } from "../../app/server.ts";
 import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
 import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
 import { silentLogger } from "../../sdk/logger.ts";
-import { freePort } from "../helpers/local-node.ts";
+import { freePort } from "../../sdk/net.ts";
 import {
   type Connection,
   deployProtocol,

@@ -5,10 +5,10 @@
 // and stops the node by its PID.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import net from "node:net";
 import path from "node:path";
 import { HDNodeWallet, JsonRpcProvider, Mnemonic, Network, NonceManager, Wallet } from "ethers";
 import { deployProtocol } from "../../sdk/chain/deploy.ts";
+import { freePort } from "../../sdk/net.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 const require = createRequire(import.meta.url);
@@ -48,18 +48,6 @@ export interface LocalNode {
   /** Moves chain time forward and mines a block. */
   advance(seconds: number): Promise<void>;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface StartLocalNodeOptions {

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { ensureSubgraphBuild } from "../../demo/system.ts";
 import { silentLogger } from "../../sdk/logger.ts";
+import { freePort } from "../../sdk/net.ts";
 import {
   findGroupBundle,
   outputHash,
@@ -24,7 +25,6 @@ import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMa
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import { buildBusyboxImage, removeImage, saveImage } from "../helpers/docker-images.ts";
-import { freePort } from "../helpers/local-node.ts";
 import {
   type Cluster,
   fundProviders,

@@ -16,6 +16,8 @@
  * - it resumes from the store's head after a restart, and rides out an RPC outage by
  *   retrying with backoff while keeping the last committed state.
  */
+
+import { sleep } from "../../../sdk/async.ts";
 import type { Logger } from "../../../sdk/logger.ts";
 import type { SubgraphManifest } from "../manifest.ts";
 import { SubgraphHostError } from "../runtime/errors.ts";
@@ -31,7 +33,7 @@ import {
   toEthBlock,
   toEthTransaction,
 } from "./decode.ts";
-import { JsonRpcClient, sleep } from "./rpc.ts";
+import { JsonRpcClient } from "./rpc.ts";
 
 export interface IndexerOptions {
   manifest: SubgraphManifest;

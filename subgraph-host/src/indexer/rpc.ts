@@ -3,6 +3,7 @@
  * many block requests, which is what makes indexing fast), a timeout on every request and a
  * bounded number of retries with exponential backoff for transport failures.
  */
+import { sleep } from "../../../sdk/async.ts";
 import type { Logger } from "../../../sdk/logger.ts";
 import { SubgraphHostError } from "../runtime/errors.ts";
 
@@ -26,24 +27,6 @@ interface RpcResponse {
   id: number;
   result?: unknown;
   error?: { code: number; message: string };
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 export class JsonRpcClient {
