@@ -39,3 +39,4 @@ export async function openContentStore(options: ContentStoreOptions): Promise<Co
       );
   }
 }
+export { tcpAddressProblem } from "./addresses.ts";

@@ -2,7 +2,6 @@
 // CONUN contracts deployed there and the content store. Built from plain ethers objects so that
 // the Hardhat tasks, `npm run demo`, the tests and the dApp share the same code.
 import path from "node:path";
-import { multiaddr } from "@multiformats/multiaddr";
 import type { Provider, Signer } from "ethers";
 import {
   type Deployment,
@@ -10,7 +9,11 @@ import {
   type ReadDeploymentOptions,
   readDeployment,
 } from "../../scripts/deployments.ts";
-import { type ContentStoreOptions, openContentStore } from "../../sdk/content/index.ts";
+import {
+  type ContentStoreOptions,
+  openContentStore,
+  tcpAddressProblem,
+} from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import { type Logger, silentLogger } from "../../sdk/logger.ts";
 import type { ConunToken } from "../../types/ethers-contracts/ConunToken.ts";
@@ -141,32 +144,6 @@ function addressList(
     }
   }
   return items;
-}
-
-/**
- * Why `value` is not a TCP multiaddr the embedded node can use, or undefined. A peer may end in
- * /p2p/<id>; without it the node dials whoever listens there (blocks are verified by CID either
- * way, and a restarted node gets a new id, so bare addresses survive restarts).
- */
-function tcpAddressProblem(value: string, what: "peer" | "listen"): string | undefined {
-  let names: string[];
-  try {
-    names = multiaddr(value)
-      .getComponents()
-      .map((component) => component.name);
-  } catch (error) {
-    return `"${value}" is not a multiaddr (${error instanceof Error ? error.message : String(error)})`;
-  }
-  const tail = names.slice(2);
-  const hostOk = ["ip4", "ip6", "dns", "dns4", "dns6"].includes(names[0] ?? "");
-  const tailOk =
-    what === "listen"
-      ? tail.length === 0
-      : tail.length === 0 || (tail.length === 1 && tail[0] === "p2p");
-  if (!hostOk || names[1] !== "tcp" || !tailOk) {
-    return `"${value}" must be a TCP address like /ip4/203.0.113.7/tcp/4010${what === "peer" ? "[/p2p/<peer id>]" : ""}`;
-  }
-  return undefined;
 }
 
 /**

@@ -207,7 +207,7 @@ describe("resolveStoreOptions", () => {
       /^CONUN_CONTENT_PEERS: "10.0.0.5:4010" is not a multiaddr/,
     );
     expect(message({ CONUN_CONTENT_LISTEN: "/ip4/0.0.0.0/udp/1" })).to.equal(
-      'CONUN_CONTENT_LISTEN: "/ip4/0.0.0.0/udp/1" must be a TCP address like /ip4/203.0.113.7/tcp/4010',
+      'CONUN_CONTENT_LISTEN: "/ip4/0.0.0.0/udp/1" must be a TCP address, e.g. /ip4/203.0.113.7/tcp/4010',
     );
     expect(
       message({

@@ -1,9 +1,8 @@
 // The worker's settings: one zod schema, validated once at start-up. Every message is phrased to
 // follow the setting's dotted path (`capacity.slots: must be ≥ 1`).
 import os from "node:os";
-import { multiaddr } from "@multiformats/multiaddr";
 import { z } from "zod";
-import type { ContentStoreOptions } from "../../../sdk/content/index.ts";
+import { type ContentStoreOptions, tcpAddressProblem } from "../../../sdk/content/index.ts";
 
 const LOCAL_CHAIN_ID = 31337;
 
@@ -30,40 +29,11 @@ export function machineDefaults() {
   };
 }
 
-/** A libp2p address this node can use: parsed, and over TCP (the only transport it runs). */
+/** A libp2p address the embedded IPFS node can use (sdk/content/addresses.ts). */
 const tcpMultiaddr = (what: "listen" | "peer") =>
   z.string().superRefine((value, ctx) => {
-    let names: string[];
-    try {
-      names = multiaddr(value)
-        .getComponents()
-        .map((component) => component.name);
-    } catch (error) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `${JSON.stringify(value)} is not a multiaddr (${error instanceof Error ? error.message : String(error)})`,
-      });
-      return;
-    }
-    const host = names[0];
-    if (
-      host === undefined ||
-      !["ip4", "ip6", "dns", "dns4", "dns6"].includes(host) ||
-      names[1] !== "tcp"
-    ) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `${JSON.stringify(value)} must be a TCP address, e.g. /ip4/203.0.113.7/tcp/4010${what === "peer" ? " (optionally ending in /p2p/<peer id>)" : ""}`,
-      });
-      return;
-    }
-    const rest = names.slice(2);
-    if (what === "listen" ? rest.length > 0 : rest.length > 1 || (rest[0] ?? "p2p") !== "p2p") {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        message: `${JSON.stringify(value)}: nothing may follow the TCP port${what === "peer" ? " but /p2p/<peer id>" : ""}`,
-      });
-    }
+    const problem = tcpAddressProblem(value, what);
+    if (problem !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
   });
 
 const IPFS_ONLY = ["listen", "peers", "fetchTimeoutMs"] as const;
