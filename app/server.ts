@@ -17,19 +17,13 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { ConunError } from "../sdk/errors.ts";
 import type { Logger } from "../sdk/logger.ts";
+import type { AppConfig } from "./src/config.ts";
 
 export const APP_DIR = import.meta.dirname;
 export const DIST_DIR = path.join(APP_DIR, "dist");
 
-/** What the browser reads from /config.json (see app/src/config.ts). */
-export interface AppServerConfig {
-  chainId: number;
-  rpcUrl: string;
-  addresses: { token: string; registry: string; market: string };
-  subgraphUrl: string;
-  gatewayUrl: string;
-  networkName?: string;
-}
+/** What the browser reads from /config.json: the app validates it in app/src/config.ts. */
+export type AppServerConfig = AppConfig;
 
 export interface StartAppServerOptions {
   config: AppServerConfig;

@@ -22,7 +22,7 @@ export {
   isTransientRpcError,
   revertDataOf,
 } from "./errors.ts";
-export { type EscrowPermit, signPermit } from "./permit.ts";
+export { type EscrowPermit, PERMIT_TYPES, signPermit } from "./permit.ts";
 export { checkChainId, connectRpc, type RpcOptions } from "./rpc.ts";
 export {
   type SendOptions,

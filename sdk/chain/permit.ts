@@ -11,7 +11,8 @@ export interface EscrowPermit {
   s: string;
 }
 
-const PERMIT_TYPES = {
+/** EIP-2612's typed-data types (the token's domain is read from the contract). */
+export const PERMIT_TYPES = {
   Permit: [
     { name: "owner", type: "address" },
     { name: "spender", type: "address" },

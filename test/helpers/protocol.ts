@@ -4,6 +4,7 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
+import { PERMIT_TYPES } from "../../sdk/chain/permit.ts";
 import type {
   ConunToken,
   JobMarket,
@@ -213,15 +214,7 @@ export async function signPermit(
   const ownerAddress = claimedOwner ?? (await owner.getAddress());
   const signature = await owner.signTypedData(
     { name: "CONUN", version: "1", chainId, verifyingContract: await token.getAddress() },
-    {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    PERMIT_TYPES,
     { owner: ownerAddress, spender, value, nonce: await token.nonces(ownerAddress), deadline },
   );
   const { v, r, s } = connection.ethers.Signature.from(signature);
