@@ -38,6 +38,7 @@ import {
 import { connectRequester, type RequesterContext } from "../tasks/lib/context.ts";
 import { postJob } from "../tasks/lib/post.ts";
 import { watchJob } from "../tasks/lib/watch.ts";
+import { median } from "./bench-stats.ts";
 
 const BIDDING_SECONDS = 2;
 const MAKESPAN_TASKS = 48;
@@ -134,10 +135,6 @@ async function taskRunMs(workers: RunningWorker[], jobId: bigint): Promise<numbe
   return slowest;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
 const round = (ms: number) => Math.round(ms);
 
 async function main() {

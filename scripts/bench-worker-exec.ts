@@ -19,6 +19,7 @@ import Table from "cli-table3";
 import { outputHash } from "../sdk/results/index.ts";
 import { busyboxImage } from "../test/helpers/docker-images.ts";
 import { connectDocker, runTask, type TaskLimits } from "../worker/src/execution/index.ts";
+import { median } from "./bench-stats.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -47,14 +48,6 @@ export const BENCH_LIMITS: TaskLimits = {
   pids: 64,
   timeoutSeconds: 60,
   maxOutputBytes: 10 * 1024 * 1024,
-};
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
 /** The same sandbox as runTask, spelled as `docker run` flags. */

@@ -26,17 +26,10 @@ import {
   waitFor,
 } from "../test/worker/support/cluster.ts";
 import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { median } from "./bench-stats.ts";
 import { BENCH_LIMITS, benchWorkerExec } from "./bench-worker-exec.ts";
 
 const REPO = path.join(import.meta.dirname, "..");
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 interface JournalLine {
   time: string;
