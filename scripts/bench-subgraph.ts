@@ -14,11 +14,11 @@ import Table from "cli-table3";
 import { createLogger } from "../sdk/logger.ts";
 import { overridesForDeployment, startSubgraphHost } from "../subgraph-host/src/index.ts";
 import { startLocalNode } from "../test/helpers/local-node.ts";
+import { jobSpec, ONE } from "../test/helpers/protocol.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { ProviderRegistry__factory } from "../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 
-const ONE = 10n ** 18n;
 const TARGET_EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000);
 const BIDS_PER_JOB = 10;
 const TXS_PER_BLOCK = 25;
@@ -114,23 +114,10 @@ async function main(): Promise<void> {
 
     // ~42 events per job: post (2), ten bids (20), the award (~20).
     const jobs = Math.ceil(TARGET_EVENTS / 40);
-    const spec = {
-      manifestCid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy",
-      manifestDigest: `0x${"11".repeat(32)}`,
+    const spec = jobSpec({
       imageRef: `conun/bench@sha256:${"22".repeat(32)}`,
-      imageDigest: `0x${"22".repeat(32)}`,
-      taskCount: 1,
-      replication: 3,
-      quorum: 2,
-      maxPrice: ONE,
       stakePerTaskReplica: 2n * ONE,
-      biddingWindow: 600,
-      executionWindow: 3600,
-      revealWindow: 600,
-      cpuMillicores: 1000,
-      memoryMiB: 512,
-      gpuCount: 0,
-    };
+    });
     const firstJob =
       Number(
         await node.provider.send("eth_call", [
