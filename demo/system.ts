@@ -341,7 +341,10 @@ export async function waitForWorkersReady(
   }
 }
 
-/** Checks the Docker engine answers; the message says what to install or start when not. */
+/**
+ * Checks the Docker engine answers (`npm run demo` and `npm test` provision it first with
+ * scripts/provision.sh; this catches a caller that did not, or an engine that stopped since).
+ */
 export async function checkDocker(): Promise<string> {
   try {
     const { stdout } = await run("docker", ["version", "--format", "{{.Server.Version}}"], {
@@ -350,22 +353,12 @@ export async function checkDocker(): Promise<string> {
     return stdout.trim();
   } catch (cause) {
     const error = cause as NodeJS.ErrnoException & { stderr?: string };
-    if (error.code === "ENOENT") {
-      throw new DemoError(
-        "docker-missing",
-        "Docker is not installed. The providers run every task in a Docker container.\n" +
-          "  Debian/Ubuntu: sudo apt-get install -y docker.io && sudo systemctl start docker\n" +
-          "  (without systemd: sudo dockerd &)\n" +
-          "  Other systems: install Docker Engine or Docker Desktop, start it, and run the demo again.",
-        { cause },
-      );
-    }
+    const detail = error.stderr?.trim().split("\n")[0];
     throw new DemoError(
-      "docker-not-running",
-      "Docker is installed but its engine does not answer" +
-        (error.stderr ? ` (${error.stderr.trim().split("\n")[0]})` : "") +
-        ".\n  Start it: sudo systemctl start docker (or sudo dockerd &), and make sure your user " +
-        "may use /var/run/docker.sock (sudo usermod -aG docker $USER, then log in again).",
+      error.code === "ENOENT" ? "docker-missing" : "docker-not-running",
+      `${error.code === "ENOENT" ? "Docker is not installed" : `the Docker engine does not answer${detail ? ` (${detail})` : ""}`}. ` +
+        "Providers run every task in a Docker container. `sh scripts/provision.sh demo` installs " +
+        "and starts one (as root with apt-get), or prints the commands for this machine.",
       { cause },
     );
   }
