@@ -3,6 +3,12 @@ import { getJob, type JobDetails } from "../../../sdk/queries/jobs.ts";
 import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
 import { Address, Badge, Card, ErrorMessage, Facts, Loading, Status } from "../components/ui.tsx";
 import { useApp } from "../context.ts";
+import {
+  type ActionPlan,
+  availableActions,
+  type JobAction,
+  readActionFacts,
+} from "../lib/actions.ts";
 import { explainError } from "../lib/errors.ts";
 import { conun, shortHash, time } from "../lib/format.ts";
 import { usePoll } from "../lib/hooks.ts";
@@ -43,18 +49,18 @@ export function JobPage({ id }: { id: string }) {
   const [status, setStatus] = useState<string>();
   const [error, setError] = useState<string>();
   const [check, setCheck] = useState<JobCheck>();
+  const [busy, setBusy] = useState<string>();
 
   const data = usePoll(
     async () => {
       const jobId = BigInt(id);
-      const [job, onChain, block, finalizable, claimable] = await Promise.all([
+      // The actions come from the chain (its time and state), the rest of the page from the
+      // subgraph, which may lag a block behind.
+      const [job, facts] = await Promise.all([
         getJob(subgraph, jobId),
-        read.market.getJob(jobId).catch(() => null),
-        reader.getBlock("latest"),
-        read.market.isFinalizable(jobId).catch(() => false),
-        session ? read.market.claimableBalance(session.address) : Promise.resolve(0n),
+        readActionFacts(read.market, reader, jobId, session?.address),
       ]);
-      return { job, onChain, now: BigInt(block?.timestamp ?? 0), finalizable, claimable };
+      return { job, now: facts.chainTime, plan: availableActions(facts) };
     },
     1000,
     [id, session?.address],
@@ -67,6 +73,7 @@ export function JobPage({ id }: { id: string }) {
     const market = session?.contracts.market;
     if (market === undefined) return;
     setError(undefined);
+    setBusy(what);
     setStatus(`${what}: waiting for the wallet…`);
     try {
       const tx = await run(market);
@@ -77,6 +84,8 @@ export function JobPage({ id }: { id: string }) {
     } catch (e) {
       setStatus(undefined);
       setError(explainError(e));
+    } finally {
+      setBusy(undefined);
     }
   }
 
@@ -100,11 +109,6 @@ export function JobPage({ id }: { id: string }) {
   if (!/^\d+$/.test(id)) return <p role="alert">“{id}” is not a job id.</p>;
   const d = data.data;
   const job = d?.job;
-  const isRequester =
-    session !== null &&
-    job !== undefined &&
-    job !== null &&
-    job.requester === session.address.toLowerCase();
   const currentPhase = job ? phase(job) : undefined;
 
   return (
@@ -190,35 +194,17 @@ export function JobPage({ id }: { id: string }) {
           </Card>
           <Card title="Actions">
             <div className="row">
-              {isRequester &&
-              job.status === "Open" &&
-              d !== undefined &&
-              d.now <= job.biddingDeadline ? (
-                <button type="button" onClick={() => act("Cancel", (m) => m.cancelJob(job.jobId))}>
-                  Cancel job
-                </button>
-              ) : null}
-              {session &&
-              job.status === "Open" &&
-              d !== undefined &&
-              d.now > job.biddingDeadline ? (
-                <button
-                  type="button"
-                  onClick={() => act("Close bidding", (m) => m.closeBidding(job.jobId))}
-                >
-                  Close bidding
-                </button>
-              ) : null}
-              {session && d?.finalizable ? (
-                <button type="button" onClick={() => act("Finalize", (m) => m.finalize(job.jobId))}>
-                  Finalize
-                </button>
-              ) : null}
-              {session && d !== undefined && d.claimable > 0n ? (
-                <button type="button" onClick={() => act("Withdraw", (m) => m.withdraw())}>
-                  Withdraw {conun(d.claimable)}
-                </button>
-              ) : null}
+              {session && d !== undefined
+                ? d.plan.actions.map((action) => (
+                    <ActionButton
+                      key={action.kind}
+                      action={action}
+                      disabled={busy !== undefined}
+                      onRun={(label, run) => act(label, run)}
+                      jobId={job.jobId}
+                    />
+                  ))
+                : null}
               {job.status === "Finalized" && job.groups.some((g) => g.outcome === "Agreed") ? (
                 <button type="button" onClick={() => void verify(job)}>
                   Download and verify results
@@ -228,6 +214,7 @@ export function JobPage({ id }: { id: string }) {
                 <span className="muted">Connect an account to act on this job.</span>
               ) : null}
             </div>
+            {d !== undefined ? <ActionTiming plan={d.plan} /> : null}
             <Status message={status} />
             <ErrorMessage message={error} />
           </Card>
@@ -346,6 +333,64 @@ export function JobPage({ id }: { id: string }) {
         </>
       ) : null}
     </>
+  );
+}
+
+type Sent = { wait(n: number, t: number): Promise<unknown> };
+
+/** One button per action `availableActions` offers; the label says what it moves. */
+function ActionButton({
+  action,
+  jobId,
+  disabled,
+  onRun,
+}: {
+  action: JobAction;
+  jobId: bigint;
+  disabled: boolean;
+  onRun: (label: string, run: (market: JobMarket) => Promise<Sent>) => void;
+}) {
+  const [label, run, text]: [string, (m: JobMarket) => Promise<Sent>, string] =
+    action.kind === "cancel"
+      ? ["Cancel", (m) => m.cancelJob(jobId), "Cancel job"]
+      : action.kind === "closeBidding"
+        ? ["Close bidding", (m) => m.closeBidding(jobId), "Close bidding"]
+        : action.kind === "finalize"
+          ? ["Finalize", (m) => m.finalize(jobId), "Finalize"]
+          : action.kind === "claim"
+            ? [
+                "Claim",
+                (m) => m.claim(jobId),
+                `Claim ${conun(action.payment - action.fee)}${
+                  action.stakeReleased > 0n ? ` and ${conun(action.stakeReleased)} of stake` : ""
+                }`,
+              ]
+            : ["Withdraw", (m) => m.withdraw(), `Withdraw ${conun(action.amount)}`];
+  return (
+    <button type="button" disabled={disabled} onClick={() => onRun(label, run)}>
+      {text}
+    </button>
+  );
+}
+
+/** When chain time will open (or close) an action, so a missing button is not a mystery. */
+function ActionTiming({ plan }: { plan: ActionPlan }) {
+  const parts: string[] = [];
+  if (plan.cancelUntil !== undefined) {
+    parts.push(`Cancelling is possible until chain time ${time(plan.cancelUntil)}.`);
+  }
+  if (plan.upcoming?.kind === "closeBidding") {
+    parts.push(`Bidding can be closed from chain time ${time(plan.upcoming.from)}.`);
+  } else if (plan.upcoming?.kind === "finalize") {
+    parts.push(
+      `Finalizing is possible once every group's results are revealed, and in any case from chain time ${time(plan.upcoming.from)}.`,
+    );
+  }
+  if (parts.length === 0) return null;
+  return (
+    <p className="muted" data-testid="action-timing">
+      {parts.join(" ")}
+    </p>
   );
 }
 
