@@ -16,6 +16,7 @@ import { startAppServer } from "../app/server.ts";
 import { readDeployment } from "../scripts/deployments.ts";
 import { startContentGateway } from "../sdk/content/gateway.ts";
 import { openContentStore } from "../sdk/content/index.ts";
+import { devnetFile, readDevnet, removeDevnet, writeDevnet } from "../sdk/devnet.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { createLogger } from "../sdk/logger.ts";
 import { freePort } from "../sdk/net.ts";
@@ -32,6 +33,7 @@ import { assembleTiles } from "./mosaic.ts";
 import {
   checkDocker,
   type DemoChain,
+  DemoError,
   fund,
   REPO,
   type RunningSubgraph,
@@ -57,16 +59,31 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
+const STOPPED =
+  "Stopped: the chain, the subgraph host, the dApp, the content gateway and the workers are down.";
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     console.log(`\n${signal}: stopping everything the demo started…`);
-    void cleanup().then(() => process.exit(130));
+    void cleanup().then(() => {
+      console.log(STOPPED);
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
   });
 }
 
 const step = (text: string) => console.log(`\n▶ ${text}`);
 
 async function main(): Promise<void> {
+  // One demo per checkout: a second one would share its folders and its Ignition records.
+  const running = readDevnet();
+  if (running !== undefined) {
+    throw new DemoError(
+      "demo-running",
+      `another demo is running (pid ${running.pid}, chain ${running.rpcUrl}, dApp ${running.appUrl}): ` +
+        `use it, or stop it (Ctrl-C in its terminal, or kill ${running.pid}) and run the demo again`,
+    );
+  }
+
   step("Checking Docker");
   console.log(`  Docker engine ${await checkDocker()}`);
 
@@ -81,10 +98,12 @@ async function main(): Promise<void> {
   const contentDir = path.join(DEMO_DIR, "content");
   await mkdir(runDir, { recursive: true });
 
-  step("Starting a local chain on 127.0.0.1:8545 and deploying CONUN with Ignition");
+  step("Starting a local chain and deploying CONUN with Ignition");
   const chain: DemoChain = await startChain({ deploy: "ignition", log });
   cleanups.push(() => chain.stop());
-  console.log(`  market ${chain.deployment.market}, token ${chain.deployment.token}`);
+  console.log(
+    `  chain ${chain.url}, market ${chain.deployment.market}, token ${chain.deployment.token}`,
+  );
 
   step("Starting the embedded subgraph host");
   const subgraph: RunningSubgraph = await startSubgraph(chain, {
@@ -151,6 +170,23 @@ async function main(): Promise<void> {
       `  ${w.name} ${w.address} pid ${w.pid}${w.fault === "none" ? "" : ` (fault: ${w.fault})`} — log ${path.relative(REPO, w.logFile)}`,
     );
   }
+  // Everything is up: tell the other tools where (sdk/devnet.ts). Removed first when stopping.
+  const record = await writeDevnet({
+    chainId: chain.chainId,
+    rpcUrl: chain.url,
+    deployment: chain.deployment,
+    contentDir,
+    subgraphUrl: subgraph.url,
+    gatewayUrl: gateway.url,
+    appUrl: app.url,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  });
+  process.once("exit", () => removeDevnet(record));
+  cleanups.push(async () => {
+    removeDevnet(record);
+  });
+  console.log(`  devnet record ${path.relative(REPO, record)} (the tools find this system there)`);
   const token = ConunToken__factory.connect(chain.deployment.token, chain.provider);
   const before = new Map<string, bigint>();
   for (const w of workers) before.set(w.address, await token.balanceOf(w.address));
@@ -269,12 +305,14 @@ async function main(): Promise<void> {
     console.log(
       [
         "",
-        "Everything is still running (--keep). The requester is account 2 and the providers share",
-        "the content store .conun/demo/content, so in another terminal try:",
-        "  export CONUN_CONTENT_DIR=.conun/demo/content",
-        `  npx hardhat conun:status --job ${posted.jobId} --network localhost`,
-        "  npx hardhat conun:post --manifest demo/job.json --account 2 --network localhost",
-        "  npx hardhat conun:watch --job <id> --account 2 --network localhost",
+        "Everything is still running (--keep). The README's commands find this system by",
+        `themselves through ${path.relative(REPO, devnetFile())} — its chain ${chain.url} is what`,
+        "--network localhost reaches, and its content store and subgraph are the tools' defaults —",
+        "so in another terminal they work as written, no export needed:",
+        `  npx hardhat conun:status --network localhost --job ${posted.jobId}`,
+        "  npx hardhat conun:post   --network localhost --manifest demo/job.json",
+        "  npx hardhat conun:watch  --network localhost --job <id printed by post>",
+        `  npm run audit -- job ${posted.jobId}`,
         "Press Ctrl-C to stop.",
       ].join("\n"),
     );
@@ -292,4 +330,5 @@ try {
   process.exitCode = 1;
 } finally {
   await cleanup();
+  console.log(STOPPED);
 }

@@ -130,25 +130,31 @@ async function waitForRpc(
 
 export interface StartChainOptions {
   /**
-   * `ignition`: port 8545 (the `localhost` network of hardhat.config.ts, so the conun:* tasks
-   * work against it with --network localhost), deployed with Ignition exactly as
-   * `npm run deploy:local` does. `direct`: a free port, the same contracts deployed with
-   * ethers (Ignition's CLI only knows the fixed localhost URL) — for tests and benchmarks.
+   * `ignition`: deployed with Ignition exactly as `npm run deploy:local` does, on port 8545 (the
+   * `localhost` network's usual address) or, when 8545 is taken, on a free port: Ignition is
+   * pointed there through CONUN_LOCALHOST_URL (hardhat.config.ts), and the demo's devnet record
+   * (sdk/devnet.ts) tells `--network localhost` where it went. `direct`: a free port, the same
+   * contracts deployed with ethers — for tests and benchmarks, which need no Ignition records.
    */
   deploy: "ignition" | "direct";
   log?: Logger;
 }
 
-/** Starts a local chain (demo/chain-node.ts: wall-clock block times) and deploys CONUN. */
+/** The port a chain deployed with Ignition prefers: the `localhost` network's default. */
+export const DEFAULT_NODE_PORT = 8545;
+
+/**
+ * Starts a local chain (demo/chain-node.ts: wall-clock block times, a block every second when
+ * idle) and deploys CONUN.
+ */
 export async function startChain(options: StartChainOptions): Promise<DemoChain> {
   const log = options.log ?? silentLogger;
-  const port = options.deploy === "ignition" ? 8545 : await freePort();
+  let port = options.deploy === "ignition" ? DEFAULT_NODE_PORT : await freePort();
   if (options.deploy === "ignition" && (await portInUse(port))) {
-    throw new DemoError(
-      "port-in-use",
-      `port ${port} is already in use (another \`hardhat node\`?). The demo starts its own ` +
-        "local chain there: stop the other process and run the demo again.",
-    );
+    port = await freePort();
+    log.warn("port 8545 is in use (another `hardhat node`?): the local chain uses another port", {
+      port,
+    });
   }
   // --no-compile: the node needs no artifacts (contracts are deployed from the TypeChain
   // factories or by Ignition), and a parent `hardhat test --coverage` may be compiling.
@@ -178,7 +184,7 @@ export async function startChain(options: StartChainOptions): Promise<DemoChain>
     log.info("local chain up", { url, pid: child.pid });
     const { wallets, keys } = devWallets(provider);
     const deployment =
-      options.deploy === "ignition" ? await deployWithIgnition() : await deployDirect(wallets);
+      options.deploy === "ignition" ? await deployWithIgnition(url) : await deployDirect(wallets);
     log.info("protocol deployed", { market: deployment.market, with: options.deploy });
     return { url, chainId: LOCAL_CHAIN_ID, provider, wallets, keys, deployment, stop };
   } catch (error) {
@@ -187,7 +193,7 @@ export async function startChain(options: StartChainOptions): Promise<DemoChain>
   }
 }
 
-async function deployWithIgnition(): Promise<DemoChain["deployment"]> {
+async function deployWithIgnition(url: string): Promise<DemoChain["deployment"]> {
   // A fresh node has none of the contracts an earlier run recorded: Ignition must not
   // believe they exist.
   await rm(path.join(REPO, "ignition/deployments/chain-31337"), { recursive: true, force: true });
@@ -203,7 +209,12 @@ async function deployWithIgnition(): Promise<DemoChain["deployment"]> {
       "--parameters",
       "ignition/parameters/localhost.json",
     ],
-    { cwd: REPO, timeout: 180_000, env: { ...process.env, FORCE_COLOR: "0" } },
+    {
+      cwd: REPO,
+      timeout: 180_000,
+      // `--network localhost` is this chain, whichever port it got (hardhat.config.ts).
+      env: { ...process.env, FORCE_COLOR: "0", CONUN_LOCALHOST_URL: url },
+    },
   ).catch((cause: { stdout?: string; stderr?: string }) => {
     throw new DemoError(
       "deploy-failed",

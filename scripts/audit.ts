@@ -2,16 +2,18 @@
 // from a CONUN subgraph — the embedded host or any graph-node (Subgraph Studio included), since
 // both answer the same GraphQL.
 //
-// Options: --url <subgraph URL> (default $SUBGRAPH_URL or the local host's URL),
+// Options: --url <subgraph URL> (default $SUBGRAPH_URL, then the running demo's subgraph from
+//          its devnet record, then the local host's usual URL),
 //          --timeout <ms> (default 10000), --recent <n> (provider: bids/slashes shown, 10),
 //          --days <n> (network: days shown, 7).
 // Exit codes: 0 report printed, 1 failure (unreachable, unknown job/provider, query error),
 // 2 usage error.
 import { parseArgs } from "node:util";
+import { readDevnet } from "../sdk/devnet.ts";
 import { ConunError, describeError } from "../sdk/errors.ts";
 import {
   createSubgraphClient,
-  getJob,
+  getJobReasons,
   getMeta,
   getNetworkDays,
   getNetworkStats,
@@ -29,7 +31,8 @@ Reports:
   network              network totals and the last days
 
 Options:
-  --url <url>          subgraph URL (default: $SUBGRAPH_URL or ${DEFAULT_SUBGRAPH_URL})
+  --url <url>          subgraph URL (default: $SUBGRAPH_URL, then a running
+                       \`npm run demo\`'s subgraph, then ${DEFAULT_SUBGRAPH_URL})
   --timeout <ms>       per-request timeout (default 10000)
   --recent <n>         provider report: how many recent bids and slashes (default 10)
   --days <n>           network report: how many days (default 7)
@@ -52,6 +55,11 @@ function positiveInt(
   if (!Number.isInteger(n) || n < 1 || n > max)
     throw new UsageError(`--${name} must be an integer from 1 to ${max}, not ${value}`);
   return n;
+}
+
+/** $SUBGRAPH_URL, then the running demo's subgraph (sdk/devnet.ts), then the usual local URL. */
+export function subgraphUrlDefault(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SUBGRAPH_URL || readDevnet({ env })?.subgraphUrl || DEFAULT_SUBGRAPH_URL;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -81,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     const [report, arg, ...extra] = positionals;
     if (!report) throw new UsageError("no report given");
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(" ")}`);
-    const url = values.url ?? (process.env.SUBGRAPH_URL || DEFAULT_SUBGRAPH_URL);
+    const url = values.url ?? subgraphUrlDefault();
     const timeoutMs = positiveInt("timeout", values.timeout, 10_000, 600_000);
     const subgraph = createSubgraphClient(url, { timeoutMs });
 
@@ -99,9 +107,9 @@ export async function main(argv: string[]): Promise<number> {
       body = providerReport(provider);
     } else if (report === "job") {
       if (!arg || !/^\d+$/.test(arg)) throw new UsageError("job needs a job id (a decimal number)");
-      const job = await getJob(subgraph, BigInt(arg));
-      if (!job) throw new ConunError("audit-not-found", `job ${arg} is unknown to ${url}`);
-      body = jobReport(job);
+      const found = await getJobReasons(subgraph, BigInt(arg));
+      if (!found) throw new ConunError("audit-not-found", `job ${arg} is unknown to ${url}`);
+      body = jobReport(found.job, found.reasons.lines);
     } else if (report === "network") {
       if (arg) throw new UsageError(`network takes no argument, got ${arg}`);
       const days = positiveInt("days", values.days, 7, 1000);

@@ -240,7 +240,12 @@ async function runJob(
 async function runCase(tasks: number, providers: number): Promise<CaseResult> {
   const connection = await network.create({
     chainType: "l1",
-    override: { accounts: { count: providers + SIGNERS_BESIDES_PROVIDERS } },
+    // Like every local chain the project starts, chain time follows the wall clock: a block a
+    // second when idle (empty blocks add no gas to any step), each transaction mined at once.
+    override: {
+      accounts: { count: providers + SIGNERS_BESIDES_PROVIDERS },
+      mining: { auto: true, interval: 1000 },
+    },
   });
   try {
     const p = await deployProtocol(connection, { providerCount: providers });

@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     });
 
     const started = performance.now();
+    // Mining by hand (local-node.ts also pauses its interval mining, so batches stay whole).
     await rpc("evm_setAutomine", [false]);
     // Setup: tokens, registration and stake for the providers, the requester's allowance.
     const stake = 100_000n * ONE;

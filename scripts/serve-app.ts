@@ -6,22 +6,28 @@
 //
 // Addresses come from ignition/deployments/chain-<id>/ (scripts/deployments.ts). Pass
 // --gateway <url> instead of --store to use a gateway that already runs. Ctrl-C stops.
+//
+// With `npm run demo -- --keep` running, every option has a default from its devnet record
+// (sdk/devnet.ts): its chain, subgraph and gateway, and its deployment's addresses, so
+// `npm run app:serve` alone serves a second dApp on the demo's system.
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startAppServer } from "../app/server.ts";
 import { startContentGateway } from "../sdk/content/gateway.ts";
 import { openContentStore } from "../sdk/content/index.ts";
+import { type DevnetRecord, readDevnet, sameRpcUrl } from "../sdk/devnet.ts";
 import { describeError } from "../sdk/errors.ts";
 import { createLogger } from "../sdk/logger.ts";
 import { readDeployment } from "./deployments.ts";
 
 const USAGE = `usage: node scripts/serve-app.ts --rpc <url> --subgraph <url> (--store <dir> | --gateway <url>)
-       [--port <n>] [--gateway-port <n>] [--build]`;
+       [--port <n>] [--gateway-port <n>] [--build]
+  With \`npm run demo -- --keep\` running, --rpc, --subgraph and --gateway default to its own.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      rpc: { type: "string", default: "http://127.0.0.1:8545" },
+      rpc: { type: "string" },
       subgraph: { type: "string" },
       store: { type: "string" },
       gateway: { type: "string" },
@@ -31,20 +37,34 @@ async function main(): Promise<void> {
       help: { type: "boolean", default: false },
     },
   });
+  // A running demo fills what is not given, as long as it is its chain that is asked for.
+  const devnet = readDevnet();
+  const demo: DevnetRecord | undefined =
+    devnet !== undefined && (values.rpc === undefined || sameRpcUrl(values.rpc, devnet.rpcUrl))
+      ? devnet
+      : undefined;
+  const rpcUrl = values.rpc ?? demo?.rpcUrl ?? "http://127.0.0.1:8545";
+  const subgraphUrl = values.subgraph ?? demo?.subgraphUrl;
+  // --store opens a gateway here; without --store or --gateway, use the demo's gateway.
+  const gatewayOption =
+    values.gateway ?? (values.store === undefined ? demo?.gatewayUrl : undefined);
   if (
     values.help ||
-    values.subgraph === undefined ||
-    (values.store === undefined) === (values.gateway === undefined)
+    subgraphUrl === undefined ||
+    (values.store === undefined) === (gatewayOption === undefined)
   ) {
     console.error(USAGE);
     process.exit(values.help ? 0 : 2);
   }
   const log = createLogger({ level: "info" });
-  const chainId = await chainIdOf(values.rpc);
-  const deployment = await readDeployment(chainId);
+  const chainId = await chainIdOf(rpcUrl);
+  const deployment =
+    demo !== undefined && demo.chainId === chainId
+      ? demo.deployment
+      : await readDeployment(chainId);
   const port = Number(values.port);
   const cleanups: (() => Promise<void>)[] = [];
-  let gatewayUrl = values.gateway as string;
+  let gatewayUrl = gatewayOption as string;
   if (values.store !== undefined) {
     const store = await openContentStore({ kind: "local", dir: path.resolve(values.store) });
     const gateway = await startContentGateway({
@@ -65,13 +85,13 @@ async function main(): Promise<void> {
     log,
     config: {
       chainId,
-      rpcUrl: values.rpc,
+      rpcUrl,
       addresses: {
         token: deployment.token,
         registry: deployment.registry,
         market: deployment.market,
       },
-      subgraphUrl: values.subgraph,
+      subgraphUrl,
       gatewayUrl,
     },
   });

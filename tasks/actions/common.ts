@@ -10,7 +10,7 @@ export async function requesterFromHre(
   hre: HardhatRuntimeEnvironment,
   options: { store?: string; storePeer?: string; account?: number },
 ): Promise<RequesterContext> {
-  const { ethers } = await hre.network.create();
+  const { ethers, networkConfig } = await hre.network.create();
   const signers = await ethers.getSigners();
   const signer = signers[options.account ?? 0];
   if (signer === undefined) {
@@ -22,6 +22,9 @@ export async function requesterFromHre(
   return connectRequester({
     signer,
     storeDir: options.store,
+    // An HTTP network's URL: when it is a running demo's chain, its deployment and content
+    // store are the defaults (sdk/devnet.ts).
+    ...(networkConfig.type === "http" ? { rpcUrl: await networkConfig.url.get() } : {}),
     ...(options.storePeer ? { storePeers: options.storePeer.split(",") } : {}),
     log: createLogger({ level: process.env.CONUN_LOG_LEVEL === "debug" ? "debug" : "warn" }),
   });

@@ -1,5 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { formatConun } from "../lib/manage.ts";
+import { explainJob } from "../lib/reasons.ts";
 import { createProgressPrinter } from "../lib/render.ts";
 import { watchJob } from "../lib/watch.ts";
 import { parseJobId, requesterFromHre, runAction } from "./common.ts";
@@ -26,6 +27,9 @@ export default async function watch(
       });
       printer.done();
       console.log(`job ${jobId} ended ${final.status}`);
+      if (final.status === "Unfilled" || final.groups.some((g) => g?.outcome === "NoQuorum")) {
+        for (const line of (await explainJob(ctx, jobId)).lines) console.log(`  ${line}`);
+      }
       const refund = (final.awardRefund ?? 0n) + (final.refund ?? 0n);
       if (refund > 0n) {
         console.log(
@@ -33,8 +37,10 @@ export default async function watch(
         );
       }
       if (final.status === "Finalized") {
+        // The same network this ran on: without it, Hardhat's in-process chain is meant.
+        const network = hre.globalOptions.network ? ` --network ${hre.globalOptions.network}` : "";
         console.log(
-          `  fetch results: npx hardhat conun:results --job ${jobId} --out results-${jobId}`,
+          `  fetch results: npx hardhat conun:results --job ${jobId} --out results-${jobId}${network}`,
         );
       }
     } finally {

@@ -15,6 +15,7 @@ import {
   tcpAddressProblem,
 } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
+import { type DevnetRecord, readDevnet, sameRpcUrl } from "../../sdk/devnet.ts";
 import { type Logger, silentLogger } from "../../sdk/logger.ts";
 import type { ConunToken } from "../../types/ethers-contracts/ConunToken.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
@@ -24,7 +25,10 @@ import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import type { ProviderRegistry } from "../../types/ethers-contracts/ProviderRegistry.ts";
 import { RequesterError } from "./errors.ts";
 
-/** Where the content store lives unless `--store` or CONUN_CONTENT_DIR say otherwise. */
+/**
+ * Where the content store lives unless `--store`, CONUN_CONTENT_DIR or a running demo's record
+ * (on the demo's chain) say otherwise.
+ */
 export const DEFAULT_CONTENT_DIR = ".conun/content";
 
 /** Chains on which the faucet may hand out the deployer's tokens. */
@@ -45,8 +49,19 @@ export interface RequesterContext {
 
 export interface ConnectOptions {
   signer: Signer;
-  /** Content store directory (default: CONUN_CONTENT_DIR, then `.conun/content`). */
+  /**
+   * Content store directory (default: CONUN_CONTENT_DIR, then the running demo's store when
+   * connected to its chain, then `.conun/content`).
+   */
   storeDir?: string;
+  /**
+   * The JSON-RPC URL the signer's provider talks to, when known (the Hardhat tasks know it):
+   * if it is a running demo's chain (sdk/devnet.ts), its deployment and content store are the
+   * defaults.
+   */
+  rpcUrl?: string;
+  /** The running demo's record (default: read with readDevnet when `rpcUrl` is given). */
+  devnet?: DevnetRecord;
   /**
    * IPFS nodes to connect to (default: CONUN_CONTENT_PEERS, comma-separated). Given peers or
    * listen addresses, the store is the IPFS backend over the same directory.
@@ -64,9 +79,17 @@ export interface ConnectOptions {
   log?: Logger;
 }
 
-/** The content store directory chosen by flag, then environment, then default. */
-export function resolveStoreDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = flag?.trim() || env.CONUN_CONTENT_DIR?.trim() || DEFAULT_CONTENT_DIR;
+/**
+ * The content store directory chosen by flag, then environment, then the running demo's store
+ * (`devnet`, given only when connected to the demo's chain), then the default.
+ */
+export function resolveStoreDir(
+  flag?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  devnet?: DevnetRecord,
+): string {
+  const chosen =
+    flag?.trim() || env.CONUN_CONTENT_DIR?.trim() || devnet?.contentDir || DEFAULT_CONTENT_DIR;
   return path.resolve(chosen);
 }
 
@@ -81,13 +104,13 @@ export function resolveStoreDir(flag?: string, env: NodeJS.ProcessEnv = process.
 export function resolveStoreOptions(
   options: Pick<
     ConnectOptions,
-    "storeDir" | "storePeers" | "storeListen" | "storeFetchTimeoutMs"
+    "storeDir" | "storePeers" | "storeListen" | "storeFetchTimeoutMs" | "devnet"
   > & {
     log?: Logger;
   } = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ContentStoreOptions {
-  const dir = resolveStoreDir(options.storeDir, env);
+  const dir = resolveStoreDir(options.storeDir, env, options.devnet);
   const peers = addressList(options.storePeers, env, "CONUN_CONTENT_PEERS", "peer");
   const listen = addressList(options.storeListen, env, "CONUN_CONTENT_LISTEN", "listen");
   const timeoutText = env.CONUN_CONTENT_FETCH_TIMEOUT_MS?.trim();
@@ -157,7 +180,10 @@ export async function connectRequester(options: ConnectOptions): Promise<Request
     throw new RequesterError("invalid-argument", "the signer has no provider attached");
   }
   const chainId = Number((await provider.getNetwork()).chainId);
-  const deployment = options.deployment ?? (await findDeployment(chainId, options));
+  const devnet = devnetOf(options, chainId);
+  const deployment =
+    options.deployment ??
+    (devnet ? devnetDeployment(devnet) : await findDeployment(chainId, options));
   const code = await provider.getCode(deployment.market);
   if (code === "0x") {
     throw new RequesterError(
@@ -171,7 +197,11 @@ export async function connectRequester(options: ConnectOptions): Promise<Request
   const store =
     options.store ??
     (await openContentStore(
-      resolveStoreOptions({ ...options, ...(options.log ? { log: options.log } : {}) }),
+      resolveStoreOptions({
+        ...options,
+        devnet,
+        ...(options.log ? { log: options.log } : {}),
+      }),
     ));
   return {
     signer,
@@ -184,6 +214,33 @@ export async function connectRequester(options: ConnectOptions): Promise<Request
     registry: ProviderRegistry__factory.connect(deployment.registry, signer),
     store,
     log: options.log ?? silentLogger,
+  };
+}
+
+/** The running demo's record, when `options.rpcUrl` is its chain (same URL and chain id). */
+function devnetOf(options: ConnectOptions, chainId: number): DevnetRecord | undefined {
+  if (options.rpcUrl === undefined) return undefined;
+  const record = options.devnet ?? readDevnet();
+  if (record === undefined || record.chainId !== chainId) return undefined;
+  return sameRpcUrl(record.rpcUrl, options.rpcUrl) ? record : undefined;
+}
+
+/** A demo's deployment in the shape Ignition's records give (one start block for all). */
+function devnetDeployment(record: DevnetRecord): Deployment {
+  const { token, registry, market, startBlock } = record.deployment;
+  return {
+    chainId: record.chainId,
+    token,
+    registry,
+    market,
+    assignment: market,
+    startBlock,
+    deployBlocks: {
+      token: startBlock,
+      registry: startBlock,
+      assignment: startBlock,
+      market: startBlock,
+    },
   };
 }
 

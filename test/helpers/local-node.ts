@@ -3,6 +3,10 @@
 // waits until it answers, deploys the protocol the way ignition/modules/conun.ts does (token,
 // registry, Assignment library, market linked against it, registry connected to the market)
 // and stops the node by its PID.
+//
+// Chain time follows the wall clock: the node mines each transaction at once (automine) and,
+// when idle, a block every second (interval mining), so deadlines pass in real time as they
+// would on a live network, not only when the next transaction arrives.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -17,6 +21,8 @@ const DEV_MNEMONIC = "test test test test test test test test test test test jun
 
 export const ONE = 10n ** 18n;
 export const LOCAL_CHAIN_ID = 31337;
+/** An idle node mines a block this often. */
+export const INTERVAL_MINING_MS = 1000;
 
 export interface LocalDeployment {
   token: string;
@@ -43,7 +49,11 @@ export interface LocalNode {
    */
   signer(index: number): NonceManager;
   deployment: LocalDeployment;
-  /** Raw JSON-RPC call. */
+  /**
+   * Raw JSON-RPC call. `evm_setAutomine` with `false` means "the test mines by hand": it also
+   * pauses interval mining (which would otherwise mine the held transactions within a second)
+   * until automine is switched back on.
+   */
   rpc(method: string, params?: unknown[]): Promise<unknown>;
   /** Moves chain time forward and mines a block. */
   advance(seconds: number): Promise<void>;
@@ -100,7 +110,17 @@ export async function startLocalNode(options: StartLocalNodeOptions = {}): Promi
     keys.push(hd.privateKey);
     wallets.push(new Wallet(hd.privateKey, provider));
   }
-  const rpc = (method: string, params: unknown[] = []) => provider.send(method, params);
+  const send = (method: string, params: unknown[] = []) => provider.send(method, params);
+  const rpc = async (method: string, params: unknown[] = []) => {
+    if (method === "evm_setAutomine") {
+      const auto = params[0] === true;
+      if (!auto) await send("evm_setIntervalMining", [0]);
+      const result = await send(method, params);
+      if (auto) await send("evm_setIntervalMining", [INTERVAL_MINING_MS]);
+      return result;
+    }
+    return send(method, params);
+  };
   const signers = new Map<number, NonceManager>();
   const signer = (index: number) => {
     const wallet = wallets[index];
@@ -112,6 +132,12 @@ export async function startLocalNode(options: StartLocalNodeOptions = {}): Promi
     }
     return managed;
   };
+  try {
+    await rpc("evm_setIntervalMining", [INTERVAL_MINING_MS]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
   let deployment: LocalDeployment = {
     token: "",
     registry: "",

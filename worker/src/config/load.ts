@@ -2,10 +2,15 @@
 // and command-line flags (later sources win), validates it once and fills in the machine
 // defaults. A bad value becomes a ConfigError whose message names the setting and where it
 // came from: `capacity.slots: must be ≥ 1 (from CONUN_WORKER_SLOTS)`.
+//
+// On a machine running `npm run demo` (its devnet record, sdk/devnet.ts), what none of those
+// sources gives of the chain, the contracts, the content store and the subgraph is taken from
+// the demo — as long as the configuration does not point at another chain.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ZodIssue } from "zod";
-import { ConunError } from "../../../sdk/errors.ts";
+import { type DevnetRecord, devnetFile, readDevnet, sameRpcUrl } from "../../../sdk/devnet.ts";
+import { ConunError, describeError } from "../../../sdk/errors.ts";
 import { configSchema, machineDefaults, type WorkerConfig } from "./schema.ts";
 
 export class ConfigError extends ConunError {
@@ -155,6 +160,11 @@ export interface LoadConfigOptions {
   flags?: Record<string, string | boolean | undefined>;
   /** GPUs found on the machine, the default for capacity.gpuCount. */
   detectedGpus?: number;
+  /**
+   * A running demo to take missing chain settings from. Default: the live devnet record at
+   * CONUN_DEVNET_FILE (in `env`) or .conun/devnet.json; `null`: none (hermetic tests).
+   */
+  devnet?: DevnetRecord | null;
 }
 
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<WorkerConfig> {
@@ -191,6 +201,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Worke
     const converted = typeof value === "boolean" ? value : convert(value, setting.kind);
     set(raw, setting, converted, sources, `--${setting.flag}`);
   }
+  fillFromDevnet(raw, sources, options, env);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => describeIssue(issue, sources)));
@@ -208,6 +219,55 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Worke
       maxTaskReplicas: parsed.capacity.maxTaskReplicas ?? slots * 32,
     },
   };
+}
+
+/**
+ * Fills rpcUrl, chainId, contracts, contentStore.dir and subgraphUrl from a running demo when
+ * none of the sources gave them and the configuration targets the demo's chain (no chain id or
+ * rpcUrl, or the demo's own). A given `deploymentsDir` means "read Ignition's records": then the
+ * contracts are left to it.
+ */
+function fillFromDevnet(
+  raw: Record<string, unknown>,
+  sources: Map<string, string>,
+  options: LoadConfigOptions,
+  env: NodeJS.ProcessEnv,
+): void {
+  let record: DevnetRecord | undefined;
+  if (options.devnet === undefined) {
+    try {
+      record = readDevnet({ env });
+    } catch (cause) {
+      throw new ConfigError([`devnet record: ${describeError(cause)}`], { cause });
+    }
+  } else {
+    record = options.devnet ?? undefined;
+  }
+  if (record === undefined) return;
+  if (raw.chainId !== undefined && raw.chainId !== record.chainId) return;
+  if (typeof raw.rpcUrl === "string" && !sameRpcUrl(raw.rpcUrl, record.rpcUrl)) return;
+  if (raw.rpcUrl !== undefined && typeof raw.rpcUrl !== "string") return;
+  const source = `the running demo's record ${options.devnet === undefined ? devnetFile(env) : "(given)"}`;
+  const fill = (key: string, value: unknown) => {
+    if (raw[key] !== undefined) return;
+    raw[key] = value;
+    sources.set(key, source);
+  };
+  fill("rpcUrl", record.rpcUrl);
+  fill("chainId", record.chainId);
+  if (raw.deploymentsDir === undefined) fill("contracts", { ...record.deployment });
+  fill("subgraphUrl", record.subgraphUrl);
+  const store = raw.contentStore;
+  if (store === undefined) {
+    raw.contentStore = { kind: "local", dir: record.contentDir };
+    sources.set("contentStore", source);
+  } else if (store !== null && typeof store === "object" && !Array.isArray(store)) {
+    const fields = store as Record<string, unknown>;
+    if (fields.dir === undefined) {
+      fields.dir = record.contentDir;
+      sources.set("contentStore.dir", source);
+    }
+  }
 }
 
 function describeIssue(issue: ZodIssue, sources: Map<string, string>): string {
