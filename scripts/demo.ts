@@ -16,13 +16,25 @@ const hardhatCli = path.join(
 );
 
 console.log("▶ Compiling the contracts (hardhat build)");
+// A stop during the build ends the build too (demo/main.ts takes the signals over after it).
+const building = new AbortController();
+const stopBuild = (signal: NodeJS.Signals) => {
+  building.abort();
+  console.log(`\n${signal}: stopped while compiling; nothing else was started.`);
+  process.exit(signal === "SIGINT" ? 130 : 143);
+};
+process.once("SIGINT", stopBuild);
+process.once("SIGTERM", stopBuild);
 try {
   await promisify(execFile)(process.execPath, [hardhatCli, "build"], {
     cwd: REPO,
     timeout: 10 * 60_000,
     maxBuffer: 64 << 20,
     env: { ...process.env, FORCE_COLOR: "0" },
+    signal: building.signal,
   });
+  process.off("SIGINT", stopBuild);
+  process.off("SIGTERM", stopBuild);
 } catch (error) {
   const { stdout, stderr } = error as { stdout?: string; stderr?: string };
   console.error(`demo failed: hardhat build failed\n${stderr || stdout || String(error)}`);

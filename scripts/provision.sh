@@ -32,6 +32,8 @@ is_root() { [ "$(id -u)" = 0 ]; }
 can_apt() { is_root && command -v apt-get >/dev/null 2>&1; }
 has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 engine_answers() { docker info >/dev/null 2>&1; }
+# dockerd lives in /usr/sbin on Debian, which a user's PATH may lack.
+dockerd_path() { command -v dockerd 2>/dev/null || for d in /usr/sbin/dockerd /usr/bin/dockerd; do [ -x "$d" ] && echo "$d" && return; done; }
 
 # Each requirement: a check, the Debian package that provides it, and why it is needed.
 missing_packages=""
@@ -43,7 +45,7 @@ need() { # need <package> <why>
 }
 
 if ! command -v docker >/dev/null 2>&1 || ! engine_answers; then
-  if ! command -v dockerd >/dev/null 2>&1; then
+  if [ -z "$(dockerd_path)" ]; then
     if command -v docker >/dev/null 2>&1; then
       engine_note="only the Docker client is installed ($(command -v docker)); there is no Docker engine (dockerd) on this machine"
     else
@@ -108,7 +110,7 @@ if ! engine_answers; then
       mkdir -p .conun
       say "starting the Docker engine: dockerd $args (log .conun/dockerd.log; it keeps running after this command)"
       # shellcheck disable=SC2086 # the flags are words
-      setsid nohup dockerd $args >.conun/dockerd.log 2>&1 </dev/null &
+      setsid nohup "$(dockerd_path)" $args >.conun/dockerd.log 2>&1 </dev/null &
     fi
     i=0
     until engine_answers; do
