@@ -1,8 +1,12 @@
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
+import { writeDevnet } from "../../sdk/devnet.ts";
 import { type ConunFixture, P1, startConunFixture } from "../sdk/queries-fixtures.ts";
 
 const AUDIT = fileURLToPath(new URL("../../scripts/audit.ts", import.meta.url));
@@ -109,6 +113,75 @@ describe("scripts/audit.ts", () => {
     expect(run.stderr).to.contain("job needs a job id");
     expect(run.stderr).to.contain("Usage: npm run audit");
     expect((await audit(["frobnicate", "--url", url])).code).to.equal(2);
+  });
+
+  describe("with a running demo (its devnet record)", () => {
+    let dir: string;
+    let file: string;
+    before(() => {
+      dir = mkdtempSync(path.join(tmpdir(), "conun-audit-devnet-"));
+      file = path.join(dir, "devnet.json");
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    const record = (subgraphUrl: string, pid: number) =>
+      writeDevnet(
+        {
+          chainId: 31337,
+          rpcUrl: "http://127.0.0.1:1",
+          deployment: {
+            token: `0x${"11".repeat(20)}`,
+            registry: `0x${"22".repeat(20)}`,
+            market: `0x${"33".repeat(20)}`,
+            startBlock: 0,
+          },
+          contentDir: path.join(dir, "content"),
+          subgraphUrl,
+          gatewayUrl: "http://127.0.0.1:2",
+          appUrl: "http://127.0.0.1:3",
+          pid,
+          startedAt: new Date().toISOString(),
+        },
+        file,
+      );
+
+    it("reads the demo's subgraph URL when neither --url nor SUBGRAPH_URL is given", async () => {
+      // This test process stands in for the demo: the record's pid is alive.
+      await record(url, process.pid);
+      const run = await audit(["job", "1"], { CONUN_DEVNET_FILE: file });
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout).to.contain(`Subgraph ${url}`);
+      expect(run.stdout).to.contain("Job 1 — Finalized");
+    });
+
+    it("lets --url and SUBGRAPH_URL win over the record", async () => {
+      await record("http://127.0.0.1:9/subgraphs/name/conun", process.pid);
+      const byEnv = await audit(["job", "1"], { CONUN_DEVNET_FILE: file, SUBGRAPH_URL: url });
+      expect(byEnv.code, byEnv.stderr).to.equal(0);
+      expect(byEnv.stdout).to.contain(`Subgraph ${url}`);
+      const byFlag = await audit(["job", "1", "--url", url], { CONUN_DEVNET_FILE: file });
+      expect(byFlag.code, byFlag.stderr).to.equal(0);
+      expect(byFlag.stdout).to.contain(`Subgraph ${url}`);
+    });
+
+    it("ignores a record whose demo is gone, with a warning, and falls back to port 8000", async () => {
+      const exited = spawnSync(process.execPath, ["-e", ""]);
+      expect(exited.status).to.equal(0);
+      await record(url, exited.pid);
+      const run = await audit(["job", "1", "--timeout", "2000"], { CONUN_DEVNET_FILE: file });
+      expect(run.stderr).to.contain(`ignoring the stale devnet record ${file}`);
+      expect(run.stderr).to.contain(`pid ${exited.pid}`);
+      expect(`${run.stdout}${run.stderr}`).to.contain("127.0.0.1:8000");
+      expect(run.stdout).not.to.contain(`Subgraph ${url}`);
+    });
+
+    it("names a malformed record and the fix", async () => {
+      writeFileSync(file, "{ not json");
+      const run = await audit(["job", "1"], { CONUN_DEVNET_FILE: file });
+      expect(run.code).to.equal(1);
+      expect(run.stderr).to.contain(`${file} is not a valid devnet record (not JSON)`);
+      expect(run.stderr).to.contain("delete the file");
+    });
   });
 
   it("warns when the subgraph reports indexing errors, and still prints the report", async () => {
