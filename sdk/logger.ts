@@ -5,6 +5,8 @@
  * line names the component it came from. Context is a plain object; bigint values are printed
  * as decimal strings. Never log keys, passwords or keystore contents.
  */
+import { escapeJsonText, escapeUntrusted } from "./text.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Logger {
@@ -33,10 +35,13 @@ function jsonSafe(_key: string, value: unknown): unknown {
 }
 
 function formatValue(value: unknown): string {
-  if (typeof value === "string") return /\s/.test(value) ? JSON.stringify(value) : value;
+  if (typeof value === "string") {
+    // Values may quote a job, a task or a bundle: nothing in them may steer the terminal.
+    return /\s/.test(value) ? escapeJsonText(JSON.stringify(value)) : escapeUntrusted(value);
+  }
   if (typeof value === "bigint") return value.toString();
-  if (value instanceof Error) return JSON.stringify(value.message);
-  return JSON.stringify(value, jsonSafe);
+  if (value instanceof Error) return escapeJsonText(JSON.stringify(value.message));
+  return escapeJsonText(JSON.stringify(value, jsonSafe) ?? "undefined");
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -48,14 +53,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       const fields = { ...base, ...context };
       const time = new Date().toISOString();
       if (options.json) {
-        write(JSON.stringify({ time, level, component, msg, ...fields }, jsonSafe));
+        write(escapeJsonText(JSON.stringify({ time, level, component, msg, ...fields }, jsonSafe)));
         return;
       }
       const tail = Object.entries(fields)
         .map(([key, value]) => `${key}=${formatValue(value)}`)
         .join(" ");
       const where = component === undefined ? "" : ` [${component}]`;
-      write(`${time} ${level.toUpperCase().padEnd(5)}${where} ${msg}${tail ? ` ${tail}` : ""}`);
+      const line = `${where} ${escapeUntrusted(msg)}${tail ? ` ${tail}` : ""}`;
+      write(`${time} ${level.toUpperCase().padEnd(5)}${line}`);
     };
     return {
       debug: (msg, context) => emit("debug", msg, context),
