@@ -8,16 +8,20 @@ export interface ManifestProblem {
 
 /**
  * A manifest that cannot be used, with every problem found (not just the first), so a
- * requester fixes them all in one go. `message` lists them one per line.
+ * requester fixes them all in one go. `message` is `invalid manifest: <path>: <message>` for one
+ * problem, else a count and the problems one per line.
  */
 export class ManifestError extends ConunError {
   readonly problems: ManifestProblem[];
 
   constructor(problems: ManifestProblem[], options: { cause?: unknown } = {}) {
-    const lines = problems.map((p) => `  ${p.path === "" ? "(manifest)" : p.path}: ${p.message}`);
+    const lines = problems.map((p) => `${p.path === "" ? "(manifest)" : p.path}: ${p.message}`);
+    // One problem is one line (what a CLI prints as its one-line error); several are a list.
     super(
       "manifest-invalid",
-      `invalid manifest (${problems.length} ${problems.length === 1 ? "problem" : "problems"}):\n${lines.join("\n")}`,
+      lines.length === 1
+        ? `invalid manifest: ${lines[0]}`
+        : `invalid manifest (${problems.length} problems):\n${lines.map((l) => `  ${l}`).join("\n")}`,
       { ...options, details: { problems } },
     );
     this.problems = problems;

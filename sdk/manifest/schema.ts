@@ -1,6 +1,7 @@
 import { formatUnits, parseUnits } from "ethers";
 import { z } from "zod/v4";
 import { isValidCid } from "../content/cid.ts";
+import { escapeUntrusted } from "../text.ts";
 import { DEFAULTS, LIMITS, RESERVED_ENV } from "./limits.ts";
 
 /**
@@ -27,6 +28,25 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const INPUT_PATH = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 
+/** A plain `name[:tag]`, safe to paste into the shell commands a message suggests. */
+const PLAIN_REF = new RegExp(`^${DOMAIN}${COMPONENT}(?:/${COMPONENT})*${TAG}$`);
+
+/**
+ * One message for a ref without a digest (`busybox:latest`): what to write instead and how to
+ * get the values, so the requester need not also be told that `image.id` is missing.
+ */
+function unpinnedRefProblem(ref: string): string {
+  const name = PLAIN_REF.test(ref) ? ref : "<image>";
+  const shown = ref.length > 80 ? `${ref.slice(0, 79)}…` : ref;
+  return (
+    `${escapeUntrusted(JSON.stringify(shown))} is not pinned: pin it by digest as ` +
+    `name@sha256:<digest> (after \`docker pull ${name}\`, ` +
+    `\`docker inspect --format '{{index .RepoDigests 0}}' ${name}\` prints it and ` +
+    `\`docker inspect --format '{{.Id}}' ${name}\` the image.id), or use image.archive ` +
+    "(a `docker save` tarball) instead"
+  );
+}
+
 function imageRefProblem(ref: string): string | undefined {
   const archive = ARCHIVE_REF.exec(ref);
   if (ref.startsWith("ipfs://")) {
@@ -34,9 +54,7 @@ function imageRefProblem(ref: string): string | undefined {
       ? undefined
       : "must be ipfs:// followed by a CIDv1 (base32, sha2-256) of a `docker save` archive";
   }
-  if (!/@sha256:/.test(ref)) {
-    return "must be pinned by digest (name@sha256:…) or be ipfs://<cid> of an image archive";
-  }
+  if (!/@sha256:/.test(ref)) return unpinnedRefProblem(ref);
   if (!new RegExp(`@sha256:${DIGEST_HEX}$`).test(ref)) {
     return "must end in @sha256: followed by 64 lowercase hex digits";
   }
@@ -136,6 +154,11 @@ const sourceImage = z
       }
       return;
     }
+    // zod hands the refinement the object without the fields that failed, so a ref that was
+    // given but is wrong (unpinned, malformed) looks absent here: it already has its one
+    // message, which also says how to get the id; nothing more is said about ref or id.
+    const refRejected = ctx.issues.some((issue) => issue.path?.[0] === "ref");
+    if (refRejected) return;
     if (image.ref === undefined) {
       ctx.addIssue({
         code: "custom",
@@ -143,12 +166,13 @@ const sourceImage = z
         message: "is required (or give image.archive)",
         input: image,
       });
+      return;
     }
     if (image.id === undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["id"],
-        message: "is required with image.ref",
+        message: `is required with image.ref: the image ID, which \`docker inspect --format '{{.Id}}' ${image.ref}\` prints`,
         input: image,
       });
     }

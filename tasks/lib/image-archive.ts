@@ -2,15 +2,35 @@
 // manifest.json names the image's config blob, and the image ID is the SHA-256 of that blob.
 // The tar is walked header by header with positioned reads, so a large image is never loaded.
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { RequesterError } from "./errors.ts";
 
 const BLOCK = 512;
 /** manifest.json and the config blob are small; anything bigger is not a `docker save` tar. */
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 
-/** The image ID (`sha256:<64 hex>`) of the image in a `docker save` archive. */
+/**
+ * The image ID (`sha256:<64 hex>`) of the image in a `docker save` archive. A path that is not
+ * there (or not a file) is one line naming it and the fix, not a file-system stack trace.
+ */
 export async function imageIdOfArchive(archive: string): Promise<string> {
+  const info = await stat(archive).catch((cause: NodeJS.ErrnoException) => {
+    throw new RequesterError(
+      "manifest-invalid",
+      cause.code === "ENOENT" || cause.code === "ENOTDIR"
+        ? `image.archive: ${archive} does not exist: save the image there with ` +
+            `\`docker save -o ${archive} <image>\`, or fix the path (it is relative to the manifest)`
+        : `image.archive: cannot read ${archive} (${cause.code ?? cause.message})`,
+      { cause, details: { archive } },
+    );
+  });
+  if (!info.isFile()) {
+    throw new RequesterError(
+      "manifest-invalid",
+      `image.archive: ${archive} is not a file: name the \`docker save\` tarball itself`,
+      { details: { archive } },
+    );
+  }
   const entries = await readTarEntries(archive, (name) => name === "manifest.json");
   const manifestBytes = entries.get("manifest.json");
   if (manifestBytes === undefined) {

@@ -15,6 +15,12 @@ import {
 const CID = "bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am";
 const DIR_CID = "bafybeiht6dtwk3les7vqm6ibpvz6qpohidvlshsfyr7l5mpysdw2vmbbhe";
 const HEX = "0123456789abcdef".repeat(4);
+/** The one message for `busybox:latest`: pin by digest, how to get it, or use an archive. */
+const UNPINNED_BUSYBOX =
+  '"busybox:latest" is not pinned: pin it by digest as name@sha256:<digest> (after ' +
+  "`docker pull busybox:latest`, `docker inspect --format '{{index .RepoDigests 0}}' " +
+  "busybox:latest` prints it and `docker inspect --format '{{.Id}}' busybox:latest` the " +
+  "image.id), or use image.archive (a `docker save` tarball) instead";
 
 /** Loose JSON that tests mutate freely into malformed manifests. */
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are deliberately untyped JSON to break
@@ -217,10 +223,26 @@ describe("parseManifest", () => {
         mutate: (m) => {
           m.image.ref = "busybox:latest";
         },
+        problems: [["image.ref", UNPINNED_BUSYBOX]],
+      },
+      {
+        name: "an unpinned tag without an id in a source manifest, once (not also ref or id)",
+        form: "source",
+        mutate: (m) => {
+          m.image = { ref: "busybox:latest" };
+        },
+        problems: [["image.ref", UNPINNED_BUSYBOX]],
+      },
+      {
+        name: "a pinned ref without its id, saying how to get the id",
+        form: "source",
+        mutate: (m) => {
+          m.image = { ref: `busybox@sha256:${HEX}` };
+        },
         problems: [
           [
-            "image.ref",
-            "must be pinned by digest (name@sha256:…) or be ipfs://<cid> of an image archive",
+            "image.id",
+            `is required with image.ref: the image ID, which \`docker inspect --format '{{.Id}}' busybox@sha256:${HEX}\` prints`,
           ],
         ],
       },
