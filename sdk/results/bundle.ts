@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { z } from "zod";
 import { ResultsError } from "./errors.ts";
 import { proofFor, resultTree, verifyTaskProof } from "./merkle.ts";
+import { outcomeFields, type TaskOutcome, taskOutcomeOf } from "./outcome.ts";
 import { outputHash, scanOutput } from "./output-hash.ts";
 
 /** How a task ended (the worker's execution outcome, recorded per task in a bundle). */
@@ -47,17 +48,31 @@ const resultsFileSchema = z.object({
   root: z.string().regex(BYTES32),
   tasks: z
     .array(
-      z.object({
-        index: z.number().int().nonnegative(),
-        outputHash: z.string().regex(BYTES32),
-        status: z.enum(TASK_STATUSES as [TaskStatus, ...TaskStatus[]]),
-        proof: z.array(z.string().regex(BYTES32)).optional(),
-      }),
+      z
+        .object({
+          index: z.number().int().nonnegative(),
+          outputHash: z.string().regex(BYTES32),
+          status: z.enum(TASK_STATUSES as [TaskStatus, ...TaskStatus[]]),
+          proof: z.array(z.string().regex(BYTES32)).optional(),
+          // Informational, outside the leaf (outcome.ts): kept only when well-formed, escaped
+          // and bounded whatever the bundle says, never a reason to refuse the bundle.
+          exitCode: z.unknown().optional(),
+          stderrTail: z.unknown().optional(),
+          reason: z.unknown().optional(),
+        })
+        .transform(({ exitCode, stderrTail, reason, ...claim }) => ({
+          ...claim,
+          ...taskOutcomeOf({ exitCode, stderrTail, reason }),
+        })),
     )
     .min(1),
 });
 
-/** `results.json`, the index of a results bundle. */
+/**
+ * `results.json`, the index of a results bundle. Version 1, extended compatibly: each task may
+ * also carry `exitCode`, `stderrTail` and `reason` (outcome.ts), which older bundles lack and
+ * older readers ignore; they are not part of the leaf and nobody verifies them.
+ */
 export type ResultsFile = z.infer<typeof resultsFileSchema>;
 
 export interface BundleTaskInput {
@@ -70,6 +85,12 @@ export interface BundleTaskInput {
   outputDir?: string;
   /** The hash the caller already computed; checked against the copy when given. */
   outputHash?: string;
+  /** How the task ended (informational, not in the leaf): stored escaped and bounded. */
+  exitCode?: number | null;
+  /** The task's stderr (or its end): its last lines are stored, escaped. */
+  stderr?: string;
+  /** The worker's one-sentence account of the outcome. */
+  reason?: string;
 }
 
 export interface WriteBundleOptions {
@@ -131,7 +152,8 @@ async function copyOutput(
 
 /**
  * Writes a results bundle: `tasks/<index>/…` with each task's output and `results.json`
- * `{ version: 1, jobId, groupId, provider, root, tasks: [{ index, outputHash, status, proof }] }`.
+ * `{ version: 1, jobId, groupId, provider, root, tasks: [{ index, outputHash, status, proof,
+ * exitCode?, stderrTail?, reason? }] }` (the last three informational, outside the leaf).
  * Hashes are computed from the copies, so the bundle is consistent with itself even if the
  * source changes. Returns the parsed index (its `root` is what the provider commits to).
  */
@@ -141,7 +163,8 @@ export async function writeBundle(options: WriteBundleOptions): Promise<ResultsF
   await mkdir(bundleDir, { recursive: false, mode: 0o755 });
   await mkdir(join(bundleDir, "tasks"), { mode: 0o755 });
   const sorted = [...options.tasks].sort((a, b) => a.index - b.index);
-  const entries: { index: number; outputHash: string; status: TaskStatus }[] = [];
+  const entries: { index: number; outputHash: string; status: TaskStatus; outcome: TaskOutcome }[] =
+    [];
   for (const task of sorted) {
     let hash: string;
     if (task.outputDir === undefined) {
@@ -158,7 +181,12 @@ export async function writeBundle(options: WriteBundleOptions): Promise<ResultsF
         );
       }
     }
-    entries.push({ index: task.index, outputHash: hash.toLowerCase(), status: task.status });
+    entries.push({
+      index: task.index,
+      outputHash: hash.toLowerCase(),
+      status: task.status,
+      outcome: outcomeFields(task),
+    });
   }
   const tree = resultTree(entries);
   const results: ResultsFile = {
@@ -167,7 +195,11 @@ export async function writeBundle(options: WriteBundleOptions): Promise<ResultsF
     groupId: BigInt(options.groupId).toString(),
     provider: options.provider,
     root: tree.root,
-    tasks: entries.map((entry) => ({ ...entry, proof: proofFor(tree, entry.index) })),
+    tasks: entries.map(({ outcome, ...claim }) => ({
+      ...claim,
+      proof: proofFor(tree, claim.index),
+      ...outcome,
+    })),
   };
   await writeFile(join(bundleDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`, {
     flag: "wx",
@@ -221,6 +253,10 @@ export interface TaskVerification {
   claimedHash: string;
   /** The hash recomputed from the bundle's files, when there are files. */
   actualHash?: string;
+  /** How many regular files the task's output holds and their total size, when it has any. */
+  output?: { files: number; bytes: number };
+  /** The provider's report of how the task ended: informational, NOT verified (outcome.ts). */
+  outcome: TaskOutcome;
   reason?: string;
 }
 
@@ -249,7 +285,13 @@ export async function verifyBundle(
   const expected = expectedRoot.toLowerCase();
   const tasks: TaskVerification[] = [];
   for (const task of results.tasks) {
-    const base = { index: task.index, status: task.status, claimedHash: task.outputHash };
+    const { exitCode, stderrTail, reason } = task;
+    const base = {
+      index: task.index,
+      status: task.status,
+      claimedHash: task.outputHash,
+      outcome: taskOutcomeOf({ exitCode, stderrTail, reason }),
+    };
     const proof = task.proof ?? proofFor(results.tasks, task.index);
     if (!verifyTaskProof(expected, task.index, task.outputHash, proof)) {
       tasks.push({ ...base, verdict: "not-in-root", reason: "claim is not under the root" });
@@ -271,9 +313,11 @@ export async function verifyBundle(
     }
     try {
       const actualHash = await outputHash(dir);
+      const { files } = await scanOutput(dir);
+      const output = { files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0) };
       tasks.push(
         actualHash === task.outputHash
-          ? { ...base, verdict: "verified", actualHash }
+          ? { ...base, verdict: "verified", actualHash, output }
           : { ...base, verdict: "output-mismatch", actualHash, reason: "files differ from claim" },
       );
     } catch (error) {

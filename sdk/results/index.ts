@@ -27,6 +27,15 @@ export {
   verifyTaskProof,
 } from "./merkle.ts";
 export {
+  attentionReason,
+  describeOutcome,
+  MAX_REASON_LENGTH,
+  outcomeFields,
+  STDERR_TAIL_BOUNDS,
+  type TaskOutcome,
+  taskOutcomeOf,
+} from "./outcome.ts";
+export {
   MAX_PATH_BYTES,
   type OutputFile,
   type OutputScan,

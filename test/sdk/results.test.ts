@@ -17,18 +17,22 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
+  attentionReason,
   MAX_PATH_BYTES,
+  MAX_REASON_LENGTH,
   outputHash,
   proofFor,
   readBundle,
   resultRoot,
   resultTree,
+  STDERR_TAIL_BOUNDS,
   scanOutput,
   unsuccessfulTaskHash,
   verifyBundle,
   verifyTaskProof,
   writeBundle,
 } from "../../sdk/results/index.ts";
+import { controlCharacters } from "../helpers/text.ts";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
@@ -304,5 +308,135 @@ describe("results#verifyBundle", () => {
     const { bundleDir } = await bundle();
     await writeFile(join(bundleDir, "results.json"), JSON.stringify({ version: 2 }));
     expect((await rejection(readBundle(bundleDir))).code).to.equal("bundle-invalid");
+  });
+});
+
+describe("results#task outcome (exit code, stderr tail, reason)", () => {
+  const PROVIDER = "0x00000000000000000000000000000000000000cc";
+
+  async function outcomeBundle(stderr: string) {
+    const out0 = await tree(join(scratch, "run", "0"), { "r.txt": "ok" });
+    const bundleDir = join(scratch, "bundle");
+    const results = await writeBundle({
+      bundleDir,
+      jobId: 5,
+      groupId: 0,
+      provider: PROVIDER,
+      tasks: [
+        { index: 0, status: "succeeded", outputDir: out0, exitCode: 0, stderr: "" },
+        {
+          index: 1,
+          status: "failed",
+          exitCode: 127,
+          stderr,
+          reason: "exited with code 127",
+        },
+      ],
+    });
+    return { bundleDir, results, out0 };
+  }
+
+  it("records them beside the claim, escaped and bounded, and verifies them as unverified info", async () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
+    const stderr = `${lines.join("\n")}\n\x1b[31msh: ech: not found\x1b[0m\r\n`;
+    const { bundleDir, results } = await outcomeBundle(stderr);
+    const task1 = results.tasks[1];
+    expect(task1?.exitCode).to.equal(127);
+    expect(task1?.reason).to.equal("exited with code 127");
+    expect(task1?.stderrTail?.split("\n")).to.have.length(STDERR_TAIL_BOUNDS.maxLines);
+    expect(task1?.stderrTail?.endsWith("\\x1b[31msh: ech: not found\\x1b[0m\\r")).to.equal(true);
+    expect(task1?.stderrTail?.startsWith("…")).to.equal(true);
+    expect(results.tasks[0]).to.not.have.property("stderrTail");
+    expect(await readBundle(bundleDir)).to.deep.equal(results);
+    const report = await verifyBundle(bundleDir, results.root);
+    expect(report.ok).to.equal(true);
+    expect(report.tasks[1]?.outcome).to.deep.equal({
+      exitCode: 127,
+      stderrTail: task1?.stderrTail,
+      reason: "exited with code 127",
+    });
+    expect(report.tasks[0]?.output).to.deep.equal({ files: 1, bytes: 2 });
+  });
+
+  it("keeps them out of the leaf: replicas that differ only in stderr share the root", async () => {
+    const { results } = await outcomeBundle("timing 1.23 s\n");
+    await rm(join(scratch, "bundle"), { recursive: true });
+    await rm(join(scratch, "run"), { recursive: true });
+    const { results: other } = await outcomeBundle("timing 9.87 s\n");
+    expect(other.root).to.equal(results.root);
+    expect(other.tasks[1]?.outputHash).to.equal(unsuccessfulTaskHash("failed"));
+  });
+
+  it("still reads and verifies an older bundle without the fields", async () => {
+    const out = await tree(join(scratch, "old-out"), { "a.txt": "a" });
+    const hash = await outputHash(out);
+    const failed = unsuccessfulTaskHash("failed");
+    const leaves = [
+      { index: 0, outputHash: hash },
+      { index: 1, outputHash: failed },
+    ];
+    const bundleDir = join(scratch, "old");
+    await tree(join(bundleDir, "tasks", "0"), { "a.txt": "a" });
+    const root = resultRoot(leaves);
+    // Exactly what a worker wrote before the outcome fields existed.
+    await writeFile(
+      join(bundleDir, "results.json"),
+      JSON.stringify({
+        version: 1,
+        jobId: "1",
+        groupId: "0",
+        provider: PROVIDER,
+        root,
+        tasks: [
+          { index: 0, outputHash: hash, status: "succeeded", proof: proofFor(leaves, 0) },
+          { index: 1, outputHash: failed, status: "failed", proof: proofFor(leaves, 1) },
+        ],
+      }),
+    );
+    const report = await verifyBundle(bundleDir, root);
+    expect(report.ok).to.equal(true);
+    expect(report.tasks.map((t) => t.outcome)).to.deep.equal([{}, {}]);
+  });
+
+  it("bounds, escapes or drops what a hostile provider puts there, without refusing the bundle", async () => {
+    const { bundleDir, results } = await outcomeBundle("x\n");
+    const raw = JSON.parse(await readFile(join(bundleDir, "results.json"), "utf8"));
+    raw.tasks[0].stderrTail = `\x1b]0;owned\x07${"A".repeat(1 << 20)}\u009b2J`;
+    raw.tasks[0].reason = `\x1b[2J${"r".repeat(10_000)}`;
+    raw.tasks[0].exitCode = "zero";
+    raw.tasks[1].stderrTail = { not: "text" };
+    raw.tasks[1].exitCode = 1e300;
+    await writeFile(join(bundleDir, "results.json"), JSON.stringify(raw));
+    const report = await verifyBundle(bundleDir, results.root);
+    expect(report.ok).to.equal(true);
+    const [first, second] = report.tasks.map((t) => t.outcome);
+    expect(first?.exitCode).to.equal(undefined);
+    expect(new TextEncoder().encode(first?.stderrTail).length).to.be.at.most(
+      STDERR_TAIL_BOUNDS.maxBytes,
+    );
+    expect(first?.stderrTail?.endsWith("A\\x9b2J")).to.equal(true);
+    expect([...(first?.reason ?? "")].length).to.be.at.most(MAX_REASON_LENGTH);
+    expect(first?.reason?.startsWith("\\x1b[2J")).to.equal(true);
+    expect(
+      controlCharacters(`${first?.stderrTail}${first?.reason}`, { multiline: true }),
+    ).to.deep.equal([]);
+    expect(second).to.deep.equal({ reason: "exited with code 127" });
+  });
+
+  it("flags tasks worth a look: not succeeded, exit ≠ 0, or an empty output", () => {
+    const full = { files: 1, bytes: 3 };
+    expect(attentionReason({ status: "failed", output: full })).to.equal("it ended failed");
+    expect(
+      attentionReason({ status: "succeeded", outcome: { exitCode: 2 }, output: full }),
+    ).to.equal("it exited with code 2");
+    expect(attentionReason({ status: "succeeded", output: { files: 0, bytes: 0 } })).to.equal(
+      "its output is empty",
+    );
+    expect(attentionReason({ status: "succeeded", output: { files: 2, bytes: 0 } })).to.equal(
+      "its output files are all empty",
+    );
+    expect(
+      attentionReason({ status: "succeeded", outcome: { exitCode: 0 }, output: full }),
+    ).to.equal(undefined);
   });
 });
