@@ -58,8 +58,23 @@ export interface AppStack {
   close(): Promise<void>;
 }
 
+/**
+ * The chain's block interval when idle. Transactions are still mined as they arrive
+ * (automine), but an idle chain mines a block every second, so chain time follows the wall
+ * clock and deadlines pass in real time with nobody sending anything — as on the demo's chain.
+ */
+export const INTERVAL_MINING_MS = 1000;
+
 export async function startAppStack(): Promise<AppStack> {
-  const connection = await network.create({ chainType: "l1" });
+  const connection = await network.create({
+    chainType: "l1",
+    override: {
+      // Like the demo's chain: blocks may share a second, so set-up transactions do not push
+      // chain time ahead of the wall clock.
+      allowBlocksWithSameTimestamp: true,
+      mining: { auto: true, interval: INTERVAL_MINING_MS },
+    },
+  });
   const protocol = await deployProtocol(connection);
   await registerProviders(protocol, protocol.providers.slice(0, 3));
   const rpc = await serveOverHttp(connection);
