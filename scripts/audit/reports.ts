@@ -87,7 +87,8 @@ export function providerReport(p: ProviderDetails): string {
   return out.join("\n");
 }
 
-export function jobReport(j: JobDetails): string {
+/** `reasons`: why it did not fill / groups had no quorum (sdk/queries/reasons.ts), if any. */
+export function jobReport(j: JobDetails, reasons: readonly string[] = []): string {
   const out: string[] = [heading(`Job ${j.id} — ${j.status}`)];
   out.push(
     fields([
@@ -113,6 +114,12 @@ export function jobReport(j: JobDetails): string {
       ["Finalized", time(j.finalizedAt)],
     ]),
   );
+  if (reasons.length > 0) {
+    out.push(
+      section(j.status === "Unfilled" || j.status === "Open" ? "Why not filled" : "Why no quorum"),
+    );
+    out.push(reasons.map((line) => `  ${line}`).join("\n"));
+  }
   out.push(section("Money"));
   out.push(
     fields([

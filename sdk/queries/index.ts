@@ -17,3 +17,4 @@ export {
 export * from "./jobs.ts";
 export * from "./network.ts";
 export * from "./providers.ts";
+export * from "./reasons.ts";

@@ -22,6 +22,11 @@ export default async function post(
       const result = await postJob(ctx, {
         manifestPath: args.manifest,
         approval: args.approval as ApprovalMode,
+        // Printed before the transaction; only a job that cannot fill is worth a warning.
+        onFillCheck: (check, lines) => {
+          if (check.canFill) return;
+          console.error(`warning: ${lines.join("\n  ")}`);
+        },
       });
       const network = hre.globalOptions.network ? ` --network ${hre.globalOptions.network}` : "";
       console.log(
@@ -33,6 +38,11 @@ export default async function post(
           "",
           `watch it:   npx hardhat conun:watch --job ${result.jobId}${network}`,
           `results:    npx hardhat conun:results --job ${result.jobId} --out results-${result.jobId}${network}`,
+          ...(result.fillCheck.canFill
+            ? []
+            : [
+                `it may end Unfilled (see the warning above); to take the escrow back before bidding closes: npx hardhat conun:cancel --job ${result.jobId}${network}`,
+              ]),
         ].join("\n"),
       );
     } finally {

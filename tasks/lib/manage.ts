@@ -1,16 +1,19 @@
 // The smaller requester actions: cancel a job, withdraw refunds, show status, and hand out
 // tokens on a local chain. Each checks the usual mistakes before sending anything, so the
 // error names the fix instead of echoing a revert.
-import { formatUnits, isAddress, parseUnits, type Signer } from "ethers";
+import { isAddress, parseUnits, type Signer } from "ethers";
+import { formatConun } from "../../sdk/chain/diagnose.ts";
 import { chainTime } from "../../sdk/chain/index.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { LOCAL_CHAIN_IDS, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { inRanges } from "./logs.ts";
+import { explainJob } from "./reasons.ts";
 import { send } from "./tx.ts";
 import { type JobProgress, readJobProgress } from "./watch.ts";
 
-export const formatConun = (wei: bigint) => `${formatUnits(wei, 18)} CONUN`;
+/** One formatter for amounts shown to people (in sdk/chain/diagnose.ts: the dApp uses it too). */
+export { formatConun };
 
 /** Cancels an open job of the caller's; its escrow becomes withdrawable. */
 export async function cancelJob(
@@ -95,11 +98,12 @@ export async function accountStatus(ctx: RequesterContext): Promise<AccountStatu
   };
 }
 
-/** A job's state now, with its groups' members and outcomes (read from chain views). */
+/** A job's state now, with its groups' members and outcomes, and why it did not fill or a
+ * group had no quorum (`reasons`, empty when there is nothing to explain). */
 export async function jobStatus(
   ctx: RequesterContext,
   jobId: bigint,
-): Promise<JobProgress & { escrow: bigint }> {
+): Promise<JobProgress & { escrow: bigint; reasons: string[] }> {
   const progress = await readJobProgress(ctx.market, jobId);
   const job = await ctx.market.getJob(jobId);
   for (let g = 0; g < Number(job.groupCount); g++) {
@@ -125,11 +129,14 @@ export async function jobStatus(
     progress.commitDeadline = job.commitDeadline;
     progress.revealDeadline = job.revealDeadline;
   }
-  return { ...progress, escrow: job.escrow };
+  const { lines: reasons } = await explainJob(ctx, jobId);
+  return { ...progress, escrow: job.escrow, reasons };
 }
 
 /** Human-readable lines for conun:status --job. */
-export function describeJob(status: JobProgress & { escrow: bigint }): string[] {
+export function describeJob(
+  status: JobProgress & { escrow: bigint; reasons?: string[] },
+): string[] {
   const when = (t: bigint | undefined) =>
     t === undefined ? "-" : new Date(Number(t) * 1000).toISOString();
   const lines = [
@@ -144,6 +151,7 @@ export function describeJob(status: JobProgress & { escrow: bigint }): string[] 
       `  group ${g.groupId}: tasks ${g.taskStart}..${g.taskStart + g.taskCount - 1}, ${g.outcome ?? "pending"}, members ${g.members.join(", ")}`,
     );
   }
+  for (const reason of status.reasons ?? []) lines.push(`  ${reason}`);
   return lines;
 }
 

@@ -6,12 +6,14 @@ import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { formatUnits } from "ethers";
 import YAML from "yaml";
+import type { FillDiagnosis } from "../../sdk/chain/diagnose.ts";
 import { signPermit } from "../../sdk/chain/permit.ts";
 import { parseManifest, serializeManifest, specFromManifest } from "../../sdk/manifest/index.ts";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import type { RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { imageIdOfArchive } from "./image-archive.ts";
+import { checkFillable, describeFillCheck } from "./reasons.ts";
 import { send } from "./tx.ts";
 
 /**
@@ -30,6 +32,13 @@ export interface PostOptions {
   approval?: ApprovalMode;
   /** Seconds the permit stays valid (default 1 hour). */
   permitTtlSeconds?: number;
+  /**
+   * Called before the job is posted with what the registered providers can take (enough of
+   * them for k, resources, free stake, published price floors). Posting goes ahead either way:
+   * providers may still register or stake before bidding closes, and an Unfilled job refunds
+   * its whole escrow.
+   */
+  onFillCheck?: (check: FillDiagnosis, lines: string[]) => void | Promise<void>;
 }
 
 export interface PostResult {
@@ -44,6 +53,8 @@ export interface PostResult {
   biddingDeadline: bigint;
   spec: IJobMarket.JobSpecStruct;
   approval: ApprovalMode;
+  /** The pre-post check of the registered providers (see `onFillCheck`). */
+  fillCheck: FillDiagnosis;
 }
 
 type Json = Record<string, unknown>;
@@ -135,6 +146,24 @@ export async function postJob(ctx: RequesterContext, options: PostOptions): Prom
   ctx.log.info("manifest stored", { manifestCid, escrow: formatUnits(escrow, 18) });
 
   await checkFunds(ctx, escrow, approval);
+  const fillCheck = await checkFillable(ctx, {
+    taskCount: spec.taskCount,
+    replication: spec.replication,
+    maxPrice: spec.maxPrice,
+    stakePerTaskReplica: spec.stakePerTaskReplica,
+    cpuMillicores: spec.cpuMillicores,
+    memoryMiB: spec.memoryMiB,
+    gpuCount: spec.gpuCount,
+    timeoutSeconds: resolved.resources.timeoutSeconds,
+  });
+  const fillLines = describeFillCheck(fillCheck);
+  ctx.log.info("providers checked", {
+    canFill: fillCheck.canFill,
+    eligible: fillCheck.eligible.length,
+    backed: fillCheck.eligibleCapacity,
+    needed: fillCheck.needed,
+  });
+  await options.onFillCheck?.(fillCheck, fillLines);
   const receipt =
     approval === "permit"
       ? await postWithPermit(ctx, spec, escrow, options.permitTtlSeconds ?? 3600)
@@ -156,6 +185,7 @@ export async function postJob(ctx: RequesterContext, options: PostOptions): Prom
         biddingDeadline: parsed.args.biddingDeadline as bigint,
         spec,
         approval,
+        fillCheck,
       };
     }
   }

@@ -5,6 +5,7 @@
 // should not have to rely on providers to do it.
 import { type Log, type Provider, type Signer, toBeHex, zeroPadValue } from "ethers";
 import { sleep } from "../../sdk/async.ts";
+import { whyNoQuorum } from "../../sdk/chain/diagnose.ts";
 import { chainTime, JOB_STATUS_NAMES, JobStatus } from "../../sdk/chain/index.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
@@ -148,10 +149,16 @@ export function applyLog(
       progress.status = "Cancelled";
       progress.refund = a.refund;
       return { ...at, text: "cancelled: escrow credited back to the requester" };
-    case "JobUnfilled":
+    case "JobUnfilled": {
       progress.status = "Unfilled";
       progress.refund = a.refund;
-      return { ...at, text: "unfilled: not enough bids; escrow credited back to the requester" };
+      const needed = progress.taskCount * progress.replication;
+      const offered = [...progress.bids.values()].reduce((sum, b) => sum + b.capacity, 0);
+      return {
+        ...at,
+        text: `unfilled: ${progress.bids.size} bid(s) offered ${offered} of the ${needed} task-replicas needed (${progress.taskCount} tasks × k=${progress.replication}); escrow credited back to the requester`,
+      };
+    }
     case "JobAwarded":
       progress.status = "Awarded";
       progress.commitDeadline = a.commitDeadline;
@@ -224,7 +231,9 @@ export function applyLog(
         text:
           outcome === "Agreed"
             ? `group ${a.groupId} agreed (${a.agreeing} of ${progress.replication})`
-            : `group ${a.groupId}: no quorum, its tasks are refunded`,
+            : g === undefined
+              ? `group ${a.groupId}: no quorum, its tasks are refunded`
+              : `${whyNoQuorumOf(g, progress.quorum)}; its tasks are refunded`,
       };
     }
     case "JobFinalized":
@@ -243,6 +252,26 @@ export function applyLog(
     default:
       return undefined;
   }
+}
+
+/** Why a group had no quorum, from what the watch saw of its commits and reveals. */
+function whyNoQuorumOf(g: GroupProgress, quorum: number): string {
+  return whyNoQuorum({
+    groupId: g.groupId,
+    taskStart: g.taskStart,
+    taskCount: g.taskCount,
+    quorum,
+    members: g.members.map((provider) => {
+      const reveal = g.revealed.get(provider);
+      return {
+        provider,
+        committed: g.committed.has(provider) || reveal !== undefined,
+        revealed: reveal !== undefined,
+        resultRoot: reveal?.resultRoot ?? null,
+        resultsCid: reveal?.resultsCid ?? null,
+      };
+    }),
+  }).message;
 }
 
 /** Providers owed a payment: winners in at least one agreed group. */
