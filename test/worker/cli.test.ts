@@ -26,7 +26,8 @@ describe("conun-worker (command line)", function () {
   it("prints its usage, listing every flag with its environment variable", async () => {
     const { code, stdout } = await conunWorker(["--help"]);
     expect(code).to.equal(0);
-    expect(stdout).to.contain("usage: conun-worker <run|status>");
+    expect(stdout).to.contain("usage: conun-worker <init|run|status>");
+    expect(stdout).to.contain("--import-key-from-env");
     expect(stdout).to.contain("--slots");
     expect(stdout).to.contain("CONUN_WORKER_SLOTS");
   });

@@ -124,7 +124,9 @@ describe("loadConfig", () => {
     ]);
     expect(
       await problems({ file: await file(base({ key: { keystore: "k.json" } })) }),
-    ).to.deep.equal(["key.password: is required with key.keystore (or key.passwordFile)"]);
+    ).to.deep.equal([
+      "key.password: is required with key.keystore: set CONUN_WORKER_KEYSTORE_PASSWORD, or key.passwordFile",
+    ]);
   });
 
   it("says which file cannot be read or parsed", async () => {

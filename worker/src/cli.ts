@@ -1,6 +1,7 @@
 // conun-worker: the provider daemon's command line.
+//   conun-worker init   [--chain …] [--rpc …] [--dir …] [--force]   a keystore and a config
 //   conun-worker run    [--config file] [flags]   start the worker (SIGINT/SIGTERM stop it)
-//   conun-worker status [--config file] [--json]  jobs, tasks, earnings, stake
+//   conun-worker status [--config file] [--json]  balances, stake, slashes, jobs, earnings
 // Exit codes: 0 ok (including an orderly shutdown), 1 failure, 2 bad configuration.
 import { parseArgs } from "node:util";
 import { describeError, isConunError } from "../../sdk/errors.ts";
@@ -8,12 +9,20 @@ import { createLogger } from "../../sdk/logger.ts";
 import { detectGpus } from "./capacity/machine.ts";
 import { ConfigError, loadConfig, SETTINGS, type WorkerConfig } from "./config/index.ts";
 import { startWorker } from "./daemon.ts";
+import { DEFAULT_INIT_DIR, formatInit, InitError, initWorker } from "./init.ts";
 import { formatStatus, readStatus } from "./status.ts";
 
-const USAGE = `usage: conun-worker <run|status> [--config <file.json>] [options]
+const USAGE = `usage: conun-worker <init|run|status> [--config <file.json>] [options]
 
+  init     create an encrypted provider key and a commented config for a chain:
+             --chain <localhost|sepolia|chainId>  (default localhost)
+             --rpc <url>     the chain's JSON-RPC endpoint (or CONUN_WORKER_RPC_URL)
+             --dir <folder>  where to write keystore.json and worker.jsonc (default ${DEFAULT_INIT_DIR})
+             --force         replace existing files (they are kept, renamed)
+             --import-key-from-env  use the key in CONUN_WORKER_IMPORT_KEY instead of a new one
+           password: CONUN_WORKER_KEYSTORE_PASSWORD, or asked on the terminal
   run      start the provider daemon
-  status   show jobs, tasks, earnings and stake (--json for machine output)
+  status   show balances, stake, slashes, jobs and earnings (--json for machine output)
 
 Options (each also settable in the config file and as an environment variable):
 ${SETTINGS.filter((s) => s.flag)
@@ -37,6 +46,8 @@ process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
 
 async function main(argv: string[]): Promise<number> {
+  // init has options of its own and needs no configuration: it writes one.
+  if (argv[0] === "init") return init(argv.slice(1));
   const options: Record<string, { type: "string" | "boolean" }> = {
     config: { type: "string" },
     json: { type: "boolean" },
@@ -105,6 +116,88 @@ async function main(argv: string[]): Promise<number> {
       ? 2
       : 1;
   }
+}
+
+/** `conun-worker init`: its own options (it needs no configuration, it writes one). */
+async function init(args: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        chain: { type: "string" },
+        rpc: { type: "string" },
+        dir: { type: "string" },
+        force: { type: "boolean" },
+        "import-key-from-env": { type: "boolean" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`conun-worker init: ${describeError(error)}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    const result = await initWorker({
+      ...(typeof values.chain === "string" ? { chain: values.chain } : {}),
+      ...(typeof values.rpc === "string" ? { rpc: values.rpc } : {}),
+      ...(typeof values.dir === "string" ? { dir: values.dir } : {}),
+      force: values.force === true,
+      importKeyFromEnv: values["import-key-from-env"] === true,
+      env: process.env,
+      ...(process.stdin.isTTY && process.stderr.isTTY ? { askPassword: askNewPassword } : {}),
+    });
+    process.stdout.write(`${formatInit(result)}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof InitError) {
+      process.stderr.write(`conun-worker init: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** Asks for a new password twice on the terminal, without echoing it. */
+async function askNewPassword(): Promise<string> {
+  const first = await askHidden("password for the new keystore: ");
+  const second = await askHidden("the same password again: ");
+  if (first !== second)
+    throw new InitError("init-invalid", "the two passwords differ; run init again");
+  return first;
+}
+
+function askHidden(prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const input = process.stdin;
+    process.stderr.write(prompt);
+    input.setRawMode(true);
+    input.resume();
+    let typed = "";
+    const done = (error?: Error) => {
+      input.setRawMode(false);
+      input.pause();
+      input.off("data", onData);
+      process.stderr.write("\n");
+      if (error) reject(error);
+      else resolve(typed);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString("utf8")) {
+        if (char === "\r" || char === "\n") return done();
+        if (char === "\u0003") return done(new InitError("init-invalid", "cancelled"));
+        if (char === "\u007f" || char === "\b") typed = typed.slice(0, -1);
+        else typed += char;
+      }
+    };
+    input.on("data", onData);
+  });
 }
 
 main(process.argv.slice(2)).then(

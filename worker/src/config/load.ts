@@ -11,6 +11,7 @@ import path from "node:path";
 import type { ZodIssue } from "zod";
 import { type DevnetRecord, devnetFile, readDevnet, sameRpcUrl } from "../../../sdk/devnet.ts";
 import { ConunError, describeError } from "../../../sdk/errors.ts";
+import { stripJsonComments } from "./jsonc.ts";
 import { configSchema, machineDefaults, type WorkerConfig } from "./schema.ts";
 
 export class ConfigError extends ConunError {
@@ -179,7 +180,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Worke
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(stripJsonComments(text));
     } catch (cause) {
       throw new ConfigError([`--config: ${options.file} is not valid JSON`], { cause });
     }

@@ -213,7 +213,8 @@ export const configSchema = z
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ["key", "password"],
-        message: "is required with key.keystore (or key.passwordFile)",
+        message:
+          "is required with key.keystore: set CONUN_WORKER_KEYSTORE_PASSWORD, or key.passwordFile",
       });
     }
     if (key.devKey !== undefined && config.chainId !== LOCAL_CHAIN_ID) {
