@@ -2,8 +2,6 @@ import { useState } from "react";
 import { getJob, type JobDetails } from "../../../sdk/queries/jobs.ts";
 import { listProviders } from "../../../sdk/queries/providers.ts";
 import { jobReasons } from "../../../sdk/queries/reasons.ts";
-import { listProviders } from "../../../sdk/queries/providers.ts";
-import { jobReasons } from "../../../sdk/queries/reasons.ts";
 import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
 import { Address, Badge, Card, ErrorMessage, Facts, Loading, Status } from "../components/ui.tsx";
 import { useApp } from "../context.ts";
@@ -196,7 +194,6 @@ export function JobPage({ id }: { id: string }) {
               ]}
             />
           </Card>
-          <WhyCard job={job} />
           <WhyCard job={job} />
           <Card title="Actions">
             <div className="row" data-testid="job-actions">
@@ -444,29 +441,6 @@ function ResultsCard({ check }: { check: JobCheck }) {
           </ul>
         </section>
       ))}
-    </Card>
-  );
-}
-
-/** Why the job ended Unfilled, or why groups had no quorum (sdk/queries/reasons.ts). */
-function WhyCard({ job }: { job: JobDetails }) {
-  const { subgraph } = useApp();
-  const unfilled = job.status === "Unfilled";
-  const providers = usePoll(
-    () => (unfilled ? listProviders(subgraph, { first: 1000 }) : Promise.resolve([])),
-    0,
-    [job.id, unfilled],
-  );
-  if (!unfilled && !job.groups.some((g) => g.outcome === "NoQuorum")) return null;
-  if (providers.data === undefined) return <Loading what="the reasons" />;
-  const { lines } = jobReasons(job, providers.data);
-  return (
-    <Card title={unfilled ? "Why it did not fill" : "Why no quorum"}>
-      <ul className="reasons" data-testid="job-reasons">
-        {lines.map((line) => (
-          <li key={line}>{line.replace(/^- /, "")}</li>
-        ))}
-      </ul>
     </Card>
   );
 }
