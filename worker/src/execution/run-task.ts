@@ -288,23 +288,34 @@ async function hitProcessLimit(container: Docker.Container, limit: number): Prom
   }
 }
 
+/**
+ * The last lines of the task's stdout and of its stderr, each read on its own: with one
+ * combined read, a task chatty on stdout would push its error message out of the tail.
+ */
 async function readLogs(
   container: Docker.Container,
   apiTimeoutMs: number,
   tailBytes: number,
   log: Logger,
 ): Promise<{ stdout: string; stderr: string }> {
-  try {
-    const raw = await dockerCall("read container logs", apiTimeoutMs, (abortSignal) =>
-      container.logs({ stdout: true, stderr: true, tail: 200, follow: false, abortSignal } as {
-        follow?: false;
-      }),
-    );
-    return demuxTail(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), tailBytes);
-  } catch (error) {
-    log.warn("could not read task logs", { error: describeError(error) });
-    return { stdout: "", stderr: "" };
-  }
+  const read = async (stream: "stdout" | "stderr"): Promise<string> => {
+    try {
+      const raw = await dockerCall(`read container ${stream}`, apiTimeoutMs, (abortSignal) =>
+        container.logs({
+          stdout: stream === "stdout",
+          stderr: stream === "stderr",
+          tail: 200,
+          follow: false,
+          abortSignal,
+        } as { follow?: false }),
+      );
+      return demuxTail(Buffer.isBuffer(raw) ? raw : Buffer.from(raw), tailBytes)[stream];
+    } catch (error) {
+      log.warn("could not read task logs", { stream, error: describeError(error) });
+      return "";
+    }
+  };
+  return { stdout: await read("stdout"), stderr: await read("stderr") };
 }
 
 function exitReason(exitCode: number): string {

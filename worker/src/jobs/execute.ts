@@ -80,10 +80,28 @@ export async function executeJob(
   const indices = memberships.flatMap((m) =>
     Array.from({ length: m.taskCount }, (_, j) => m.taskStart + j),
   );
-  const outcomes = new Map<number, { status: TaskStatus; outputDir: string }>();
+  // How each task ended. Besides the status (in the leaf), the exit code, stderr and reason go
+  // into the bundle as the provider's unverified report (sdk/results/outcome.ts), so a
+  // requester sees why a task failed; they never change the leaf.
+  const outcomes = new Map<
+    number,
+    {
+      status: TaskStatus;
+      outputDir: string;
+      exitCode: number | null;
+      stderr: string;
+      reason: string;
+    }
+  >();
   if (imageRefused !== undefined) {
     for (const index of indices) {
-      outcomes.set(index, { status: "failed", outputDir: "" });
+      outcomes.set(index, {
+        status: "failed",
+        outputDir: "",
+        exitCode: null,
+        stderr: "",
+        reason: `the job's image was refused: ${imageRefused}`,
+      });
       ctx.metrics.tasks.inc({ status: "failed" });
     }
   }
@@ -122,10 +140,18 @@ export async function executeJob(
           log.info("task finished", {
             task: index,
             status: result.status,
+            exitCode: result.exitCode,
             durationMs: result.durationMs,
+            // The reason may quote the job's argv (an exec error); the logger escapes it.
             ...(result.reason ? { reason: result.reason } : {}),
           });
-          outcomes.set(index, { status: result.status as TaskStatus, outputDir });
+          outcomes.set(index, {
+            status: result.status,
+            outputDir,
+            exitCode: result.exitCode,
+            stderr: result.logs.stderr,
+            reason: result.reason,
+          });
         }, signal),
       ),
   );
@@ -144,10 +170,11 @@ export async function executeJob(
       tasks: Array.from({ length: membership.taskCount }, (_, j) => {
         const index = membership.taskStart + j;
         const outcome = outcomes.get(index);
-        const status = outcome?.status ?? "cancelled";
-        return status === "succeeded" && outcome
-          ? { index, status, outputDir: outcome.outputDir }
-          : { index, status };
+        if (outcome === undefined) return { index, status: "cancelled" as const };
+        const { status, exitCode, stderr, reason } = outcome;
+        return status === "succeeded"
+          ? { index, status, outputDir: outcome.outputDir, exitCode, stderr, reason }
+          : { index, status, exitCode, stderr, reason };
       }),
       limits: { maxBytes: manifest.resources.maxOutputBytes },
     });
