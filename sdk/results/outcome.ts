@@ -112,7 +112,11 @@ export function describeOutcome(outcome: TaskOutcome | undefined, reporter: stri
   if (outcome?.exitCode !== undefined) {
     facts.push(outcome.exitCode === null ? "it never ran" : `exit code ${outcome.exitCode}`);
   }
-  if (outcome?.reason !== undefined) facts.push(escapeUntrusted(outcome.reason));
+  // "exited with code 127" says nothing the exit code does not; "… (signal 9)" does.
+  const reason = outcome?.reason;
+  if (reason !== undefined && reason !== `exited with code ${outcome?.exitCode}`) {
+    facts.push(escapeUntrusted(reason));
+  }
   const stderr = outcome?.stderrTail;
   if (facts.length === 0 && stderr === undefined) {
     return [`${who} reported no exit code or stderr (a bundle from an older worker)`];

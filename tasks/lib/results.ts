@@ -7,7 +7,15 @@ import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describeError } from "../../sdk/errors.ts";
-import { findGroupBundle, type TaskVerification, verifyBundle } from "../../sdk/results/index.ts";
+import {
+  attentionReason,
+  describeOutcome,
+  findGroupBundle,
+  type TaskOutcome,
+  type TaskVerification,
+  verifyBundle,
+} from "../../sdk/results/index.ts";
+import { escapeUntrusted } from "../../sdk/text.ts";
 import type { RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { inRanges } from "./logs.ts";
@@ -26,6 +34,15 @@ export interface TaskResult {
   reason?: string;
   /** The provider whose bundle proved it. */
   provider?: string;
+  /**
+   * How the task ended by that provider's report — exit code, stderr tail, reason. Outside the
+   * Merkle leaf, so NOT verified: escaped and bounded, shown as that provider's word.
+   */
+  outcome?: TaskOutcome;
+  /** Files and bytes of the verified output, when it has files. */
+  output?: { files: number; bytes: number };
+  /** Why the task deserves a look (failed, exit ≠ 0, empty output), when it does. */
+  attention?: string;
 }
 
 export interface ResultsReport {
@@ -169,12 +186,21 @@ export async function fetchResults(
         if (hasFiles)
           await cp(source, target, { recursive: true, errorOnExist: true, force: false });
         const succeeded = found.verdict.status === "succeeded";
+        const { outcome, output } = found.verdict;
+        const attention = attentionReason({
+          status: found.verdict.status,
+          outcome,
+          ...(output !== undefined ? { output } : {}),
+        });
         report.tasks.push({
           index,
           groupId,
           state: succeeded ? "verified" : "failed",
           status: found.verdict.status,
           provider: found.provider,
+          outcome,
+          ...(output !== undefined ? { output } : {}),
+          ...(attention !== undefined ? { attention } : {}),
           ...(hasFiles ? { dir: target } : {}),
           ...(succeeded
             ? {}
@@ -190,4 +216,31 @@ export async function fetchResults(
     report.tasks.length === job.taskCount && report.tasks.every((t) => t.state === "verified");
   await writeFile(path.join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/**
+ * What `conun:results` prints: a summary line, then every task that is not a clean success —
+ * not verified, failed, exited non-zero or left an empty output — with its reason and, where a
+ * bundle proved it, the exit code and stderr tail the provider reported (not verified). Every
+ * piece of text that came from a bundle, a provider or a content DAG is escaped here, so none
+ * of it reaches the terminal raw.
+ */
+export function formatResultsReport(report: ResultsReport): string[] {
+  const counts = new Map<string, number>();
+  for (const task of report.tasks) counts.set(task.state, (counts.get(task.state) ?? 0) + 1);
+  const lines = [
+    `job ${report.jobId}: ${[...counts].map(([state, n]) => `${n} ${state}`).join(", ")} → ${escapeUntrusted(report.outDir)}`,
+  ];
+  for (const task of report.tasks) {
+    if (task.state === "verified" && task.attention === undefined) continue;
+    const why =
+      task.state === "verified"
+        ? `verified, but ${task.attention}`
+        : `${task.state} — ${task.reason ?? task.attention ?? "no reason given"}`;
+    lines.push(`  task ${task.index}: ${escapeUntrusted(why)}`);
+    if (task.outcome !== undefined && task.provider !== undefined) {
+      for (const line of describeOutcome(task.outcome, task.provider)) lines.push(`    ${line}`);
+    }
+  }
+  return lines;
 }
