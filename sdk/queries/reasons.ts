@@ -68,7 +68,11 @@ export function jobReasons(job: JobDetails, providers: readonly ProviderSummary[
           ? "Why it did not fill (providers as indexed now):"
           : `Bids so far cover ${fill.bidCapacity} of ${fill.needed} task-replicas:`,
       );
-      for (const reason of fill.reasons) out.lines.push(`- ${reason.message}`);
+      for (const reason of fill.reasons) {
+        // While bidding is open, providers that have not bid yet may still do so.
+        if (job.status === "Open" && reason.code === "silent-providers") continue;
+        out.lines.push(`- ${reason.message}`);
+      }
     }
   }
   for (const g of job.groups) {

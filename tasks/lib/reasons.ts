@@ -179,7 +179,11 @@ export async function explainJob(
           ? "why it did not fill (providers as registered now):"
           : `bids so far cover ${fill.bidCapacity} of ${fill.needed} task-replicas:`,
       );
-      for (const reason of fill.reasons) lines.push(`- ${reason.message}`);
+      for (const reason of fill.reasons) {
+        // While bidding is open, providers that have not bid yet may still do so.
+        if (status === "Open" && reason.code === "silent-providers") continue;
+        lines.push(`- ${reason.message}`);
+      }
     }
   }
   if (status === "Finalized" || status === "Awarded") {

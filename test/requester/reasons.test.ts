@@ -154,6 +154,10 @@ describe("why a job cannot fill, did not fill, or had no quorum", () => {
     expect(check.canFill).to.equal(true);
     expect(check.reasons.map((r) => r.code)).to.deep.equal(["price-unpublished"]);
     await f.p.market.connect(at(providers, 0)).placeBid(posted.jobId, ONE, 1);
+    // While bidding is open: what the bids still lack, and nobody blamed for not bidding yet.
+    const open = (await explainJob(f.ctx, posted.jobId)).lines;
+    expect(open[0]).to.equal("bids so far cover 1 of 6 task-replicas:");
+    expect(open.join("\n")).to.not.contain("did not bid");
     await closeBidding(f, posted.jobId);
     const text = (await explainJob(f.ctx, posted.jobId)).lines.join("\n");
     expect(text).to.contain("the bids cover 1 of the 6 task-replicas needed");
