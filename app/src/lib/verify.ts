@@ -17,6 +17,7 @@ import {
 } from "../../../sdk/results/bundle.ts";
 import { groupBundleName } from "../../../sdk/results/layout.ts";
 import { proofFor, resultTree, verifyTaskProof } from "../../../sdk/results/merkle.ts";
+import { attentionReason, type TaskOutcome, taskOutcomeOf } from "../../../sdk/results/outcome.ts";
 import { contentUrl, fetchBytes, listDirectory } from "./gateway.ts";
 
 export type TaskVerdict =
@@ -40,6 +41,13 @@ export interface TaskCheck {
   claimedHash: string;
   actualHash?: string;
   files: VerifiedFile[];
+  /**
+   * The provider's report of how the task ended (exit code, stderr tail, reason): outside the
+   * leaf, so NOT verified; escaped and bounded by sdk/results/outcome.ts, as the CLI does.
+   */
+  outcome: TaskOutcome;
+  /** Why the task deserves a look (failed, exit ≠ 0, empty output), when it does. */
+  attention?: string;
 }
 
 export interface GroupCheck {
@@ -62,7 +70,12 @@ interface ResultsFile {
   version: 1;
   groupId: string;
   root: string;
-  tasks: { index: number; outputHash: string; status: TaskStatus; proof?: string[] }[];
+  tasks: ({
+    index: number;
+    outputHash: string;
+    status: TaskStatus;
+    proof?: string[];
+  } & TaskOutcome)[];
 }
 
 const BYTES32 = /^0x[0-9a-f]{64}$/;
@@ -88,7 +101,18 @@ function parseResults(bytes: Uint8Array): ResultsFile {
           (Array.isArray(t.proof) && t.proof.every((p) => BYTES32.test(p)))),
     );
   if (!valid) throw new Error("results.json is malformed");
-  return raw as ResultsFile;
+  // Like sdk/results readBundle: the informational outcome fields are kept only when
+  // well-formed, escaped and bounded, never a reason to refuse the bundle.
+  const tasks = (raw.tasks as (ResultsFile["tasks"][number] & Record<string, unknown>)[]).map(
+    ({ index, outputHash, status, proof, exitCode, stderrTail, reason }) => ({
+      index,
+      outputHash,
+      status,
+      ...(proof !== undefined ? { proof } : {}),
+      ...taskOutcomeOf({ exitCode, stderrTail, reason }),
+    }),
+  );
+  return { ...(raw as ResultsFile), tasks };
 }
 
 function hex(bytes: ArrayBuffer): string {
@@ -193,10 +217,17 @@ async function checkBundle(
     const claim = results.tasks.find((t) => t.index === index);
     const task = { index, groupId: group.groupId, files: [] as VerifiedFile[] };
     if (claim === undefined) {
-      tasks.push({ ...task, status: "unknown", verdict: "not-in-bundle", claimedHash: "" });
+      tasks.push({
+        ...task,
+        status: "unknown",
+        verdict: "not-in-bundle",
+        claimedHash: "",
+        outcome: {},
+      });
       continue;
     }
-    const claimBase = { ...task, status: claim.status, claimedHash: claim.outputHash };
+    const outcome = taskOutcomeOf(claim);
+    const claimBase = { ...task, status: claim.status, claimedHash: claim.outputHash, outcome };
     const proof = claim.proof ?? proofFor(results.tasks, claim.index);
     if (!verifyTaskProof(root, claim.index, claim.outputHash, proof)) {
       tasks.push({ ...claimBase, verdict: "not-in-root" });
@@ -207,8 +238,10 @@ async function checkBundle(
     const hasDir = listing.entries.some((e) => e.path === `${base}tasks/${index}`);
     if (!hasDir) {
       const sentinel = unsuccessfulTaskHash(claim.status);
+      const attention = attentionReason({ status: claim.status, outcome });
       tasks.push({
         ...claimBase,
+        ...(attention !== undefined ? { attention } : {}),
         verdict:
           claim.status !== "succeeded" && claim.outputHash === sentinel
             ? "verified"
@@ -223,8 +256,14 @@ async function checkBundle(
       })),
     );
     const actualHash = await outputHashOf(files);
+    const attention = attentionReason({
+      status: claim.status,
+      outcome,
+      output: { files: files.length, bytes: files.reduce((sum, f) => sum + f.bytes.length, 0) },
+    });
     tasks.push({
       ...claimBase,
+      ...(attention !== undefined ? { attention } : {}),
       actualHash,
       verdict: actualHash === claim.outputHash ? "verified" : "output-mismatch",
       files: files.map((f) => ({

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { getJob, type JobDetails } from "../../../sdk/queries/jobs.ts";
 import { listProviders } from "../../../sdk/queries/providers.ts";
 import { jobReasons } from "../../../sdk/queries/reasons.ts";
+import { describeOutcome } from "../../../sdk/results/outcome.ts";
 import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
 import { Address, Badge, Card, ErrorMessage, Facts, Loading, Status } from "../components/ui.tsx";
 import { useApp } from "../context.ts";
@@ -426,6 +427,19 @@ function ResultsCard({ check }: { check: JobCheck }) {
               <li key={task.index} data-testid={`task-${task.index}`}>
                 Task {task.index}: <Badge tone={tone(task.verdict)}>{task.verdict}</Badge> (
                 {task.status})
+                {task.attention !== undefined ? (
+                  <>
+                    {" "}
+                    <Badge tone="warn">{task.attention}</Badge>
+                    {/* The provider's word, outside the leaf: escaped, and said to be unverified. */}
+                    <pre className="outcome" data-testid={`task-${task.index}-outcome`}>
+                      {describeOutcome(
+                        task.outcome,
+                        `the provider of bundle ${shortHash(group.resultsCid)}`,
+                      ).join("\n")}
+                    </pre>
+                  </>
+                ) : null}
                 {task.files.map((file) => (
                   <a
                     key={file.path}
