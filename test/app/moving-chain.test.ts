@@ -5,21 +5,33 @@
 // deadline, Close bidding once it has passed, Finalize once the reveal deadline has passed
 // (one provider committed but never revealed), Withdraw while a refund is waiting, Claim for a
 // provider with something to collect. The test code acts only as the three providers would:
-// bids, real results bundles in the content store, commits and reveals.
+// bids, real results bundles in the content store, commits and reveals. A second job is run by
+// real worker processes (test/worker/support/cluster.ts), which close bidding and finalize on
+// their own once chain time allows; the page follows it to verified results.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
+import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
 import type { Page } from "playwright-core";
 import { conun } from "../../app/src/lib/format.ts";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
+import { busyboxImage, saveImage } from "../helpers/docker-images.ts";
 import { ONE } from "../helpers/protocol.ts";
+import {
+  type Cluster,
+  startWorkerProcess,
+  tails,
+  type WorkerProcess,
+} from "../worker/support/cluster.ts";
 import { type AppStack, SCREENSHOT_DIR, startAppStack, watchErrors } from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 const BIDDING_SECONDS = 20;
 const EXECUTION_SECONDS = 15;
 const REVEAL_SECONDS = 10;
+/** Hardhat's development mnemonic: the in-process network funds its first 20 accounts. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 /** The label a button carries without its amounts ("Withdraw 3 CONUN" → "Withdraw"). */
 const label = (text: string) => text.replace(/ [\d,.]+ CONUN.*$/, "").trim();
 
@@ -82,6 +94,20 @@ describe("dApp on a chain whose time moves by itself", function () {
     throw new Error(
       `the job page offers [${seen.join(", ")}], expected [${want.join(", ")}] (chain time ${await chainTime()})`,
     );
+  }
+
+  /** Polls `check` every 200 ms until it holds, or fails after `timeoutMs` saying what. */
+  async function waitUntil(
+    what: string,
+    check: () => Promise<boolean>,
+    timeoutMs: number,
+    detail: () => string,
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   async function chainTime(): Promise<bigint> {
@@ -275,5 +301,110 @@ describe("dApp on a chain whose time moves by itself", function () {
     await slashed.getByTestId("job-status").filter({ hasText: "Finalized" }).waitFor();
     await offered(slashed, ["Download and verify results"]);
     expect((await market.getBid(jobId, silent.address)).claimed).to.equal(false);
+  });
+  it("a job posted through the dApp is run by real worker processes, which close bidding and finalize on time by themselves, and its results verify in the browser", async () => {
+    const { protocol } = stack;
+    const { market, registry, token } = protocol;
+    // Three provider daemons as separate processes (accounts not registered by the stack),
+    // each with CONUN to stake; they register, stake and bid by themselves.
+    const accounts = [6, 7, 8];
+    const mnemonic = Mnemonic.fromPhrase(DEV_MNEMONIC);
+    const keys = Array.from(
+      { length: 20 },
+      (_, i) => HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).privateKey,
+    );
+    for (const account of accounts) {
+      const address = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${account}`).address;
+      await (await token.connect(protocol.owner).transfer(address, 1000n * ONE)).wait();
+    }
+    const image = await busyboxImage();
+    const imageCid = await stack.store.addFile(
+      await saveImage(image.id, path.join(stack.work, "image.tar")),
+    );
+    // What the cluster helpers read of a cluster: where the chain, the contracts and the
+    // content store are. The chain here is the stack's (moving) one, not a separate node.
+    const host = {
+      dir: stack.work,
+      storeDir: path.join(stack.work, "store"),
+      node: {
+        url: stack.rpcUrl,
+        chainId: 31337,
+        deployment: {
+          token: await token.getAddress(),
+          registry: await registry.getAddress(),
+          market: await market.getAddress(),
+          startBlock: 0,
+        },
+        keys,
+        wallets: keys.map((key) => new Wallet(key)),
+      },
+    } as unknown as Cluster;
+    const workers: WorkerProcess[] = [];
+    try {
+      for (const account of accounts) {
+        workers.push(await startWorkerProcess(host, { name: `worker-${account}`, account }));
+      }
+      const registered = async () => {
+        for (const w of workers) {
+          const p = await registry.getProvider(w.address);
+          if (!p.registered || p.stake === 0n) return false;
+        }
+        return true;
+      };
+      await waitUntil("the workers to register and stake", registered, 90_000, () =>
+        tails(workers),
+      );
+
+      const requester = await connectedPage(protocol.requester.address);
+      await requester.getByRole("link", { name: "Post a job" }).click();
+      await requester.getByLabel("Name").fill("workers-on-a-moving-chain");
+      await requester.getByLabel("Image reference").fill(`ipfs://${imageCid}`);
+      await requester.getByLabel("Image ID").fill(image.id);
+      await requester.getByLabel("Tasks").fill("2");
+      await requester.getByLabel("Bidding window (s)").fill("25");
+      await requester.getByLabel("Execution window (s)").fill("90");
+      await requester.getByLabel("Reveal window (s)").fill("60");
+      await requester.getByLabel("Time limit per task (s)").fill("20");
+      await requester.getByRole("button", { name: "Post job" }).click();
+      await requester.waitForURL(/#\/jobs\/\d+$/, { timeout: 30_000 });
+      const jobId = BigInt(requester.url().split("/").at(-1) as string);
+      await requester.getByTestId("job-status").filter({ hasText: "Open" }).waitFor();
+      const { biddingDeadline } = await market.getJob(jobId);
+      await offered(requester, ["Cancel job"]);
+      expect((await chainTime()) < biddingDeadline).to.equal(true);
+
+      // The workers bid, close bidding once chain time passes the deadline, run the tasks in
+      // Docker, commit, reveal and finalize; the page follows.
+      await requester
+        .getByTestId("job-status")
+        .filter({ hasText: "Finalized" })
+        .waitFor({ timeout: 200_000 })
+        .catch((error: unknown) => {
+          throw new Error(`the job did not finalize: ${String(error)}\n${tails(workers)}`);
+        });
+      const finalized = await market.getJob(jobId);
+      expect(finalized.status).to.equal(5n);
+      const withdrawable = await market.claimableBalance(protocol.requester.address);
+      await offered(
+        requester,
+        withdrawable > 0n
+          ? ["Download and verify results", "Withdraw"]
+          : ["Download and verify results"],
+      );
+      await requester.getByRole("button", { name: "Download and verify results" }).click();
+      await requester
+        .getByTestId("verify-summary")
+        .filter({ hasText: "All results verified" })
+        .waitFor({ timeout: 30_000 });
+      for (const index of [0, 1]) {
+        expect(await requester.getByTestId(`task-${index}`).textContent()).to.contain("verified");
+      }
+      await requester.screenshot({
+        path: path.join(SCREENSHOT_DIR, "moving-workers-verified.png"),
+        fullPage: true,
+      });
+    } finally {
+      for (const w of workers) await w.stop();
+    }
   });
 });

@@ -1,7 +1,8 @@
 // The whole local system the dApp talks to, in one process: an in-process Hardhat network
 // served over HTTP with CORS (the browser calls it directly), the contracts, the embedded
 // subgraph host, a local content store behind its HTTP gateway, and the app server; plus
-// headless Chromium (Debian's /usr/bin/chromium driven by playwright-core).
+// headless Chromium (Debian's /usr/bin/chromium driven by playwright-core). The chain mines a
+// block every second when idle, so its time follows the wall clock.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
