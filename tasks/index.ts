@@ -84,7 +84,7 @@ export const conunTasks = [
     .addOption(account)
     .setAction(() => import("./actions/status.ts"))
     .build(),
-  task("conun:faucet", "Local chains only: send CONUN from the deployer")
+  task("conun:faucet", "Local chains only: send CONUN, and 1 ETH for gas, from the deployer")
     .addOption({ name: "to", description: "Recipient address", defaultValue: "" })
     .addOption({ name: "amount", description: "CONUN to send", defaultValue: "1000" })
     .setAction(() => import("./actions/faucet.ts"))

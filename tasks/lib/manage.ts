@@ -155,13 +155,27 @@ export function describeJob(
   return lines;
 }
 
-/** Local chains only: sends `amount` CONUN from `holder` (the deployer, who holds the supply). */
+/** What the faucet gives a recipient that holds less ETH than this, for gas. */
+export const FAUCET_GAS_ETH = 10n ** 18n;
+
+export interface FaucetResult {
+  txHash: string;
+  amount: bigint;
+  balance: bigint;
+  /** The ETH sent for gas (0 when the recipient already held FAUCET_GAS_ETH or more). */
+  gas: { sent: bigint; txHash?: string; balance: bigint };
+}
+
+/**
+ * Local chains only: sends `amount` CONUN from `holder` (the deployer, who holds the supply),
+ * and 1 ETH for gas when the recipient holds less — a provider needs both to register and stake.
+ */
 export async function faucet(
   holder: Signer,
   tokenAddress: string,
   to: string,
   amount: string,
-): Promise<{ txHash: string; amount: bigint; balance: bigint }> {
+): Promise<FaucetResult> {
   const provider = holder.provider;
   if (provider === null) throw new RequesterError("invalid-argument", "the holder has no provider");
   const chainId = Number((await provider.getNetwork()).chainId);
@@ -194,5 +208,23 @@ export async function faucet(
   }
   const tx = await token.transfer(to, wei);
   const receipt = await tx.wait(1, 60_000);
-  return { txHash: receipt?.hash ?? tx.hash, amount: wei, balance: await token.balanceOf(to) };
+  // Balances are read at a given block: ethers answers an identical "latest" read made in the
+  // last 250 ms from its cache, which would miss a transfer just mined.
+  const gas: FaucetResult["gas"] = {
+    sent: 0n,
+    balance: await provider.getBalance(to, receipt?.blockNumber ?? "latest"),
+  };
+  if (gas.balance < FAUCET_GAS_ETH) {
+    const gasTx = await holder.sendTransaction({ to, value: FAUCET_GAS_ETH });
+    const gasReceipt = await gasTx.wait(1, 60_000);
+    gas.sent = FAUCET_GAS_ETH;
+    gas.txHash = gasReceipt?.hash ?? gasTx.hash;
+    gas.balance = await provider.getBalance(to, gasReceipt?.blockNumber ?? "latest");
+  }
+  return {
+    txHash: receipt?.hash ?? tx.hash,
+    amount: wei,
+    balance: await token.balanceOf(to),
+    gas,
+  };
 }
