@@ -39,8 +39,7 @@ describe("quotePerTaskReplica", () => {
     const task = { cpuMillicores: 1000, timeoutSeconds: 100 }; // 0.1 × 1.2 = 0.12
     expect(priceForJob(policy, task, parseUnits("0.1", 18))).to.deep.equal({
       bid: false,
-      reason:
-        "the job pays at most 100000000000000000 wei per task-replica, the policy asks 120000000000000000",
+      reason: "the job pays at most 0.1 CONUN per task-replica, the policy asks 0.12 CONUN",
     });
     expect(priceForJob(policy, task, ONE)).to.deep.equal({
       bid: true,

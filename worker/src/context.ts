@@ -1,6 +1,7 @@
 // Everything the worker's parts share, built once at start-up and passed in.
 import type Docker from "dockerode";
 import type { BaseWallet, JsonRpcProvider } from "ethers";
+import { formatConun as formatConunWei } from "../../sdk/chain/diagnose.ts";
 import type { ProtocolContracts, TxSender } from "../../sdk/chain/index.ts";
 import { openContentStore, openIpfsContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
@@ -34,6 +35,14 @@ export interface WorkerContext {
   shutdown: AbortSignal;
   /** Journals an event durably and folds it into `jobs`. */
   record(event: JournalEvent): Promise<void>;
+}
+
+/**
+ * An amount of CONUN for people to read (logs, status): `0.144 CONUN`, never wei. The one
+ * formatter (sdk/chain/diagnose.ts); the journal's decimal strings of wei are accepted too.
+ */
+export function formatConun(wei: bigint | string): string {
+  return formatConunWei(BigInt(wei));
 }
 
 /**

@@ -28,7 +28,13 @@ import { connectDocker, removeStaleContainers } from "./execution/index.ts";
 import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
 import { isActive, Journal, reduceJournal } from "./journal/index.ts";
 import { createMetrics, serveMetrics } from "./metrics/metrics.ts";
-import { ensureRegistered, topUpStake } from "./registration.ts";
+import {
+  describeFundsError,
+  ensureRegistered,
+  isInsufficientFunds,
+  topUpStake,
+  waitForFunds,
+} from "./registration.ts";
 
 export function journalPath(config: WorkerConfig): string {
   return path.join(config.dataDir, "journal.jsonl");
@@ -160,7 +166,7 @@ export async function startWorker(
     (error: unknown) =>
       log.warn("could not remove stale containers", { reason: describeError(error) }),
   );
-  await withRetries(log, "register and stake", () => ensureRegistered(ctx), shutdown);
+  await registerWhenFunded(ctx);
 
   let server: Server | undefined;
   let metricsPort: number | undefined;
@@ -183,6 +189,26 @@ export async function startWorker(
     log.info("worker stopped");
   });
   return { address: ctx.address, metricsPort, done };
+}
+
+/**
+ * Registers and stakes once the account can pay for it. Without ETH (or, new, without CONUN)
+ * the worker says so and waits for the funds; a transaction that still fails for lack of ETH
+ * (the fee rose, the budget was short) sends it back to waiting for more than it holds.
+ */
+async function registerWhenFunded(ctx: WorkerContext): Promise<void> {
+  let moreThanWei: bigint | undefined;
+  for (;;) {
+    await waitForFunds(ctx, moreThanWei === undefined ? {} : { moreThanWei });
+    try {
+      await withRetries(ctx.log, "register and stake", () => ensureRegistered(ctx), ctx.shutdown);
+      return;
+    } catch (error) {
+      if (ctx.shutdown.aborted || !isInsufficientFunds(error)) throw error;
+      moreThanWei = await ctx.provider.getBalance(ctx.address);
+      ctx.log.warn(describeFundsError(ctx, error) as string);
+    }
+  }
 }
 
 /** Polls before a job refused for lack of stake or capacity is evaluated again. */
@@ -224,7 +250,7 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
             jobId,
             phase: state.phase,
             retryInMs: delayMs,
-            reason: describeChainError(error),
+            reason: describeFundsError(ctx, error) ?? describeChainError(error),
           });
           return;
         }
@@ -257,7 +283,9 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
       failing = false;
     } catch (error) {
       if (!failing)
-        log.warn("polling the chain failed; retrying", { reason: describeChainError(error) });
+        log.warn("polling the chain failed; retrying", {
+          reason: describeFundsError(ctx, error) ?? describeChainError(error),
+        });
       failing = true;
     }
     for (const [jobId, state] of ctx.jobs) if (isActive(state)) drive(jobId);
@@ -282,6 +310,7 @@ async function withRetries<T>(
       return await work();
     } catch (error) {
       if (error instanceof ConfigError || attempt >= attempts || signal.aborted) throw error;
+      if (isInsufficientFunds(error)) throw error;
       if ((error as { code?: string }).code === "chain-id-mismatch") throw error;
       log.warn(`${what} failed; retrying`, { attempt, reason: describeChainError(error) });
       await sleep(Math.min(500 * 2 ** attempt, 5000), signal);

@@ -2,7 +2,7 @@
 // bid is the job lifecycle's first step, so a bid decided before a crash is sent (once) after.
 import { chainTime, JobStatus, type PostedJob } from "../../../sdk/chain/index.ts";
 import { describeError } from "../../../sdk/errors.ts";
-import type { WorkerContext } from "../context.ts";
+import { formatConun, type WorkerContext } from "../context.ts";
 import { fetchVerifiedManifest } from "../jobs/manifest.ts";
 import { isActive } from "../journal/index.ts";
 import { decideBid, isPinnedImage } from "./evaluate.ts";
@@ -77,7 +77,7 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
     price: decision.price.toString(),
     capacity: decision.capacity,
   });
-  log.info("bidding", { price: decision.price, capacity: decision.capacity });
+  log.info("bidding", { price: formatConun(decision.price), capacity: decision.capacity });
   verified.delete(key);
   return { outcome: "bid" };
 }

@@ -1,6 +1,7 @@
 // Whether, and how much of, a job this worker can take: resources, GPUs, a pinned image,
 // enough stake, free capacity, time to run it within the execution window, and a price the
 // policy accepts. Pure: the daemon gathers the facts, this decides.
+import { formatUnits } from "ethers";
 import type { PostedJob } from "../../../sdk/chain/index.ts";
 import { type PricingPolicy, priceForJob } from "./pricing.ts";
 
@@ -90,7 +91,7 @@ export function decideBid(facts: BidFacts): BidDecision {
       byTime < 1
         ? `a task may take ${facts.timeoutSeconds} s, longer than the execution window allows`
         : byStake < 1
-          ? `free stake ${facts.freeStake} wei does not cover ${spec.stakePerTaskReplica} wei per task-replica`
+          ? `free stake ${formatUnits(facts.freeStake, 18)} CONUN does not cover ${formatUnits(spec.stakePerTaskReplica, 18)} CONUN per task-replica`
           : "no free capacity";
     return { bid: false, reason: why, retryable: byTime >= 1 };
   }

@@ -3,7 +3,7 @@
 // cores × timeout; the price is that times the floor per CPU-second, plus the margin, and never
 // less than the minimum per task. The worker bids this price (the auction picks the cheapest
 // bids, so asking for the job's max would only lose) and skips jobs whose max price is lower.
-import { parseUnits } from "ethers";
+import { formatUnits, parseUnits } from "ethers";
 
 export interface PricingConfig {
   /** CONUN per CPU-second, decimal string. */
@@ -56,7 +56,7 @@ export function priceForJob(
   if (price > maxPrice) {
     return {
       bid: false,
-      reason: `the job pays at most ${maxPrice} wei per task-replica, the policy asks ${price}`,
+      reason: `the job pays at most ${formatUnits(maxPrice, 18)} CONUN per task-replica, the policy asks ${formatUnits(price, 18)} CONUN`,
     };
   }
   return { bid: true, price };

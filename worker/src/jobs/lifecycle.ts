@@ -12,7 +12,7 @@ import {
   type PostedJob,
   readPostedJob,
 } from "../../../sdk/chain/index.ts";
-import type { WorkerContext } from "../context.ts";
+import { formatConun, type WorkerContext } from "../context.ts";
 import type { JobState } from "../journal/index.ts";
 import { executeJob } from "./execute.ts";
 import { fetchVerifiedManifest } from "./manifest.ts";
@@ -120,7 +120,10 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
       );
       ctx.metrics.bids.inc({ outcome: "placed" });
       await ctx.record({ type: "bid-placed", jobId: state.jobId, tx: receipt.hash });
-      log.info("bid placed", { price: state.price, capacity: state.capacity });
+      log.info("bid placed", {
+        price: formatConun(state.price ?? "0"),
+        capacity: state.capacity,
+      });
       return true;
     }
 
@@ -346,7 +349,7 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
         fee: fee.toString(),
         ...(tx ? { tx } : {}),
       });
-      log.info("claimed", { payment, fee });
+      log.info("claimed", { payment: formatConun(payment), fee: formatConun(fee) });
       // Refunds or other credits to this account, if any, are pulled too.
       if ((await market.claimableBalance(me)) > 0n) {
         await sendJobTx(ctx, state.jobId, "withdraw", await market.withdraw.populateTransaction());
