@@ -1,9 +1,20 @@
 import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { HDNodeWallet, Mnemonic } from "ethers";
+import { network } from "hardhat";
+import { Journal, type JournalEvent } from "../../worker/src/journal/index.ts";
+import type { WorkerStatus } from "../../worker/src/status.ts";
+import { awardOneTaskJob } from "../helpers/market.ts";
+import { commitAll, ONE, revealAll } from "../helpers/protocol.ts";
+import { serveOverHttp } from "../helpers/subgraph-host.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 const BIN = path.join(REPO, "worker", "bin", "conun-worker");
+/** The accounts of Hardhat's in-process network. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
 /** Runs the `conun-worker` shim; resolves with the exit code and output. */
 function conunWorker(args: string[], env: Record<string, string> = {}) {
@@ -48,5 +59,123 @@ describe("conun-worker (command line)", function () {
     const { code, stderr } = await conunWorker(["run", "--no-such-flag"]);
     expect(code).to.equal(2);
     expect(stderr).to.contain("no-such-flag");
+  });
+});
+
+describe("conun-worker status (against a chain)", function () {
+  this.timeout(120_000);
+
+  it("shows gas, CONUN, stake with unbonding, a slash with its reason, and each job's chain state", async () => {
+    // A real chain served over HTTP: a 1 × 3 job in which provider c revealed a wrong root and
+    // was slashed at finalization; c then asked to unstake 1 CONUN.
+    const connection = await network.create({ chainType: "l1" });
+    const { p, jobId, a, b, c } = await awardOneTaskJob(connection, ONE / 2n);
+    await commitAll(connection, p, jobId, a);
+    await commitAll(connection, p, jobId, b);
+    await commitAll(connection, p, jobId, c, 1);
+    for (const m of [a, b]) await revealAll(connection, p, jobId, m);
+    await revealAll(connection, p, jobId, c, 1);
+    await p.market.finalize(jobId);
+    await p.registry.connect(c).requestUnstake(ONE);
+    const bridge = await serveOverHttp(connection);
+    const dir = await mkdtemp(path.join(tmpdir(), "conun-status-"));
+    try {
+      // c's key: the in-process network's accounts are Hardhat's development mnemonic.
+      const index = (await connection.ethers.getSigners()).findIndex(
+        (s) => s.address === c.address,
+      );
+      const key = HDNodeWallet.fromMnemonic(
+        Mnemonic.fromPhrase(DEV_MNEMONIC),
+        `m/44'/60'/0'/0/${index}`,
+      ).privateKey;
+      // c's journal: it bid, was awarded, committed and revealed, and has not claimed yet.
+      const dataDir = path.join(dir, "data");
+      const { journal } = await Journal.open(path.join(dataDir, "journal.jsonl"));
+      const id = jobId.toString();
+      for (const event of [
+        { type: "bid-intent", jobId: id, price: (ONE / 2n).toString(), capacity: 1 },
+        { type: "bid-placed", jobId: id },
+        {
+          type: "awarded",
+          jobId: id,
+          memberships: [{ groupId: 0, taskStart: 0, taskCount: 1 }],
+          commitDeadline: "0",
+          revealDeadline: "0",
+        },
+        { type: "committed", jobId: id },
+        { type: "revealed", jobId: id },
+      ] as const) {
+        await journal.append(event as JournalEvent);
+      }
+      await journal.close();
+      const config = path.join(dir, "worker.json");
+      await writeFile(
+        config,
+        JSON.stringify({
+          rpcUrl: bridge.url,
+          chainId: 31337,
+          contracts: {
+            token: await p.token.getAddress(),
+            registry: await p.registry.getAddress(),
+            market: await p.market.getAddress(),
+            startBlock: 0,
+          },
+          contentStore: { kind: "local", dir: path.join(dir, "content") },
+          dataDir,
+        }),
+      );
+      const env = { CONUN_WORKER_DEV_KEY: key, CONUN_DEVNET_FILE: path.join(dir, "none.json") };
+
+      const json = await conunWorker(["status", "--config", config, "--json"], env);
+      expect(json.code, json.stderr).to.equal(0);
+      const status = JSON.parse(json.stdout) as WorkerStatus;
+      expect(status.address).to.equal(c.address);
+      expect(status.registered).to.equal(true);
+      expect(Number(status.ethBalance)).to.be.greaterThan(0);
+      expect(status.stake).to.deep.include({
+        total: "9997.0",
+        locked: "0.0",
+        free: "9997.0",
+        unbonding: "1.0",
+      });
+      expect(status.stake.unbondingReleaseAt).to.match(/^\d{4}-\d\d-\d\dT/);
+      expect(status.slashes).to.have.length(1);
+      expect(status.slashes[0]).to.deep.include({
+        jobId: id,
+        groupId: 0,
+        amount: "2.0",
+        reason: "wrong result",
+      });
+      expect(status.slashedTotal).to.equal("2.0");
+      expect(status.jobs).to.deep.equal([
+        {
+          jobId: id,
+          phase: "revealed",
+          onChain: "Finalized",
+          tasks: 1,
+          succeeded: 0,
+          slashed: "2.0 (wrong result)",
+        },
+      ]);
+
+      const text = await conunWorker(["status", "--config", config], env);
+      expect(text.code, text.stderr).to.equal(0);
+      const lines = text.stdout.split("\n");
+      expect(lines[1]).to.match(/^gas {8}\d+\.\d+ ETH$/);
+      expect(lines).to.include(
+        "stake      9997.0 CONUN (free 9997.0, locked 0.0, unbonding 1.0 until " +
+          `${status.stake.unbondingReleaseAt})`,
+      );
+      expect(lines).to.include("slashes    1, 2.0 CONUN in all");
+      expect(
+        lines.some((l) => l.startsWith(`  job ${id} group 0: 2.0 CONUN, wrong result (block `)),
+      ).to.equal(true);
+      expect(lines).to.include(
+        `${id.padEnd(7)} revealed     Finalized       1   0        - slashed 2.0 (wrong result)`,
+      );
+    } finally {
+      await bridge.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

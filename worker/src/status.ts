@@ -1,17 +1,49 @@
 // `conun-worker status`: what the worker is doing and has earned, from its journal (no running
-// worker needed) and the chain (stake, balances, each active job's on-chain state).
-import { formatUnits } from "ethers";
-import { connectContracts, connectRpc, JOB_STATUS_NAMES } from "../../sdk/chain/index.ts";
+// worker needed) and the chain: balances (ETH for gas, CONUN), stake (free, locked, unbonding),
+// every slash with its reason (the market's ProviderSlashed events), and each journaled job's
+// on-chain state next to the journal's phase.
+import { formatEther, formatUnits } from "ethers";
+import {
+  connectContracts,
+  connectRpc,
+  JOB_STATUS_NAMES,
+  type ProtocolContracts,
+} from "../../sdk/chain/index.ts";
 import type { WorkerConfig } from "./config/index.ts";
 import { journalPath, loadWallet, resolveAddresses } from "./daemon.ts";
-import { isActive, reduceJournal, replayJournal } from "./journal/index.ts";
+import { reduceJournal, replayJournal } from "./journal/index.ts";
 
+/** `IJobMarket.SlashReason`, as people read it. */
+export const SLASH_REASONS = ["none", "wrong result", "no commit", "no reveal"] as const;
+
+export interface SlashRecord {
+  jobId: string;
+  groupId: number;
+  /** CONUN, decimal. */
+  amount: string;
+  reason: string;
+  block: number;
+  tx: string;
+}
+
+/** Amounts are decimal strings: CONUN, except `ethBalance` (ETH). */
 export interface WorkerStatus {
   address: string;
   chainId: number;
-  stake: { total: string; locked: string; free: string };
+  registered: boolean;
+  ethBalance: string;
   walletBalance: string;
+  stake: {
+    total: string;
+    locked: string;
+    free: string;
+    unbonding: string;
+    /** ISO time from which `unbonding` can be withdrawn (only when something unbonds). */
+    unbondingReleaseAt?: string;
+  };
   earnings: { paid: string; fees: string; jobsPaid: number };
+  slashes: SlashRecord[];
+  slashedTotal: string;
   jobs: {
     jobId: string;
     phase: string;
@@ -20,8 +52,13 @@ export interface WorkerStatus {
     succeeded: number;
     payment?: string;
     reason?: string;
+    /** CONUN slashed from this worker in the job, with the reasons. */
+    slashed?: string;
   }[];
 }
+
+/** Blocks per eth_getLogs request (public endpoints cap the range). */
+const LOG_RANGE = 5000;
 
 export async function readStatus(config: WorkerConfig): Promise<WorkerStatus> {
   const entries = await replayJournal(journalPath(config));
@@ -35,6 +72,9 @@ export async function readStatus(config: WorkerConfig): Promise<WorkerStatus> {
     const registration = await contracts.registry.getProvider(me);
     const free = await contracts.registry.freeStakeOf(me);
     const balance = await contracts.token.balanceOf(me);
+    const eth = await provider.getBalance(me);
+    const head = await provider.getBlockNumber();
+    const slashes = await slashesOf(contracts, me, addresses.startBlock ?? 0, head);
     let paid = 0n;
     let fees = 0n;
     let jobsPaid = 0;
@@ -45,11 +85,12 @@ export async function readStatus(config: WorkerConfig): Promise<WorkerStatus> {
         fees += BigInt(state.fee ?? "0");
         jobsPaid++;
       }
-      const onChain = isActive(state)
-        ? (JOB_STATUS_NAMES[Number((await contracts.market.getJob(BigInt(state.jobId))).status)] ??
-          "?")
-        : "-";
+      // Every journaled job, finished or not: the chain's word next to the journal's.
+      const onChain =
+        JOB_STATUS_NAMES[Number((await contracts.market.getJob(BigInt(state.jobId))).status)] ??
+        "?";
       const tasks = (state.memberships ?? []).reduce((sum, m) => sum + m.taskCount, 0);
+      const inJob = slashes.filter((s) => s.record.jobId === state.jobId);
       rows.push({
         jobId: state.jobId,
         phase: state.phase,
@@ -58,18 +99,36 @@ export async function readStatus(config: WorkerConfig): Promise<WorkerStatus> {
         succeeded: (state.tasks ?? []).filter((t) => t.status === "succeeded").length,
         ...(state.payment !== undefined ? { payment: fmt(BigInt(state.payment)) } : {}),
         ...(state.closedReason !== undefined ? { reason: state.closedReason } : {}),
+        ...(inJob.length > 0
+          ? {
+              slashed: `${fmt(inJob.reduce((sum, s) => sum + s.wei, 0n))} (${[...new Set(inJob.map((s) => s.record.reason))].join(", ")})`,
+            }
+          : {}),
       });
     }
+    const unbonding = registration.unbonding;
     return {
       address: me,
       chainId: config.chainId,
+      registered: registration.registered,
+      ethBalance: formatEther(eth),
+      walletBalance: fmt(balance),
       stake: {
         total: fmt(registration.stake),
         locked: fmt(registration.locked),
         free: fmt(free),
+        unbonding: fmt(unbonding),
+        ...(unbonding > 0n
+          ? {
+              unbondingReleaseAt: new Date(
+                Number(registration.unbondingReleaseAt) * 1000,
+              ).toISOString(),
+            }
+          : {}),
       },
-      walletBalance: fmt(balance),
       earnings: { paid: fmt(paid), fees: fmt(fees), jobsPaid },
+      slashes: slashes.map((s) => s.record),
+      slashedTotal: fmt(slashes.reduce((sum, s) => sum + s.wei, 0n)),
       jobs: rows,
     };
   } finally {
@@ -77,20 +136,66 @@ export async function readStatus(config: WorkerConfig): Promise<WorkerStatus> {
   }
 }
 
+/** Every ProviderSlashed event naming `provider`, oldest first. */
+async function slashesOf(
+  contracts: ProtocolContracts,
+  provider: string,
+  startBlock: number,
+  head: number,
+): Promise<{ record: SlashRecord; wei: bigint }[]> {
+  const { market } = contracts;
+  const filter = market.filters.ProviderSlashed(undefined, undefined, provider);
+  const found: { record: SlashRecord; wei: bigint }[] = [];
+  for (let from = startBlock; from <= head; from += LOG_RANGE) {
+    const logs = await market.queryFilter(filter, from, Math.min(head, from + LOG_RANGE - 1));
+    for (const log of logs) {
+      const { jobId, groupId, amount, reason } = log.args;
+      found.push({
+        wei: amount,
+        record: {
+          jobId: jobId.toString(),
+          groupId: Number(groupId),
+          amount: fmt(amount),
+          reason: SLASH_REASONS[Number(reason)] ?? `reason ${reason}`,
+          block: log.blockNumber,
+          tx: log.transactionHash,
+        },
+      });
+    }
+  }
+  return found;
+}
+
 function fmt(wei: bigint): string {
   return formatUnits(wei, 18);
 }
 
 export function formatStatus(status: WorkerStatus): string {
+  const { stake } = status;
+  const unbonding =
+    stake.unbondingReleaseAt === undefined
+      ? `unbonding ${stake.unbonding}`
+      : `unbonding ${stake.unbonding} until ${stake.unbondingReleaseAt}`;
   const lines = [
-    `provider   ${status.address} (chain ${status.chainId})`,
-    `stake      ${status.stake.total} CONUN (locked ${status.stake.locked}, free ${status.stake.free})`,
+    `provider   ${status.address} (chain ${status.chainId})${status.registered ? "" : ", not registered yet"}`,
+    `gas        ${status.ethBalance} ETH`,
     `wallet     ${status.walletBalance} CONUN`,
+    `stake      ${stake.total} CONUN (free ${stake.free}, locked ${stake.locked}, ${unbonding})`,
     `earnings   ${status.earnings.paid} CONUN net over ${status.earnings.jobsPaid} job(s), fees ${status.earnings.fees}`,
-    "",
-    "job     phase        on chain    tasks  ok  payment  note",
+    status.slashes.length === 0
+      ? "slashes    none"
+      : `slashes    ${status.slashes.length}, ${status.slashedTotal} CONUN in all`,
   ];
+  for (const slash of status.slashes) {
+    lines.push(
+      `  job ${slash.jobId} group ${slash.groupId}: ${slash.amount} CONUN, ${slash.reason} (block ${slash.block}, tx ${slash.tx})`,
+    );
+  }
+  lines.push("", "job     phase        on chain    tasks  ok  payment  note");
   for (const job of status.jobs) {
+    const note = [job.reason, job.slashed === undefined ? undefined : `slashed ${job.slashed}`]
+      .filter((part) => part !== undefined)
+      .join("; ");
     lines.push(
       [
         job.jobId.padEnd(7),
@@ -99,7 +204,7 @@ export function formatStatus(status: WorkerStatus): string {
         String(job.tasks).padStart(5),
         String(job.succeeded).padStart(3),
         (job.payment ?? "-").padStart(8),
-        job.reason ?? "",
+        note,
       ].join(" "),
     );
   }
