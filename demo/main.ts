@@ -11,7 +11,7 @@
 // Usage: npm run demo [-- --keep]    (--keep leaves everything running until Ctrl-C)
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { formatUnits } from "ethers";
+import { formatUnits, parseUnits } from "ethers";
 import { startAppServer } from "../app/server.ts";
 import { readDeployment } from "../scripts/deployments.ts";
 import { startContentGateway } from "../sdk/content/gateway.ts";
@@ -302,6 +302,9 @@ async function main(): Promise<void> {
   );
 
   if (keep) {
+    // A next job (the README's) needs every provider's stake free again, the slashed one's
+    // topped back up to its target (100 CONUN, the worker's default).
+    await waitForWorkersReady(chain, workers, 120_000, parseUnits("100", 18));
     console.log(
       [
         "",

@@ -24,6 +24,7 @@ import { ConunError } from "../sdk/errors.ts";
 import { type Logger, silentLogger } from "../sdk/logger.ts";
 import { freePort } from "../sdk/net.ts";
 import { overridesForDeployment, startSubgraphHost } from "../subgraph-host/src/index.ts";
+import { formatConun } from "../tasks/lib/manage.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { ProviderRegistry__factory } from "../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 
@@ -321,11 +322,17 @@ export async function startWorkers(
   return started;
 }
 
-/** Waits until every worker is registered with at least `minStake` staked (or one exits). */
+/**
+ * Waits until every worker is registered with stake, and with at least `minFreeStake` of it
+ * free (default: any), or until one exits. After a job, a slashed worker tops its stake back
+ * up on its own schedule: waiting for the free stake a next job needs keeps that job from
+ * ending Unfilled for want of stake.
+ */
 export async function waitForWorkersReady(
   chain: DemoChain,
   workers: RunningWorker[],
   timeoutMs = 60_000,
+  minFreeStake = 0n,
 ): Promise<void> {
   const registry = ProviderRegistry__factory.connect(chain.deployment.registry, chain.provider);
   const deadline = Date.now() + timeoutMs;
@@ -339,13 +346,15 @@ export async function waitForWorkersReady(
         );
       }
       const info = await registry.getProvider(worker.address).catch(() => undefined);
-      if (info?.registered && info.stake > 0n) pending.delete(worker);
+      const free =
+        minFreeStake > 0n ? await registry.freeStakeOf(worker.address).catch(() => 0n) : 0n;
+      if (info?.registered && info.stake > 0n && free >= minFreeStake) pending.delete(worker);
     }
     if (pending.size === 0) return;
     if (Date.now() > deadline) {
       throw new DemoError(
         "worker-failed",
-        `worker(s) ${[...pending].map((w) => w.name).join(", ")} did not register and stake within ${timeoutMs / 1000} s; see their logs`,
+        `worker(s) ${[...pending].map((w) => w.name).join(", ")} did not register and stake${minFreeStake > 0n ? ` ${formatConun(minFreeStake)} free` : ""} within ${timeoutMs / 1000} s; see their logs`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, 250));

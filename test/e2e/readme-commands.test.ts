@@ -84,6 +84,19 @@ async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}:\n${context().slice(-4000)}`);
 }
 
+/** The last lines of each demo worker's log. */
+function workerLogTails(): string {
+  const dir = path.join(REPO, ".conun/demo/run/workers");
+  if (!existsSync(dir)) return "(no worker logs)";
+  return readdirSync(dir)
+    .map((name) => {
+      const file = path.join(dir, name, "worker.log");
+      const lines = existsSync(file) ? readFileSync(file, "utf8").trim().split("\n") : [];
+      return `--- ${name}\n${lines.slice(-15).join("\n")}`;
+    })
+    .join("\n");
+}
+
 /** Holds 127.0.0.1:8545 (or finds it already held by someone else: just as good). */
 async function hold8545(): Promise<net.Server | undefined> {
   const server = net.createServer((socket) => socket.destroy());
@@ -185,8 +198,10 @@ describe("README commands against `npm run demo -- --keep`", function () {
 
   it("watches it until it finalizes, and hints at results on the same network", async () => {
     const run = await shell(forJob(command(requester, "conun:watch")));
-    expect(run.code, run.output).to.equal(0);
-    expect(run.output).to.contain(`job ${jobId} ended Finalized`);
+    // On failure, what the providers saw too: the job's side alone rarely says why.
+    const context = `${run.output}\n${workerLogTails()}`;
+    expect(run.code, context).to.equal(0);
+    expect(run.output, context).to.contain(`job ${jobId} ended Finalized`);
     expect(run.output).to.contain(
       `npx hardhat conun:results --job ${jobId} --out results-${jobId} --network localhost`,
     );
@@ -199,14 +214,14 @@ describe("README commands against `npm run demo -- --keep`", function () {
     );
     const run = await shell(line);
     expect(run.code, run.output).to.equal(0);
-    expect(run.output).to.contain(`job ${jobId}: 12 verified`);
+    expect(run.output, run.output).to.contain(`job ${jobId}: 12 verified`);
     expect(readdirSync(path.join(outDir, "tasks"))).to.have.length(12);
   });
 
   it("shows the job's status", async () => {
     const run = await shell(forJob(command(requester, "conun:status")));
     expect(run.code, run.output).to.equal(0);
-    expect(run.output).to.contain("Finalized");
+    expect(run.output, run.output).to.contain("Finalized");
   });
 
   it("withdraws the refunds", async () => {
@@ -219,7 +234,7 @@ describe("README commands against `npm run demo -- --keep`", function () {
     const job = await shell(command(auditor, "audit -- job").replace(/job \S+$/, `job ${jobId}`));
     expect(job.code, job.output).to.equal(0);
     expect(job.output).to.contain(`Subgraph ${record.subgraphUrl}`);
-    expect(job.output).to.contain(`Job ${jobId} — Finalized`);
+    expect(job.output, job.output).to.contain(`Job ${jobId} — Finalized`);
     for (const name of ["audit -- provider", "audit -- network"]) {
       const run = await shell(command(auditor, name));
       expect(run.code, `${name}: ${run.output}`).to.equal(0);
