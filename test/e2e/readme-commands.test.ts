@@ -242,6 +242,14 @@ describe("README commands against `npm run demo -- --keep`", function () {
     }
   });
 
+  it("refuses a second demo in the same checkout, naming the running one", async () => {
+    const run = await shell("npm run demo");
+    expect(run.code, run.output).to.equal(1);
+    expect(run.output).to.contain(`another demo is running (pid ${record.pid}`);
+    expect(run.output).to.contain("[demo-running]");
+    expect(readDevnet()?.pid).to.equal(record.pid);
+  });
+
   it("stops on SIGINT, like Ctrl-C, and removes its devnet record", async () => {
     const child = demo;
     if (child?.pid === undefined) throw new Error("the demo is not running");
