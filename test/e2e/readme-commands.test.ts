@@ -242,6 +242,52 @@ describe("README commands against `npm run demo -- --keep`", function () {
     }
   });
 
+  it("serves another dApp on the demo's chain, subgraph and gateway with `npm run app:serve`", async () => {
+    // --port 0: the README's default port 5173 may be taken on a shared machine.
+    const app = spawn("npm", ["run", "app:serve", "--", "--port", "0"], {
+      cwd: REPO,
+      env: plainEnv(),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    app.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    app.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<void>((resolve) => app.once("exit", () => resolve()));
+    try {
+      const url = await waitFor(
+        "the app server to print its URL",
+        120_000,
+        () => {
+          if (app.exitCode !== null) throw new Error(`app:serve exited:\n${output}`);
+          return /CONUN dApp: (http:\/\/\S+)/.exec(output)?.[1];
+        },
+        () => output,
+      );
+      const config = (await (
+        await fetch(`${url}/config.json`, { signal: AbortSignal.timeout(10_000) })
+      ).json()) as {
+        chainId: number;
+        rpcUrl: string;
+        subgraphUrl: string;
+        gatewayUrl: string;
+        addresses: { market: string };
+      };
+      expect(config.chainId).to.equal(record.chainId);
+      expect(config.rpcUrl).to.equal(record.rpcUrl);
+      expect(config.subgraphUrl).to.equal(record.subgraphUrl);
+      expect(config.gatewayUrl).to.equal(record.gatewayUrl);
+      expect(config.addresses.market).to.equal(record.deployment.market);
+    } finally {
+      if (app.pid !== undefined && app.exitCode === null) process.kill(-app.pid, "SIGINT");
+      await exited;
+    }
+  });
+
   it("refuses a second demo in the same checkout, naming the running one", async () => {
     const run = await shell("npm run demo");
     expect(run.code, run.output).to.equal(1);
