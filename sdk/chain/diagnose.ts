@@ -10,7 +10,8 @@
 // distinct providers are the minimum. A bid above maxPrice is refused on chain, so a price
 // that is too low shows up only as providers that do not bid — unless they publish their
 // pricing (`publishedPricing`), which lets the floor be compared before they decide.
-import { formatUnits, parseUnits } from "ethers";
+import { formatUnits } from "ethers";
+import { type PricingPolicy, publishedPricing, quotePerTaskReplica } from "./pricing.ts";
 
 /** A token amount in token wei as "1.5 CONUN" (exact, 18 decimals). */
 export const formatConun = (wei: bigint): string => `${formatUnits(wei, 18)} CONUN`;
@@ -85,54 +86,6 @@ export interface FillDiagnosis {
   reasons: Reason[];
 }
 
-/** The pricing a worker publishes in its registry metadata (the worker's `pricing` config). */
-export interface PublishedPricing {
-  floorPerCpuSecondWei: bigint;
-  /** 2000 = +20 %. */
-  marginBps: bigint;
-  minPerTaskWei: bigint;
-}
-
-const PRICING_MEDIA_TYPE = "data:application/json";
-
-/**
- * A metadata URI publishing `pricing` (CONUN decimals and a margin fraction, as in the worker's
- * config): `data:application/json,{"pricing":{"floorPerCpuSecond":"0.001","margin":0.2,
- * "minPerTask":"0.01"}}`, percent-encoded. A data URI keeps the floor on chain, so every
- * reader (requester tools, subgraph, dApp) sees the same value without fetching anything.
- */
-export function pricingMetadataURI(pricing: {
-  floorPerCpuSecond: string;
-  margin: number;
-  minPerTask: string;
-}): string {
-  return `${PRICING_MEDIA_TYPE},${encodeURIComponent(JSON.stringify({ pricing }))}`;
-}
-
-/** The pricing published in a metadata URI, or undefined when it publishes none (or garbage). */
-export function publishedPricing(metadataURI: string | undefined): PublishedPricing | undefined {
-  if (metadataURI === undefined || !metadataURI.startsWith(PRICING_MEDIA_TYPE)) return undefined;
-  const comma = metadataURI.indexOf(",");
-  if (comma < 0) return undefined;
-  try {
-    const header = metadataURI.slice(0, comma);
-    const body = metadataURI.slice(comma + 1);
-    const text = header.endsWith(";base64") ? atob(body) : decodeURIComponent(body);
-    const pricing = (JSON.parse(text) as { pricing?: Record<string, unknown> }).pricing;
-    if (pricing === undefined || typeof pricing !== "object" || pricing === null) return undefined;
-    const { floorPerCpuSecond, margin, minPerTask } = pricing;
-    if (typeof floorPerCpuSecond !== "string" || typeof minPerTask !== "string") return undefined;
-    if (typeof margin !== "number" || !Number.isFinite(margin) || margin < 0) return undefined;
-    return {
-      floorPerCpuSecondWei: parseUnits(floorPerCpuSecond, 18),
-      marginBps: BigInt(Math.round(margin * 10_000)),
-      minPerTaskWei: parseUnits(minPerTask, 18),
-    };
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The least a provider with `pricing` asks per task-replica of `job` — the worker's quote
  * (worker/src/bidding/pricing.ts): cores × timeout × floor per CPU-second, plus the margin,
@@ -140,15 +93,12 @@ export function publishedPricing(metadataURI: string | undefined): PublishedPric
  * `exact` says which.
  */
 export function floorForJob(
-  pricing: PublishedPricing,
+  pricing: PricingPolicy,
   job: Pick<JobRequirements, "cpuMillicores" | "timeoutSeconds">,
 ): { floor: bigint; exact: boolean } {
   if (job.timeoutSeconds === undefined) return { floor: pricing.minPerTaskWei, exact: false };
-  const cost =
-    pricing.floorPerCpuSecondWei * BigInt(job.cpuMillicores) * BigInt(job.timeoutSeconds);
-  const denominator = 1000n * 10_000n;
-  const price = (cost * (10_000n + pricing.marginBps) + denominator - 1n) / denominator;
-  return { floor: price > pricing.minPerTaskWei ? price : pricing.minPerTaskWei, exact: true };
+  const { cpuMillicores, timeoutSeconds } = job;
+  return { floor: quotePerTaskReplica(pricing, { cpuMillicores, timeoutSeconds }), exact: true };
 }
 
 function short(address: string): string {

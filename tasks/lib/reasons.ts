@@ -9,12 +9,12 @@ import {
   type GroupFacts,
   type JobRequirements,
   type ProviderFacts,
-  publishedPricing,
   type QuorumDiagnosis,
   whyNoQuorum,
   whyUnfillable,
 } from "../../sdk/chain/diagnose.ts";
 import { JOB_STATUS_NAMES, readPostedJob } from "../../sdk/chain/index.ts";
+import { publishedPricing } from "../../sdk/chain/pricing.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import type { RequesterContext } from "./context.ts";
 import { inRanges } from "./logs.ts";

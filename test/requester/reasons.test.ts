@@ -8,7 +8,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { FillDiagnosis } from "../../sdk/chain/diagnose.ts";
-import { pricingMetadataURI } from "../../sdk/chain/diagnose.ts";
+import { pricingMetadataURI } from "../../sdk/chain/pricing.ts";
 import { writeDevnet } from "../../sdk/devnet.ts";
 import { describeJob, jobStatus } from "../../tasks/lib/manage.ts";
 import { postJob } from "../../tasks/lib/post.ts";

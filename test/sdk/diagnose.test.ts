@@ -3,11 +3,10 @@ import {
   floorForJob,
   type JobRequirements,
   type ProviderFacts,
-  pricingMetadataURI,
-  publishedPricing,
   whyNoQuorum,
   whyUnfillable,
 } from "../../sdk/chain/diagnose.ts";
+import { pricingMetadataURI, publishedPricing } from "../../sdk/chain/pricing.ts";
 
 const ONE = 10n ** 18n;
 const A = "0xa000000000000000000000000000000000000001";
@@ -136,7 +135,7 @@ describe("sdk/chain/diagnose#whyUnfillable", () => {
   });
 });
 
-describe("sdk/chain/diagnose#publishedPricing", () => {
+describe("sdk/chain/pricing#publishedPricing", () => {
   it("reads back what pricingMetadataURI writes, and the worker's quote from it", () => {
     const uri = pricingMetadataURI({ floorPerCpuSecond: "0.001", margin: 0.2, minPerTask: "0.01" });
     const pricing = publishedPricing(uri);

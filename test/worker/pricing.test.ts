@@ -1,12 +1,9 @@
 import { expect } from "chai";
 import { parseUnits } from "ethers";
 import type { PostedJob } from "../../sdk/chain/index.ts";
+import { pricingPolicy, quotePerTaskReplica } from "../../sdk/chain/pricing.ts";
 import { decideBid, isPinnedImage } from "../../worker/src/bidding/evaluate.ts";
-import {
-  priceForJob,
-  pricingPolicy,
-  quotePerTaskReplica,
-} from "../../worker/src/bidding/pricing.ts";
+import { priceForJob } from "../../worker/src/bidding/pricing.ts";
 
 const ONE = 10n ** 18n;
 

@@ -9,6 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { ensureSubgraphBuild } from "../../demo/system.ts";
+import { publishedPricing, quotePerTaskReplica } from "../../sdk/chain/pricing.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import { freePort } from "../../sdk/net.ts";
 import {
@@ -169,7 +170,7 @@ describe("conun-worker (integration)", function () {
 
   it("runs a 1 × 3 job to payment and gets the worker that commits a wrong root slashed", async () => {
     await fundProviders(cluster, [3, 4, 5]);
-    const { jobId } = await postManifestJob(cluster);
+    const { jobId, manifest } = await postManifestJob(cluster);
     const metricsPort = await freePort();
     workers = [
       await startWorkerProcess(cluster, { name: "honest-a", account: 3, metricsPort }),
@@ -189,11 +190,21 @@ describe("conun-worker (integration)", function () {
     expect(slashes.map((e) => [e.args.provider, e.args.reason])).to.deep.equal([
       [cheater.address, 1n],
     ]);
+    const registry = ProviderRegistry__factory.connect(
+      cluster.node.deployment.registry,
+      cluster.node.provider,
+    );
     for (const honest of [a, b]) {
       const [claimed] = await eventsOf(market, "Claimed", jobId, honest.address);
       const bid = await market.getBid(jobId, honest.address);
       expect(claimed?.args.payment).to.equal(bid.price * BigInt(bid.allotted));
       expect(bid.price > 0n).to.equal(true);
+      // The pricing it published in the registry is what it bid by: a requester comparing a
+      // max price with the published floor (sdk/chain/diagnose) sees the worker's real quote.
+      const published = publishedPricing((await registry.getProvider(honest.address)).metadataURI);
+      expect(published, "published pricing").to.not.equal(undefined);
+      if (published === undefined) throw new Error("unreachable");
+      expect(quotePerTaskReplica(published, manifest.resources)).to.equal(bid.price);
     }
 
     // The results bundle revealed by an honest worker verifies against the winning root.

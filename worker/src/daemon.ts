@@ -16,10 +16,10 @@ import {
   type PostedJob,
   TxSender,
 } from "../../sdk/chain/index.ts";
+import { pricingPolicy } from "../../sdk/chain/pricing.ts";
 import { describeError } from "../../sdk/errors.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import { considerJob } from "./bidding/bidder.ts";
-import { pricingPolicy } from "./bidding/pricing.ts";
 import { detectMachine } from "./capacity/machine.ts";
 import { ConfigError, type WorkerConfig } from "./config/index.ts";
 import { openWorkerStore, Semaphore, type WorkerContext } from "./context.ts";

@@ -5,6 +5,7 @@
 // failing its transactions with the node's opaque error.
 import { formatEther, isError, parseUnits } from "ethers";
 import { sleep } from "../../sdk/async.ts";
+import { pricingMetadataURI } from "../../sdk/chain/pricing.ts";
 import { describeError } from "../../sdk/errors.ts";
 import { formatConun, type WorkerContext } from "./context.ts";
 import { isActive } from "./journal/index.ts";
@@ -28,21 +29,28 @@ export async function ensureRegistered(ctx: WorkerContext): Promise<void> {
     memoryMiB: ctx.offer.memoryMiB,
     gpuCount: ctx.offer.gpuCount,
   };
-  const [registered, current] = await registry.capabilitiesOf(me);
+  // The pricing is published in the registry metadata, so requesters see before posting whether
+  // a job's max price meets this provider's floor (sdk/chain/pricing.ts).
+  const metadataURI = pricingMetadataURI(ctx.config.pricing);
+  const current = await registry.getProvider(me);
   const send = (action: string, tx: Parameters<WorkerContext["sender"]["send"]>[1]) =>
     ctx.sender.send(action, tx, {
       beforeBroadcast: (hash) => ctx.record({ type: "tx-signed", action, hash }),
     });
-  if (!registered) {
-    await send("register", await registry.register.populateTransaction(wanted, ""));
-    log.info("registered", wanted);
+  if (!current.registered) {
+    await send("register", await registry.register.populateTransaction(wanted, metadataURI));
+    log.info("registered", { ...wanted, pricing: ctx.config.pricing });
   } else if (
-    Number(current.cpuMillicores) !== wanted.cpuMillicores ||
-    Number(current.memoryMiB) !== wanted.memoryMiB ||
-    Number(current.gpuCount) !== wanted.gpuCount
+    Number(current.capabilities.cpuMillicores) !== wanted.cpuMillicores ||
+    Number(current.capabilities.memoryMiB) !== wanted.memoryMiB ||
+    Number(current.capabilities.gpuCount) !== wanted.gpuCount ||
+    current.metadataURI !== metadataURI
   ) {
-    await send("updateProvider", await registry.updateProvider.populateTransaction(wanted, ""));
-    log.info("capabilities updated", wanted);
+    await send(
+      "updateProvider",
+      await registry.updateProvider.populateTransaction(wanted, metadataURI),
+    );
+    log.info("capabilities updated", { ...wanted, pricing: ctx.config.pricing });
   }
   await topUpStake(ctx);
 }

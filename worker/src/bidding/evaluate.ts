@@ -3,7 +3,8 @@
 // policy accepts. Pure: the daemon gathers the facts, this decides.
 import { formatUnits } from "ethers";
 import type { PostedJob } from "../../../sdk/chain/index.ts";
-import { type PricingPolicy, priceForJob } from "./pricing.ts";
+import type { PricingPolicy } from "../../../sdk/chain/pricing.ts";
+import { priceForJob } from "./pricing.ts";
 
 export interface Offer {
   cpuMillicores: number;

@@ -1,48 +1,12 @@
-// The pricing policy: what one task-replica costs this provider, from the job's worst case.
-// A task may use `cpuMillicores` for up to `timeoutSeconds`, so its CPU-seconds are
-// cores × timeout; the price is that times the floor per CPU-second, plus the margin, and never
-// less than the minimum per task. The worker bids this price (the auction picks the cheapest
-// bids, so asking for the job's max would only lose) and skips jobs whose max price is lower.
-import { formatUnits, parseUnits } from "ethers";
-
-export interface PricingConfig {
-  /** CONUN per CPU-second, decimal string. */
-  floorPerCpuSecond: string;
-  /** Fraction added on top (0.2 = +20 %). */
-  margin: number;
-  /** CONUN, decimal string. */
-  minPerTask: string;
-}
-
-export interface PricingPolicy {
-  floorPerCpuSecondWei: bigint;
-  /** Margin in basis points (2000 = +20 %). */
-  marginBps: bigint;
-  minPerTaskWei: bigint;
-}
-
-export function pricingPolicy(config: PricingConfig): PricingPolicy {
-  return {
-    floorPerCpuSecondWei: parseUnits(config.floorPerCpuSecond, 18),
-    marginBps: BigInt(Math.round(config.margin * 10_000)),
-    minPerTaskWei: parseUnits(config.minPerTask, 18),
-  };
-}
-
-export interface TaskCost {
-  cpuMillicores: number;
-  timeoutSeconds: number;
-}
-
-/** Price per task-replica, in token wei (rounded up to the wei). */
-export function quotePerTaskReplica(policy: PricingPolicy, task: TaskCost): bigint {
-  const cost =
-    policy.floorPerCpuSecondWei * BigInt(task.cpuMillicores) * BigInt(task.timeoutSeconds);
-  const withMargin = cost * (10_000n + policy.marginBps);
-  const denominator = 1000n * 10_000n;
-  const price = (withMargin + denominator - 1n) / denominator;
-  return price > policy.minPerTaskWei ? price : policy.minPerTaskWei;
-}
+// The pricing policy as the bidder uses it: the quote (sdk/chain/pricing.ts, the one formula the
+// requester tools and the dApp use too) against the job's max price. The worker bids this price (the auction picks the
+// cheapest bids, so asking for the job's max would only lose) and skips jobs whose max price is lower.
+import { formatUnits } from "ethers";
+import {
+  type PricingPolicy,
+  quotePerTaskReplica,
+  type TaskCost,
+} from "../../../sdk/chain/pricing.ts";
 
 export type PriceDecision = { bid: true; price: bigint } | { bid: false; reason: string };
 
