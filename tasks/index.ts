@@ -7,7 +7,8 @@ import { ArgumentType } from "hardhat/types/arguments";
 
 const store = {
   name: "store" as const,
-  description: "Content store directory (default: $CONUN_CONTENT_DIR or .conun/content)",
+  description:
+    "Content store directory (default: $CONUN_CONTENT_DIR, else a running demo's store, else .conun/content)",
   defaultValue: "",
 };
 const storePeer = {
