@@ -11,6 +11,7 @@
 // that is too low shows up only as providers that do not bid — unless they publish their
 // pricing (`publishedPricing`), which lets the floor be compared before they decide.
 import { formatUnits } from "ethers";
+import { escapeUntrusted } from "../text.ts";
 import { type PricingPolicy, publishedPricing, quotePerTaskReplica } from "./pricing.ts";
 
 /** A token amount in token wei as "1.5 CONUN" (exact, 18 decimals). */
@@ -320,7 +321,8 @@ export function whyNoQuorum(group: GroupFacts): QuorumDiagnosis {
       const key = m.resultRoot.toLowerCase();
       const entry = byRoot.get(key) ?? { root: m.resultRoot, providers: [], bundles: [] };
       entry.providers.push(m.provider);
-      entry.bundles.push(m.resultsCid ?? "");
+      // A revealed CID is whatever string the provider sent: never shown raw (sdk/text.ts).
+      entry.bundles.push(escapeUntrusted(m.resultsCid ?? ""));
       byRoot.set(key, entry);
     } else if (m.committed) notRevealed.push(m.provider);
     else notCommitted.push(m.provider);

@@ -207,4 +207,25 @@ describe("sdk/chain/diagnose#whyNoQuorum", () => {
     expect(d.message).to.contain(`committed but did not reveal: ${B}, ${C}`);
     expect(d.message).to.contain("too few members reported a result in time");
   });
+
+  it("shows a revealed CID with terminal escapes escaped, never raw", () => {
+    const d = whyNoQuorum({
+      groupId: 0,
+      taskStart: 0,
+      taskCount: 1,
+      quorum: 2,
+      members: [
+        {
+          provider: A,
+          committed: true,
+          revealed: true,
+          resultRoot: root(1),
+          resultsCid: "bafy\u001b[2J",
+        },
+        { provider: B, committed: true, revealed: true, resultRoot: root(2), resultsCid: "bafyB" },
+      ],
+    });
+    expect(d.message).to.not.contain("\u001b");
+    expect(d.message).to.contain("bundle bafy\\x1b[2J");
+  });
 });
