@@ -19,6 +19,7 @@ import {
   getNetworkStats,
   getProvider,
 } from "../sdk/queries/index.ts";
+import { escapeUntrusted } from "../sdk/text.ts";
 import { jobReport, metaLine, networkReport, providerReport } from "./audit/reports.ts";
 
 export const DEFAULT_SUBGRAPH_URL = "http://127.0.0.1:8000/subgraphs/name/conun";
@@ -120,7 +121,11 @@ export async function main(argv: string[]): Promise<number> {
 
     // _meta last: the header then describes at least the state the report was read from.
     const meta = await getMeta(subgraph);
-    process.stdout.write(`${metaLine(subgraph.url, meta)}\n${body}\n`);
+    // Reports carry strings anyone could have put on chain (metadata URIs, CIDs, image refs):
+    // they reach the terminal escaped.
+    process.stdout.write(
+      escapeUntrusted(`${metaLine(subgraph.url, meta)}\n${body}\n`, { multiline: true }),
+    );
     if (meta.hasIndexingErrors)
       process.stderr.write(
         `warning: the subgraph reports indexing errors; its data stops at or near block ${meta.block.number} and may be incomplete\n`,

@@ -7,7 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { writeDevnet } from "../../sdk/devnet.ts";
-import { type ConunFixture, P1, startConunFixture } from "../sdk/queries-fixtures.ts";
+import { type ConunFixture, P1, P3, startConunFixture } from "../sdk/queries-fixtures.ts";
 
 const AUDIT = fileURLToPath(new URL("../../scripts/audit.ts", import.meta.url));
 
@@ -58,6 +58,13 @@ describe("scripts/audit.ts", () => {
     expect(run.stdout).to.match(/Slashes\s+1 \(5\.0 CONUN\)/);
     expect(run.stdout).to.match(/│ 2\s+│ Open\s+│ 25\.0 CONUN/);
     expect(run.stderr).to.equal("");
+  });
+
+  it("prints strings a provider chose (its metadata URI) escaped, never raw", async () => {
+    const run = await audit(["provider", P3, "--url", url]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stdout).to.not.match(/[\u001b\u0007]/);
+    expect(run.stdout).to.contain("ipfs://meta\\x1b]0;pwned\\x07");
   });
 
   it("prints a job's spec, bids, groups with commits and reveals, payments and refunds", async () => {

@@ -107,7 +107,17 @@ function fill(store: SqliteStore): void {
       },
     ],
     [P2, { stake: 500n * E18, freeStake: 500n * E18, tasksCompleted: 2n, successRate: "1" }],
-    [P3, { stake: 750n * E18, freeStake: 750n * E18, successRate: "0", slashCount: 1 }],
+    [
+      P3,
+      {
+        stake: 750n * E18,
+        freeStake: 750n * E18,
+        successRate: "0",
+        slashCount: 1,
+        // Anyone registers with any metadata: this one would retitle a terminal if printed raw.
+        metadataURI: "ipfs://meta\u001b]0;pwned\u0007",
+      },
+    ],
   ];
   for (const [id, values] of providers)
     set("Provider", id, {
