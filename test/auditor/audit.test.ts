@@ -63,7 +63,8 @@ describe("scripts/audit.ts", () => {
   it("prints strings a provider chose (its metadata URI) escaped, never raw", async () => {
     const run = await audit(["provider", P3, "--url", url]);
     expect(run.code, run.stderr).to.equal(0);
-    expect(run.stdout).to.not.match(/[\u001b\u0007]/);
+    expect(run.stdout).to.not.contain("\u001b");
+    expect(run.stdout).to.not.contain("\u0007");
     expect(run.stdout).to.contain("ipfs://meta\\x1b]0;pwned\\x07");
   });
 
