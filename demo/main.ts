@@ -66,7 +66,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     console.log(`\n${signal}: stopping everything the demo started…`);
     void cleanup().then(() => {
       console.log(STOPPED);
-      process.exit(signal === "SIGINT" ? 130 : 143);
+      // An orderly stop on request, like the worker's: exit code 0, so npm adds no error lines.
+      process.exit(0);
     });
   });
 }

@@ -21,7 +21,7 @@ const building = new AbortController();
 const stopBuild = (signal: NodeJS.Signals) => {
   building.abort();
   console.log(`\n${signal}: stopped while compiling; nothing else was started.`);
-  process.exit(signal === "SIGINT" ? 130 : 143);
+  process.exit(0);
 };
 process.once("SIGINT", stopBuild);
 process.once("SIGTERM", stopBuild);

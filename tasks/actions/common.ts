@@ -21,6 +21,7 @@ export async function requesterFromHre(
   }
   return connectRequester({
     signer,
+    ...(hre.globalOptions.network ? { networkName: hre.globalOptions.network } : {}),
     storeDir: options.store,
     // An HTTP network's URL: when it is a running demo's chain, its deployment and content
     // store are the defaults (sdk/devnet.ts).

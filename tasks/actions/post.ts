@@ -1,4 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { hardhatCommand } from "../lib/context.ts";
 import { RequesterError } from "../lib/errors.ts";
 import { formatConun } from "../lib/manage.ts";
 import { type ApprovalMode, postJob } from "../lib/post.ts";
@@ -28,7 +29,6 @@ export default async function post(
           console.error(`warning: ${lines.join("\n  ")}`);
         },
       });
-      const network = hre.globalOptions.network ? ` --network ${hre.globalOptions.network}` : "";
       console.log(
         [
           `job ${result.jobId} posted (tx ${result.txHash})`,
@@ -36,12 +36,12 @@ export default async function post(
           `  escrow   ${formatConun(result.escrow)} (${result.approval})`,
           `  bidding closes ${new Date(Number(result.biddingDeadline) * 1000).toISOString()}`,
           "",
-          `watch it:   npx hardhat conun:watch --job ${result.jobId}${network}`,
-          `results:    npx hardhat conun:results --job ${result.jobId} --out results-${result.jobId}${network}`,
+          `watch it:   ${hardhatCommand(ctx, `conun:watch --job ${result.jobId}`)}`,
+          `results:    ${hardhatCommand(ctx, `conun:results --job ${result.jobId} --out results-${result.jobId}`)}`,
           ...(result.fillCheck.canFill
             ? []
             : [
-                `it may end Unfilled (see the warning above); to take the escrow back before bidding closes: npx hardhat conun:cancel --job ${result.jobId}${network}`,
+                `it may end Unfilled (see the warning above); to take the escrow back before bidding closes: ${hardhatCommand(ctx, `conun:cancel --job ${result.jobId}`)}`,
               ]),
         ].join("\n"),
       );

@@ -1,4 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { hardhatCommand } from "../lib/context.ts";
 import { formatConun } from "../lib/manage.ts";
 import { explainJob } from "../lib/reasons.ts";
 import { createProgressPrinter } from "../lib/render.ts";
@@ -37,10 +38,8 @@ export default async function watch(
         );
       }
       if (final.status === "Finalized") {
-        // The same network this ran on: without it, Hardhat's in-process chain is meant.
-        const network = hre.globalOptions.network ? ` --network ${hre.globalOptions.network}` : "";
         console.log(
-          `  fetch results: npx hardhat conun:results --job ${jobId} --out results-${jobId}${network}`,
+          `  fetch results: ${hardhatCommand(ctx, `conun:results --job ${jobId} --out results-${jobId}`)}`,
         );
       }
     } finally {

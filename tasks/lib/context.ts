@@ -45,10 +45,22 @@ export interface RequesterContext {
   registry: ProviderRegistry;
   store: ContentStore;
   log: Logger;
+  /** The Hardhat network the tools were run with, for the commands they suggest. */
+  networkName?: string;
+}
+
+/**
+ * A `npx hardhat conun:…` command to suggest, with the `--network` the user ran on: without it
+ * Hardhat means its in-process chain, and the suggestion would fail.
+ */
+export function hardhatCommand(ctx: Pick<RequesterContext, "networkName">, args: string): string {
+  return `npx hardhat ${args}${ctx.networkName ? ` --network ${ctx.networkName}` : ""}`;
 }
 
 export interface ConnectOptions {
   signer: Signer;
+  /** The Hardhat network name, when run as a Hardhat task (see `hardhatCommand`). */
+  networkName?: string;
   /**
    * Content store directory (default: CONUN_CONTENT_DIR, then the running demo's store when
    * connected to its chain, then `.conun/content`).
@@ -214,6 +226,7 @@ export async function connectRequester(options: ConnectOptions): Promise<Request
     registry: ProviderRegistry__factory.connect(deployment.registry, signer),
     store,
     log: options.log ?? silentLogger,
+    ...(options.networkName ? { networkName: options.networkName } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import type { FillDiagnosis } from "../../sdk/chain/diagnose.ts";
 import { signPermit } from "../../sdk/chain/permit.ts";
 import { parseManifest, serializeManifest, specFromManifest } from "../../sdk/manifest/index.ts";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.ts";
-import type { RequesterContext } from "./context.ts";
+import { hardhatCommand, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { imageIdOfArchive } from "./image-archive.ts";
 import { checkFillable, describeFillCheck } from "./reasons.ts";
@@ -201,10 +201,7 @@ async function checkFunds(ctx: RequesterContext, escrow: bigint, approval: Appro
       `${ctx.account} holds ${formatUnits(balance, 18)} CONUN but the job escrows ` +
         `${formatUnits(escrow, 18)} CONUN (tasks × k × maxPerTaskReplica). ` +
         (local
-          ? `Get tokens with: npx hardhat conun:faucet --to ${ctx.account} --amount ${formatUnits(
-              escrow - balance,
-              18,
-            )} --network localhost`
+          ? `Get tokens with: ${hardhatCommand(ctx, `conun:faucet --to ${ctx.account} --amount ${formatUnits(escrow - balance, 18)}`)}`
           : "Acquire more CONUN, or lower price.maxPerTaskReplica or tasks.count."),
       { details: { balance, escrow } },
     );

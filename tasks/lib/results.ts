@@ -16,7 +16,7 @@ import {
   verifyBundle,
 } from "../../sdk/results/index.ts";
 import { escapeUntrusted } from "../../sdk/text.ts";
-import type { RequesterContext } from "./context.ts";
+import { hardhatCommand, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { inRanges } from "./logs.ts";
 import { readJobProgress } from "./watch.ts";
@@ -67,7 +67,7 @@ export async function fetchResults(
       "wrong-status",
       `job ${jobId} is ${job.status}: results exist once it is Finalized` +
         (job.status === "Open" || job.status === "Awarded"
-          ? ` (follow it with: npx hardhat conun:watch --job ${jobId})`
+          ? ` (follow it with: ${hardhatCommand(ctx, `conun:watch --job ${jobId}`)})`
           : " — it ran no tasks, and its escrow was credited back (withdraw with conun:withdraw)"),
       { details: { jobId, status: job.status } },
     );

@@ -64,7 +64,7 @@ function revertToError(what: string, revert: DecodedRevert, cause: unknown): Req
       return fail(
         "insufficient-tokens",
         `${a[0]} holds ${cnn(a[1])} but ${cnn(a[2])} is needed; get more CONUN ` +
-          "(on a local chain: npx hardhat conun:faucet --to <address> --amount <CONUN>)",
+          "(on a local chain: npx hardhat conun:faucet --network localhost --to <address> --amount <CONUN>)",
       );
     case "ERC20InsufficientAllowance":
       return fail(

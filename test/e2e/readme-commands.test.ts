@@ -5,7 +5,8 @@
 //
 // Port 8545 is held by this test first: the demo must move its chain elsewhere and the tools
 // must still find it, through the demo's devnet record (sdk/devnet.ts) alone. Then the demo is
-// stopped the way Ctrl-C stops it (SIGINT to its process group) and its record must be gone.
+// stopped by a SIGINT to npm alone (`kill -INT`; Ctrl-C signals the whole group, which is the
+// easier case): every process it started must end, its last line say so, its record be gone.
 //
 // Needs Docker (the providers run the job in containers) and a free hand on this checkout's
 // .conun/ (one demo at a time).
@@ -95,6 +96,44 @@ function workerLogTails(): string {
       return `--- ${name}\n${lines.slice(-15).join("\n")}`;
     })
     .join("\n");
+}
+
+/** Parent PID of each running process (from /proc/<pid>/stat). */
+function parents(): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ")".
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      map.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return map;
+}
+
+/** Every running descendant of `pid`. */
+function descendantsOf(pid: number): number[] {
+  const parent = parents();
+  const found: number[] = [];
+  let frontier = [pid];
+  while (frontier.length > 0) {
+    const next = [...parent].filter(([, ppid]) => frontier.includes(ppid)).map(([p]) => p);
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    // A zombie has exited; only its parent has not collected it yet.
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 /** Holds 127.0.0.1:8545 (or finds it already held by someone else: just as good). */
@@ -296,11 +335,16 @@ describe("README commands against `npm run demo -- --keep`", function () {
     expect(readDevnet()?.pid).to.equal(record.pid);
   });
 
-  it("stops on SIGINT, like Ctrl-C, and removes its devnet record", async () => {
+  it("stops everything on a SIGINT sent to npm alone (`kill -INT`), says so, and removes its record", async () => {
     const child = demo;
     if (child?.pid === undefined) throw new Error("the demo is not running");
+    const started = descendantsOf(child.pid);
+    // The chain, three workers and the demo itself at least.
+    expect(started.length, "processes the demo started").to.be.greaterThan(4);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    process.kill(-child.pid, "SIGINT");
+    // npm alone, not its process group: npm forwards the signal to the script, which must reach
+    // the demo's own process (the script execs node) for it to stop what it started.
+    process.kill(child.pid, "SIGINT");
     await waitFor(
       "the demo to stop",
       90_000,
@@ -309,6 +353,8 @@ describe("README commands against `npm run demo -- --keep`", function () {
     );
     await exited;
     expect(demoOutput).to.contain("SIGINT: stopping everything");
+    expect(demoOutput.trimEnd().split("\n").at(-1)).to.match(/^Stopped: the chain, .* are down\.$/);
+    expect(started.filter(isRunning), "processes still running").to.deep.equal([]);
     expect(existsSync(devnetFile())).to.equal(false);
     expect(readDevnet()).to.equal(undefined);
   });
