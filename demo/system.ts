@@ -18,7 +18,11 @@ import {
   type Wallet,
   Wallet as WalletClass,
 } from "ethers";
-import { readDeployment } from "../scripts/deployments.ts";
+import {
+  type Deployment,
+  deploymentFromAddresses,
+  readDeployment,
+} from "../scripts/deployments.ts";
 import { deployProtocol } from "../sdk/chain/deploy.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { type Logger, silentLogger } from "../sdk/logger.ts";
@@ -452,20 +456,6 @@ export async function startSubgraph(
 }
 
 /** The chain's deployment in the form the requester tools read from Ignition's records. */
-export function deploymentOf(chain: DemoChain): import("../scripts/deployments.ts").Deployment {
-  const { token, registry, market, startBlock } = chain.deployment;
-  return {
-    chainId: chain.chainId,
-    token,
-    registry,
-    market,
-    assignment: market,
-    startBlock,
-    deployBlocks: {
-      token: startBlock,
-      registry: startBlock,
-      assignment: startBlock,
-      market: startBlock,
-    },
-  };
+export function deploymentOf(chain: DemoChain): Deployment {
+  return deploymentFromAddresses(chain.chainId, chain.deployment);
 }

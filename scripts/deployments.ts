@@ -47,6 +47,32 @@ export interface Deployment {
   deployBlocks: Record<ContractKey, number>;
 }
 
+/**
+ * A deployment known by its addresses and one start block (a demo's, or one deployed with
+ * ethers rather than Ignition), in the shape `readDeployment` returns. The market stands in for
+ * the linked `Assignment` library, whose address nobody reads.
+ */
+export function deploymentFromAddresses(
+  chainId: number,
+  addresses: { token: string; registry: string; market: string; startBlock: number },
+): Deployment {
+  const { token, registry, market, startBlock } = addresses;
+  return {
+    chainId,
+    token,
+    registry,
+    market,
+    assignment: market,
+    startBlock,
+    deployBlocks: {
+      token: startBlock,
+      registry: startBlock,
+      assignment: startBlock,
+      market: startBlock,
+    },
+  };
+}
+
 export type DeploymentErrorCode =
   | "DEPLOYMENT_NOT_FOUND"
   | "DEPLOYMENT_INCOMPLETE"

@@ -6,6 +6,7 @@ import type { Provider, Signer } from "ethers";
 import {
   type Deployment,
   DeploymentError,
+  deploymentFromAddresses,
   type ReadDeploymentOptions,
   readDeployment,
 } from "../../scripts/deployments.ts";
@@ -195,7 +196,9 @@ export async function connectRequester(options: ConnectOptions): Promise<Request
   const devnet = devnetOf(options, chainId);
   const deployment =
     options.deployment ??
-    (devnet ? devnetDeployment(devnet) : await findDeployment(chainId, options));
+    (devnet
+      ? deploymentFromAddresses(devnet.chainId, devnet.deployment)
+      : await findDeployment(chainId, options));
   const code = await provider.getCode(deployment.market);
   if (code === "0x") {
     throw new RequesterError(
@@ -236,25 +239,6 @@ function devnetOf(options: ConnectOptions, chainId: number): DevnetRecord | unde
   const record = options.devnet ?? readDevnet();
   if (record === undefined || record.chainId !== chainId) return undefined;
   return sameRpcUrl(record.rpcUrl, options.rpcUrl) ? record : undefined;
-}
-
-/** A demo's deployment in the shape Ignition's records give (one start block for all). */
-function devnetDeployment(record: DevnetRecord): Deployment {
-  const { token, registry, market, startBlock } = record.deployment;
-  return {
-    chainId: record.chainId,
-    token,
-    registry,
-    market,
-    assignment: market,
-    startBlock,
-    deployBlocks: {
-      token: startBlock,
-      registry: startBlock,
-      assignment: startBlock,
-      market: startBlock,
-    },
-  };
 }
 
 async function findDeployment(chainId: number, options: ConnectOptions): Promise<Deployment> {

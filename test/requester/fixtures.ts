@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { Deployment } from "../../scripts/deployments.ts";
+import { type Deployment, deploymentFromAddresses } from "../../scripts/deployments.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import { connectRequester, type RequesterContext } from "../../tasks/lib/context.ts";
@@ -34,15 +34,7 @@ export async function deploymentOf(p: Protocol): Promise<Deployment> {
     p.registry.getAddress(),
     p.market.getAddress(),
   ]);
-  return {
-    chainId: 31337,
-    token,
-    registry,
-    market,
-    assignment: market,
-    startBlock: 0,
-    deployBlocks: { token: 0, registry: 0, assignment: 0, market: 0 },
-  };
+  return deploymentFromAddresses(31337, { token, registry, market, startBlock: 0 });
 }
 
 /** Writes a tar shaped like `docker save` output: manifest.json naming a config blob. */
