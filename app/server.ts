@@ -6,12 +6,13 @@
  *     subgraphUrl, gatewayUrl } });
  *   console.log(app.url); ... await app.close();
  *
- * The app is built first when app/dist is missing (or `build: true`), so a fresh clone works.
+ * The app is built first when app/dist is missing or older than its sources (or `build: true`),
+ * so a fresh clone works and a pulled change is never served from an old build.
  * The Content-Security-Policy lets the page talk only to its own origin and the three
  * endpoints of the config.
  */
 import { existsSync } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -31,7 +32,7 @@ export interface StartAppServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Build even if app/dist exists (default: only when missing). */
+  /** Build even if app/dist is up to date (default: only when missing or stale). */
   build?: boolean;
   distDir?: string;
   log?: Logger;
@@ -61,13 +62,42 @@ export async function buildApp(log?: Logger): Promise<void> {
   await build({ configFile: path.join(APP_DIR, "vite.config.ts"), logLevel: "warn" });
 }
 
+/** What the bundle is built from: the app's own files, the SDK and the TypeChain types. */
+const SOURCES = ["src", "index.html", "vite.config.ts", "../sdk", "../types/ethers-contracts"].map(
+  (p) => path.join(APP_DIR, p),
+);
+
+/** The newest modification time under `file` (a file or a folder), 0 when it does not exist. */
+async function newestMtime(file: string): Promise<number> {
+  const info = await stat(file).catch(() => undefined);
+  if (info === undefined) return 0;
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = info.mtimeMs;
+  for (const entry of await readdir(file)) {
+    newest = Math.max(newest, await newestMtime(path.join(file, entry)));
+  }
+  return newest;
+}
+
+/** True when `dist` has no build, or one older than a source it is built from. */
+export async function buildIsStale(dist: string = DIST_DIR): Promise<boolean> {
+  const built = await stat(path.join(dist, "index.html")).catch(() => undefined);
+  if (built === undefined) return true;
+  for (const source of SOURCES) if ((await newestMtime(source)) > built.mtimeMs) return true;
+  return false;
+}
+
 function originOf(url: string): string {
   return new URL(url).origin;
 }
 
 export async function startAppServer(options: StartAppServerOptions): Promise<AppServer> {
   const dist = options.distDir ?? DIST_DIR;
-  if (options.build === true || !existsSync(path.join(dist, "index.html"))) {
+  const stale =
+    options.distDir === undefined
+      ? await buildIsStale(dist)
+      : !existsSync(path.join(dist, "index.html"));
+  if (options.build === true || stale) {
     await buildApp(options.log);
   }
   const config = options.config;

@@ -348,6 +348,10 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
 
       await page.getByRole("button", { name: "Download and verify results" }).click();
       await page.getByTestId("verify-summary").waitFor({ timeout: 30_000 });
+      // Verified is not succeeded: the summary says the failed tasks need a look.
+      expect(await page.getByTestId("verify-summary").textContent()).to.contain(
+        "2 tasks need a look",
+      );
       for (const index of [0, 1]) {
         const task = page.getByTestId(`task-${index}`);
         const shown = (await task.textContent()) ?? "";

@@ -399,6 +399,8 @@ function ActionTiming({ plan }: { plan: ActionPlan }) {
 }
 
 function ResultsCard({ check }: { check: JobCheck }) {
+  // Verified is not succeeded: the quorum may have agreed that a task failed.
+  const needLook = check.groups.flatMap((g) => g.tasks).filter((t) => t.attention !== undefined);
   return (
     <Card title="Results">
       <p data-testid="verify-summary" role="status">
@@ -407,6 +409,15 @@ function ResultsCard({ check }: { check: JobCheck }) {
         ) : (
           <Badge tone="bad">Some results did not verify</Badge>
         )}
+        {needLook.length > 0 ? (
+          <>
+            {" "}
+            <Badge tone="warn">
+              {needLook.length === 1 ? "1 task needs" : `${needLook.length} tasks need`} a look
+              (failed, exit ≠ 0 or empty output)
+            </Badge>
+          </>
+        ) : null}
         {check.skippedGroups.length > 0
           ? ` · groups without quorum (refunded): ${check.skippedGroups.join(", ")}`
           : ""}
@@ -469,6 +480,10 @@ function WhyCard({ job }: { job: JobDetails }) {
     [job.id, unfilled],
   );
   if (!unfilled && !job.groups.some((g) => g.outcome === "NoQuorum")) return null;
+  if (providers.error !== undefined && providers.data === undefined)
+    return (
+      <ErrorMessage message={`Cannot load the providers to explain this job: ${providers.error}`} />
+    );
   if (providers.data === undefined) return <Loading what="the reasons" />;
   const { lines } = jobReasons(job, providers.data);
   return (
