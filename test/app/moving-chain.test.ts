@@ -12,26 +12,23 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
 import type { Page } from "playwright-core";
 import { conun } from "../../app/src/lib/format.ts";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
-import { busyboxImage, saveImage } from "../helpers/docker-images.ts";
 import { ONE } from "../helpers/protocol.ts";
+import { tails } from "../worker/support/cluster.ts";
 import {
-  type Cluster,
-  startWorkerProcess,
-  tails,
-  type WorkerProcess,
-} from "../worker/support/cluster.ts";
-import { type AppStack, SCREENSHOT_DIR, startAppStack, watchErrors } from "./stack.ts";
+  type AppStack,
+  SCREENSHOT_DIR,
+  startAppStack,
+  startStackWorkers,
+  watchErrors,
+} from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 const BIDDING_SECONDS = 20;
 const EXECUTION_SECONDS = 15;
 const REVEAL_SECONDS = 10;
-/** Hardhat's development mnemonic: the in-process network funds its first 20 accounts. */
-const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 /** The label a button carries without its amounts ("Withdraw 3 CONUN" → "Withdraw"). */
 const label = (text: string) => text.replace(/ [\d,.]+ CONUN.*$/, "").trim();
 
@@ -94,20 +91,6 @@ describe("dApp on a chain whose time moves by itself", function () {
     throw new Error(
       `the job page offers [${seen.join(", ")}], expected [${want.join(", ")}] (chain time ${await chainTime()})`,
     );
-  }
-
-  /** Polls `check` every 200 ms until it holds, or fails after `timeoutMs` saying what. */
-  async function waitUntil(
-    what: string,
-    check: () => Promise<boolean>,
-    timeoutMs: number,
-    detail: () => string,
-  ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
   }
 
   async function chainTime(): Promise<bigint> {
@@ -304,61 +287,15 @@ describe("dApp on a chain whose time moves by itself", function () {
   });
   it("a job posted through the dApp is run by real worker processes, which close bidding and finalize on time by themselves, and its results verify in the browser", async () => {
     const { protocol } = stack;
-    const { market, registry, token } = protocol;
+    const { market } = protocol;
     // Three provider daemons as separate processes (accounts not registered by the stack),
     // each with CONUN to stake; they register, stake and bid by themselves.
-    const accounts = [6, 7, 8];
-    const mnemonic = Mnemonic.fromPhrase(DEV_MNEMONIC);
-    const keys = Array.from(
-      { length: 20 },
-      (_, i) => HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).privateKey,
-    );
-    for (const account of accounts) {
-      const address = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${account}`).address;
-      await (await token.connect(protocol.owner).transfer(address, 1000n * ONE)).wait();
-    }
-    const image = await busyboxImage();
-    const imageCid = await stack.store.addFile(
-      await saveImage(image.id, path.join(stack.work, "image.tar")),
-    );
-    // What the cluster helpers read of a cluster: where the chain, the contracts and the
-    // content store are. The chain here is the stack's (moving) one, not a separate node.
-    const host = {
-      dir: stack.work,
-      storeDir: path.join(stack.work, "store"),
-      node: {
-        url: stack.rpcUrl,
-        chainId: 31337,
-        deployment: {
-          token: await token.getAddress(),
-          registry: await registry.getAddress(),
-          market: await market.getAddress(),
-          startBlock: 0,
-        },
-        keys,
-        wallets: keys.map((key) => new Wallet(key)),
-      },
-    } as unknown as Cluster;
-    const workers: WorkerProcess[] = [];
+    const { workers, image, imageRef, stop } = await startStackWorkers(stack, [6, 7, 8], "worker");
     try {
-      for (const account of accounts) {
-        workers.push(await startWorkerProcess(host, { name: `worker-${account}`, account }));
-      }
-      const registered = async () => {
-        for (const w of workers) {
-          const p = await registry.getProvider(w.address);
-          if (!p.registered || p.stake === 0n) return false;
-        }
-        return true;
-      };
-      await waitUntil("the workers to register and stake", registered, 90_000, () =>
-        tails(workers),
-      );
-
       const requester = await connectedPage(protocol.requester.address);
       await requester.getByRole("link", { name: "Post a job" }).click();
       await requester.getByLabel("Name").fill("workers-on-a-moving-chain");
-      await requester.getByLabel("Image reference").fill(`ipfs://${imageCid}`);
+      await requester.getByLabel("Image reference").fill(imageRef);
       await requester.getByLabel("Image ID").fill(image.id);
       await requester.getByLabel("Tasks").fill("2");
       await requester.getByLabel("Bidding window (s)").fill("25");
@@ -404,7 +341,7 @@ describe("dApp on a chain whose time moves by itself", function () {
         fullPage: true,
       });
     } finally {
-      for (const w of workers) await w.stop();
+      await stop();
     }
   });
 });

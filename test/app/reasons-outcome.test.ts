@@ -10,24 +10,21 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic, Wallet } from "ethers";
 import type { Page } from "playwright-core";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
-import { busyboxImage, saveImage } from "../helpers/docker-images.ts";
 import { ONE } from "../helpers/protocol.ts";
 import { controlCharacters } from "../helpers/text.ts";
+import { tails } from "../worker/support/cluster.ts";
 import {
-  type Cluster,
-  startWorkerProcess,
-  tails,
-  type WorkerProcess,
-} from "../worker/support/cluster.ts";
-import { type AppStack, SCREENSHOT_DIR, startAppStack, watchErrors } from "./stack.ts";
+  type AppStack,
+  SCREENSHOT_DIR,
+  startAppStack,
+  startStackWorkers,
+  watchErrors,
+} from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"ef".repeat(32)}`;
 const BIDDING_SECONDS = 12;
-/** Hardhat's development mnemonic: the in-process network funds its first 20 accounts. */
-const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 /** How the job page shortens an address in a reason (sdk/chain/diagnose.ts). */
 const short = (address: string) => `${address.slice(0, 6)}…${address.slice(-4)}`;
 /** The task's stderr: a red ANSI colour, the message, a reset; then a non-zero exit. */
@@ -269,62 +266,15 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
   });
 
   it("shows a failed task's exit code and escaped stderr tail from real workers, marked unverified", async () => {
-    const { protocol } = stack;
-    const { market, registry, token } = protocol;
+    const { market } = stack.protocol;
     // Three provider daemons as separate processes (accounts the stack did not register);
     // they register, stake, bid, run the task in Docker, commit, reveal and finalize.
-    const accounts = [6, 7, 8];
-    const mnemonic = Mnemonic.fromPhrase(DEV_MNEMONIC);
-    const keys = Array.from(
-      { length: 20 },
-      (_, i) => HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`).privateKey,
-    );
-    for (const account of accounts) {
-      const address = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${account}`).address;
-      await (await token.connect(protocol.owner).transfer(address, 1000n * ONE)).wait();
-    }
-    const image = await busyboxImage();
-    const imageCid = await stack.store.addFile(
-      await saveImage(image.id, path.join(stack.work, "image.tar")),
-    );
-    // What the cluster helpers read of a cluster: the stack's chain, contracts and store.
-    const host = {
-      dir: stack.work,
-      storeDir: path.join(stack.work, "store"),
-      node: {
-        url: stack.rpcUrl,
-        chainId: 31337,
-        deployment: {
-          token: await token.getAddress(),
-          registry: await registry.getAddress(),
-          market: await market.getAddress(),
-          startBlock: 0,
-        },
-        keys,
-        wallets: keys.map((key) => new Wallet(key)),
-      },
-    } as unknown as Cluster;
-    const workers: WorkerProcess[] = [];
+    const { workers, image, imageRef, stop } = await startStackWorkers(stack, [6, 7, 8], "failing");
     try {
-      for (const account of accounts) {
-        workers.push(await startWorkerProcess(host, { name: `failing-${account}`, account }));
-      }
-      const deadline = Date.now() + 90_000;
-      for (const w of workers) {
-        for (;;) {
-          const p = await registry.getProvider(w.address);
-          if (p.registered && p.stake > 0n) break;
-          if (Date.now() > deadline) {
-            throw new Error(`the workers did not register and stake\n${tails(workers)}`);
-          }
-          await new Promise((resolve) => setTimeout(resolve, 200));
-        }
-      }
-
       const page = await requesterPage();
       const jobId = await postThroughForm(page, {
         Name: "a-script-that-fails",
-        "Image reference": `ipfs://${imageCid}`,
+        "Image reference": imageRef,
         "Image ID": image.id,
         Command: `/bin/sh -c "${FAILING_SCRIPT}"`,
         Tasks: "2",
@@ -379,7 +329,7 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
         fullPage: true,
       });
     } finally {
-      for (const w of workers) await w.stop();
+      await stop();
     }
   });
 });

@@ -9,13 +9,16 @@ import path from "node:path";
 import { network } from "hardhat";
 import { type Browser, type ConsoleMessage, chromium, type Page } from "playwright-core";
 import { type AppServer, startAppServer } from "../../app/server.ts";
+import { devWallets, localProvider } from "../../demo/system.ts";
 import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
 import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import { freePort } from "../../sdk/net.ts";
+import { busyboxImage, saveImage, type TestImage } from "../helpers/docker-images.ts";
 import {
   type Connection,
   deployProtocol,
+  ONE,
   type Protocol,
   registerProviders,
 } from "../helpers/protocol.ts";
@@ -26,6 +29,13 @@ import {
   startTestIndexer,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
+import {
+  type Cluster,
+  startWorkerProcess,
+  tails,
+  type WorkerProcess,
+  waitFor,
+} from "../worker/support/cluster.ts";
 
 export const SCREENSHOT_DIR = path.join(
   import.meta.dirname,
@@ -186,4 +196,83 @@ export function injectedWalletScript(options: {
       },
     };
   })();`;
+}
+
+/** Real `conun-worker` processes on the stack's (moving) chain, registered and staked. */
+export interface StackWorkers {
+  workers: WorkerProcess[];
+  /** The busybox test image, stored as an archive: `imageRef` is its `ipfs://` reference. */
+  image: TestImage;
+  imageRef: string;
+  /** SIGTERM to each, waiting for its exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one provider daemon per development account in `accounts` (accounts the stack did not
+ * register), each funded with 1000 CONUN, and waits until every one has registered and staked
+ * by itself. The workers read the stack's chain, contracts and content store.
+ */
+export async function startStackWorkers(
+  stack: AppStack,
+  accounts: number[],
+  namePrefix: string,
+): Promise<StackWorkers> {
+  const { market, registry, token, owner } = stack.protocol;
+  // Only the keys and addresses are used: the provider is not needed past this line.
+  const derivedOn = localProvider(stack.rpcUrl);
+  const { wallets, keys } = devWallets(derivedOn);
+  derivedOn.destroy();
+  for (const account of accounts) {
+    const wallet = wallets[account];
+    if (wallet === undefined) throw new Error(`no development account ${account}`);
+    await (await token.connect(owner).transfer(wallet.address, 1000n * ONE)).wait();
+  }
+  const image = await busyboxImage();
+  const imageCid = await stack.store.addFile(
+    await saveImage(image.id, path.join(stack.work, `${namePrefix}-image.tar`)),
+  );
+  // What the cluster helpers read of a cluster: where the chain, the contracts and the content
+  // store are. The chain is the stack's own, not a node of the worker tests.
+  const host = {
+    dir: stack.work,
+    storeDir: path.join(stack.work, "store"),
+    node: {
+      url: stack.rpcUrl,
+      chainId: 31337,
+      deployment: {
+        token: await token.getAddress(),
+        registry: await registry.getAddress(),
+        market: await market.getAddress(),
+        startBlock: 0,
+      },
+      keys,
+      wallets,
+    },
+  } as unknown as Cluster;
+  const workers: WorkerProcess[] = [];
+  const stop = async () => {
+    for (const w of workers) await w.stop();
+  };
+  try {
+    for (const account of accounts) {
+      workers.push(await startWorkerProcess(host, { name: `${namePrefix}-${account}`, account }));
+    }
+    await waitFor(
+      "the workers to register and stake",
+      async () => {
+        for (const w of workers) {
+          const p = await registry.getProvider(w.address);
+          if (!p.registered || p.stake === 0n) return false;
+        }
+        return true;
+      },
+      90_000,
+      () => tails(workers),
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { workers, image, imageRef: `ipfs://${imageCid}`, stop };
 }
