@@ -17,13 +17,7 @@ import { conun } from "../../app/src/lib/format.ts";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
 import { ONE } from "../helpers/protocol.ts";
 import { tails } from "../worker/support/cluster.ts";
-import {
-  type AppStack,
-  SCREENSHOT_DIR,
-  startAppStack,
-  startStackWorkers,
-  watchErrors,
-} from "./stack.ts";
+import { SCREENSHOT_DIR, startStackWorkers, useBrowserSuite } from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"cd".repeat(32)}`;
 const BIDDING_SECONDS = 20;
@@ -34,43 +28,8 @@ const label = (text: string) => text.replace(/ [\d,.]+ CONUN.*$/, "").trim();
 
 describe("dApp on a chain whose time moves by itself", function () {
   this.timeout(240_000);
-  let stack: AppStack;
-  const pages: { page: Page; errors: string[] }[] = [];
-
-  before(async () => {
-    stack = await startAppStack();
-    await mkdir(SCREENSHOT_DIR, { recursive: true });
-  });
-
-  after(async () => {
-    for (const { page } of pages) await page.context().close();
-    await stack?.close();
-  });
-
-  afterEach(async function () {
-    const last = pages.at(-1);
-    if (this.currentTest?.state === "failed" && last !== undefined) {
-      await last.page
-        .screenshot({ path: path.join(SCREENSHOT_DIR, "moving-chain-failed.png"), fullPage: true })
-        .catch(() => undefined);
-      console.log(`page text at failure:\n${await last.page.locator("body").textContent()}`);
-    }
-    for (const { errors } of pages)
-      expect(errors, "JavaScript errors in the page").to.deep.equal([]);
-  });
-
-  /** A page connected as `account` (one of the node's development accounts). */
-  async function connectedPage(account: string): Promise<Page> {
-    const context = await stack.browser.newContext({ viewport: { width: 1200, height: 900 } });
-    context.setDefaultTimeout(20_000);
-    const page = await context.newPage();
-    pages.push({ page, errors: watchErrors(page) });
-    await page.goto(`${stack.app.url}/#/account`);
-    await page.getByLabel("Development account (local chain only)").selectOption(account);
-    await page.getByRole("button", { name: "Use development account" }).click();
-    await page.getByTestId("connected-address").filter({ hasText: account }).waitFor();
-    return page;
-  }
+  const suite = useBrowserSuite("moving-chain-failed.png");
+  const connectedPage = (account: string) => suite.connectedPage(account);
 
   /** The job page's action buttons, by label. */
   async function buttons(page: Page): Promise<string[]> {
@@ -94,19 +53,19 @@ describe("dApp on a chain whose time moves by itself", function () {
   }
 
   async function chainTime(): Promise<bigint> {
-    const block = await stack.connection.ethers.provider.getBlock("latest");
+    const block = await suite.stack.connection.ethers.provider.getBlock("latest");
     return BigInt(block?.timestamp ?? 0);
   }
 
   async function blockNumber(): Promise<number> {
-    return stack.connection.ethers.provider.getBlockNumber();
+    return suite.stack.connection.ethers.provider.getBlockNumber();
   }
 
   /** Every block after `after` up to the latest one carries no transaction. */
   async function expectNoTransactionsSince(after: number): Promise<number> {
     const latest = await blockNumber();
     for (let n = after + 1; n <= latest; n++) {
-      const block = await stack.connection.ethers.provider.getBlock(n);
+      const block = await suite.stack.connection.ethers.provider.getBlock(n);
       expect(block?.transactions.length, `transactions in block ${n}`).to.equal(0);
     }
     return latest - after;
@@ -114,14 +73,14 @@ describe("dApp on a chain whose time moves by itself", function () {
 
   /** A provider's results bundle for its groups, stored in the content store, and its roots. */
   async function results(jobId: bigint, provider: HardhatEthersSigner) {
-    const { market } = stack.protocol;
+    const { market } = suite.stack.protocol;
     const assignments = await market.assignmentsOf(jobId, provider.address);
-    const dir = path.join(stack.work, `moving-${provider.address}`);
+    const dir = path.join(suite.stack.work, `moving-${provider.address}`);
     const roots: string[] = [];
     for (const a of assignments) {
       const tasks = [];
       for (let i = Number(a.taskStart); i < Number(a.taskStart + a.taskCount); i++) {
-        const out = path.join(stack.work, `moving-out-${provider.address}-${i}`);
+        const out = path.join(suite.stack.work, `moving-out-${provider.address}-${i}`);
         await mkdir(out, { recursive: true });
         await writeFile(path.join(out, "result.txt"), `task ${i}: ${i * 7}\n`);
         tasks.push({ index: i, status: "succeeded" as const, outputDir: out });
@@ -135,17 +94,17 @@ describe("dApp on a chain whose time moves by itself", function () {
       });
       roots.push(written.root);
     }
-    const salt = stack.connection.ethers.id(`moving-salt:${provider.address}`);
+    const salt = suite.stack.connection.ethers.id(`moving-salt:${provider.address}`);
     const commitments = await Promise.all(
       assignments.map((a, i) =>
         market.commitmentFor(jobId, a.groupId, provider.address, roots[i] as string, salt),
       ),
     );
-    return { roots, salt, commitments, cid: await stack.store.addDirectory(dir) };
+    return { roots, salt, commitments, cid: await suite.stack.store.addDirectory(dir) };
   }
 
   it("offers the requester exactly what can succeed as the deadlines pass on their own, through to verified results", async () => {
-    const { protocol } = stack;
+    const { protocol } = suite.stack;
     const { market } = protocol;
     const providers = protocol.providers.slice(0, 3) as HardhatEthersSigner[];
     const [silent, honest] = providers as [HardhatEthersSigner, HardhatEthersSigner];
@@ -153,7 +112,7 @@ describe("dApp on a chain whose time moves by itself", function () {
 
     // Post through the form, with short windows.
     await requester.getByRole("link", { name: "Post a job" }).click();
-    const imageCid = await stack.store.addBytes(new TextEncoder().encode("moving image"));
+    const imageCid = await suite.stack.store.addBytes(new TextEncoder().encode("moving image"));
     await requester.getByLabel("Name").fill("moving-chain");
     await requester.getByLabel("Image reference").fill(`ipfs://${imageCid}`);
     await requester.getByLabel("Image ID").fill(IMAGE_ID);
@@ -218,7 +177,7 @@ describe("dApp on a chain whose time moves by itself", function () {
       await market.connect(provider).reveal(jobId, roots, salt, cid);
     }
     const afterReveals = await blockNumber();
-    await stack.indexer.sync();
+    await suite.stack.indexer.sync();
     await requester.getByText("2/3 revealed").waitFor();
 
     // A committed result is still unrevealed: finalizing waits for the reveal deadline.
@@ -270,7 +229,7 @@ describe("dApp on a chain whose time moves by itself", function () {
     const [payment, fee, stakeReleased] = await market.claimableFor(jobId, honest.address);
     expect(payment > 0n && stakeReleased > 0n).to.equal(true);
     const provider = await connectedPage(honest.address);
-    await provider.goto(`${stack.app.url}/#/jobs/${jobId}`);
+    await provider.goto(`${suite.stack.app.url}/#/jobs/${jobId}`);
     await offered(provider, ["Claim", "Download and verify results"]);
     expect(await provider.getByRole("button", { name: /^Claim / }).textContent()).to.equal(
       `Claim ${conun(payment - fee)} and ${conun(stakeReleased)} of stake`,
@@ -280,17 +239,21 @@ describe("dApp on a chain whose time moves by itself", function () {
     expect((await market.getBid(jobId, honest.address)).claimed).to.equal(true);
 
     const slashed = await connectedPage(silent.address);
-    await slashed.goto(`${stack.app.url}/#/jobs/${jobId}`);
+    await slashed.goto(`${suite.stack.app.url}/#/jobs/${jobId}`);
     await slashed.getByTestId("job-status").filter({ hasText: "Finalized" }).waitFor();
     await offered(slashed, ["Download and verify results"]);
     expect((await market.getBid(jobId, silent.address)).claimed).to.equal(false);
   });
   it("a job posted through the dApp is run by real worker processes, which close bidding and finalize on time by themselves, and its results verify in the browser", async () => {
-    const { protocol } = stack;
+    const { protocol } = suite.stack;
     const { market } = protocol;
     // Three provider daemons as separate processes (accounts not registered by the stack),
     // each with CONUN to stake; they register, stake and bid by themselves.
-    const { workers, image, imageRef, stop } = await startStackWorkers(stack, [6, 7, 8], "worker");
+    const { workers, image, imageRef, stop } = await startStackWorkers(
+      suite.stack,
+      [6, 7, 8],
+      "worker",
+    );
     try {
       const requester = await connectedPage(protocol.requester.address);
       await requester.getByRole("link", { name: "Post a job" }).click();

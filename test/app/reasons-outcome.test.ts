@@ -15,13 +15,7 @@ import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
 import { ONE } from "../helpers/protocol.ts";
 import { controlCharacters } from "../helpers/text.ts";
 import { tails } from "../worker/support/cluster.ts";
-import {
-  type AppStack,
-  SCREENSHOT_DIR,
-  startAppStack,
-  startStackWorkers,
-  watchErrors,
-} from "./stack.ts";
+import { SCREENSHOT_DIR, startStackWorkers, useBrowserSuite } from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"ef".repeat(32)}`;
 const BIDDING_SECONDS = 12;
@@ -33,48 +27,9 @@ const FAILING_SCRIPT =
 
 describe("dApp#job explains Unfilled jobs, groups without quorum and failed tasks", function () {
   this.timeout(300_000);
-  let stack: AppStack;
-  const pages: { page: Page; errors: string[] }[] = [];
-
-  before(async () => {
-    stack = await startAppStack();
-    await mkdir(SCREENSHOT_DIR, { recursive: true });
-  });
-
-  after(async () => {
-    for (const { page } of pages) await page.context().close();
-    await stack?.close();
-  });
-
-  afterEach(async function () {
-    const last = pages.at(-1);
-    if (this.currentTest?.state === "failed" && last !== undefined) {
-      await last.page
-        .screenshot({ path: path.join(SCREENSHOT_DIR, "reasons-failed.png"), fullPage: true })
-        .catch(() => undefined);
-      console.log(`page text at failure:\n${await last.page.locator("body").textContent()}`);
-    }
-    for (const { errors } of pages)
-      expect(errors, "JavaScript errors in the page").to.deep.equal([]);
-  });
-
+  const suite = useBrowserSuite("reasons-failed.png");
   /** A page connected as the requester (a development account of the node). */
-  async function requesterPage(): Promise<Page> {
-    const context = await stack.browser.newContext({ viewport: { width: 1200, height: 900 } });
-    context.setDefaultTimeout(20_000);
-    const page = await context.newPage();
-    pages.push({ page, errors: watchErrors(page) });
-    await page.goto(`${stack.app.url}/#/account`);
-    await page
-      .getByLabel("Development account (local chain only)")
-      .selectOption(stack.protocol.requester.address);
-    await page.getByRole("button", { name: "Use development account" }).click();
-    await page
-      .getByTestId("connected-address")
-      .filter({ hasText: stack.protocol.requester.address })
-      .waitFor();
-    return page;
-  }
+  const requesterPage = () => suite.connectedPage(suite.stack.protocol.requester.address);
 
   /** Fills the post form with `fields` (label → value) and posts; returns the job id. */
   async function postThroughForm(page: Page, fields: Record<string, string>): Promise<bigint> {
@@ -103,10 +58,10 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
   }
 
   it("says an Unfilled job needed more distinct providers than are registered, with the bids' numbers in CONUN", async () => {
-    const { protocol } = stack;
+    const { protocol } = suite.stack;
     const providers = protocol.providers.slice(0, 3) as HardhatEthersSigner[];
     const page = await requesterPage();
-    const imageCid = await stack.store.addBytes(new TextEncoder().encode("unfilled image"));
+    const imageCid = await suite.stack.store.addBytes(new TextEncoder().encode("unfilled image"));
     // The stack registers 3 providers; k = 4 needs 4 distinct ones.
     const jobId = await postThroughForm(page, {
       Name: "too-many-replicas",
@@ -152,11 +107,11 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
   });
 
   it("lists each differing root of a group without quorum, who revealed it and each bundle CID", async () => {
-    const { protocol, connection } = stack;
+    const { protocol, connection } = suite.stack;
     const { market } = protocol;
     const providers = protocol.providers.slice(0, 3) as HardhatEthersSigner[];
     const page = await requesterPage();
-    const imageCid = await stack.store.addBytes(new TextEncoder().encode("no-quorum image"));
+    const imageCid = await suite.stack.store.addBytes(new TextEncoder().encode("no-quorum image"));
     const jobId = await postThroughForm(page, {
       Name: "nondeterministic",
       "Image reference": `ipfs://${imageCid}`,
@@ -180,12 +135,12 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
       [];
     for (const provider of providers) {
       const assignments = await market.assignmentsOf(jobId, provider.address);
-      const dir = path.join(stack.work, `noquorum-${provider.address}`);
+      const dir = path.join(suite.stack.work, `noquorum-${provider.address}`);
       const roots: string[] = [];
       for (const a of assignments) {
         const tasks = [];
         for (let i = Number(a.taskStart); i < Number(a.taskStart + a.taskCount); i++) {
-          const out = path.join(stack.work, `noquorum-out-${provider.address}-${i}`);
+          const out = path.join(suite.stack.work, `noquorum-out-${provider.address}-${i}`);
           await mkdir(out, { recursive: true });
           await writeFile(path.join(out, "result.txt"), `task ${i} run by ${provider.address}\n`);
           tasks.push({ index: i, status: "succeeded" as const, outputDir: out });
@@ -199,7 +154,7 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
         });
         roots.push(written.root);
       }
-      const cid = await stack.store.addDirectory(dir);
+      const cid = await suite.stack.store.addDirectory(dir);
       const salt = connection.ethers.id(`noquorum-salt:${provider.address}`);
       const commitments = await Promise.all(
         assignments.map((a, i) =>
@@ -266,10 +221,14 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
   });
 
   it("shows a failed task's exit code and escaped stderr tail from real workers, marked unverified", async () => {
-    const { market } = stack.protocol;
+    const { market } = suite.stack.protocol;
     // Three provider daemons as separate processes (accounts the stack did not register);
     // they register, stake, bid, run the task in Docker, commit, reveal and finalize.
-    const { workers, image, imageRef, stop } = await startStackWorkers(stack, [6, 7, 8], "failing");
+    const { workers, image, imageRef, stop } = await startStackWorkers(
+      suite.stack,
+      [6, 7, 8],
+      "failing",
+    );
     try {
       const page = await requesterPage();
       const jobId = await postThroughForm(page, {

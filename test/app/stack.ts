@@ -3,9 +3,10 @@
 // subgraph host, a local content store behind its HTTP gateway, and the app server; plus
 // headless Chromium (Debian's /usr/bin/chromium driven by playwright-core). The chain mines a
 // block every second when idle, so its time follows the wall clock.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { expect } from "chai";
 import { network } from "hardhat";
 import { type Browser, type ConsoleMessage, chromium, type Page } from "playwright-core";
 import { type AppServer, startAppServer } from "../../app/server.ts";
@@ -275,4 +276,67 @@ export async function startStackWorkers(
     throw error;
   }
   return { workers, image, imageRef: `ipfs://${imageCid}`, stop };
+}
+
+/** A describe block's own stack, and pages connected as development accounts. */
+export interface BrowserSuite {
+  /** The stack, once the suite's `before` hook has started it. */
+  readonly stack: AppStack;
+  /** A new page connected as `account` (one of the node's development accounts). */
+  connectedPage(account: string): Promise<Page>;
+}
+
+/**
+ * Registers the hooks of a browser test suite (call it inside `describe`): one stack for the
+ * suite; after each test, a screenshot of the last page (`failureShot`) and its text when the
+ * test failed, and a check that no page logged a JavaScript error.
+ */
+export function useBrowserSuite(failureShot: string): BrowserSuite {
+  let stack: AppStack | undefined;
+  const pages: { page: Page; errors: string[] }[] = [];
+  const started = (): AppStack => {
+    if (stack === undefined) throw new Error("the suite's stack is not started yet");
+    return stack;
+  };
+
+  before(async () => {
+    stack = await startAppStack();
+    await mkdir(SCREENSHOT_DIR, { recursive: true });
+  });
+
+  after(async () => {
+    for (const { page } of pages) await page.context().close();
+    await stack?.close();
+  });
+
+  afterEach(async function () {
+    const last = pages.at(-1);
+    if (this.currentTest?.state === "failed" && last !== undefined) {
+      await last.page
+        .screenshot({ path: path.join(SCREENSHOT_DIR, failureShot), fullPage: true })
+        .catch(() => undefined);
+      console.log(`page text at failure:\n${await last.page.locator("body").textContent()}`);
+    }
+    for (const { errors } of pages)
+      expect(errors, "JavaScript errors in the page").to.deep.equal([]);
+  });
+
+  return {
+    get stack() {
+      return started();
+    },
+    async connectedPage(account: string): Promise<Page> {
+      const context = await started().browser.newContext({
+        viewport: { width: 1200, height: 900 },
+      });
+      context.setDefaultTimeout(20_000);
+      const page = await context.newPage();
+      pages.push({ page, errors: watchErrors(page) });
+      await page.goto(`${started().app.url}/#/account`);
+      await page.getByLabel("Development account (local chain only)").selectOption(account);
+      await page.getByRole("button", { name: "Use development account" }).click();
+      await page.getByTestId("connected-address").filter({ hasText: account }).waitFor();
+      return page;
+    },
+  };
 }
