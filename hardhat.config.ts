@@ -1,9 +1,9 @@
 import { createRequire } from "node:module";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
+import { conunTasks } from "./requester/hardhat/index.ts";
 import { readDevnet } from "./sdk/devnet.ts";
 import { describeError } from "./sdk/errors.ts";
-import { conunTasks } from "./tasks/index.ts";
 
 // Hardhat cannot download compilers on our machines, so every profile uses the solcjs build
 // shipped in the `solc` npm package (pinned in package.json). Its version must match.
@@ -37,7 +37,7 @@ function localhostUrl(): string {
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
-  // The requester tools: conun:post, conun:watch, conun:results, … (see tasks/index.ts).
+  // The requester tools: conun:post, conun:watch, conun:results, … (see requester/hardhat/index.ts).
   tasks: conunTasks,
   solidity: {
     profiles: {

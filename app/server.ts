@@ -1,6 +1,6 @@
 /**
  * Serves the built dApp (app/dist) and its /config.json on loopback. Used by `npm run demo`,
- * scripts/serve-app.ts and the browser tests:
+ * app/serve.ts and the browser tests:
  *
  *   const app = await startAppServer({ port: 0, config: { chainId, rpcUrl, addresses,
  *     subgraphUrl, gatewayUrl } });

@@ -1,4 +1,4 @@
-// The body of `npm run demo` (scripts/demo.ts builds the contracts first, then imports this):
+// The body of `npm run demo` (demo/cli.ts builds the contracts first, then imports this):
 // the whole CONUN system on this machine, running one real job end to end.
 //
 // A local Hardhat node (deployed with Ignition, as `npm run deploy:local` does), the embedded
@@ -13,23 +13,7 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { formatUnits, parseUnits } from "ethers";
 import { startAppServer } from "../app/server.ts";
-import { readDeployment } from "../scripts/deployments.ts";
-import { startContentGateway } from "../sdk/content/gateway.ts";
-import { openContentStore } from "../sdk/content/index.ts";
-import { devnetFile, readDevnet, removeDevnet, writeDevnet } from "../sdk/devnet.ts";
-import { ConunError } from "../sdk/errors.ts";
-import { createLogger } from "../sdk/logger.ts";
-import { freePort } from "../sdk/net.ts";
-import { connectRequester } from "../tasks/lib/context.ts";
-import { formatConun } from "../tasks/lib/manage.ts";
-import { postJob } from "../tasks/lib/post.ts";
-import { createProgressPrinter } from "../tasks/lib/render.ts";
-import { fetchResults } from "../tasks/lib/results.ts";
-import { paidProviders, watchJob } from "../tasks/lib/watch.ts";
-import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
-import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
-import { buildDemoImage } from "./image/build.ts";
-import { assembleTiles } from "./mosaic.ts";
+import { buildDemoImage } from "../devnet/image/build.ts";
 import {
   checkDocker,
   type DemoChain,
@@ -43,7 +27,23 @@ import {
   startWorkers,
   stopChild,
   waitForWorkersReady,
-} from "./system.ts";
+} from "../devnet/system.ts";
+import { connectRequester } from "../requester/context.ts";
+import { formatConun } from "../requester/manage.ts";
+import { assembleTiles } from "../requester/mosaic.ts";
+import { postJob } from "../requester/post.ts";
+import { createProgressPrinter } from "../requester/render.ts";
+import { fetchResults } from "../requester/results.ts";
+import { paidProviders, watchJob } from "../requester/watch.ts";
+import { startContentGateway } from "../sdk/content/gateway.ts";
+import { openContentStore } from "../sdk/content/index.ts";
+import { devnetFile, readDevnet, removeDevnet, writeDevnet } from "../sdk/devnet.ts";
+import { ConunError } from "../sdk/errors.ts";
+import { createLogger } from "../sdk/logger.ts";
+import { freePort } from "../sdk/net.ts";
+import { readDeployment } from "../sdk/protocol/deployments.ts";
+import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
+import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
 
 const keep = process.argv.includes("--keep");
 const DEMO_DIR = path.join(REPO, ".conun/demo");

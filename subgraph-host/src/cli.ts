@@ -13,9 +13,9 @@ import { spawn } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { readDeployment } from "../../scripts/deployments.ts";
 import { describeError } from "../../sdk/errors.ts";
 import { createLogger, type LogLevel } from "../../sdk/logger.ts";
+import { readDeployment } from "../../sdk/protocol/deployments.ts";
 import { overridesForDeployment, startSubgraphHost } from "./host.ts";
 import { SubgraphHostError } from "./runtime/errors.ts";
 

@@ -155,7 +155,7 @@ export async function startSubgraphHost(options: SubgraphHostOptions): Promise<S
   };
 }
 
-/** Addresses of a CONUN deployment (scripts/deployments.ts `Deployment` has these fields). */
+/** Addresses of a CONUN deployment (sdk/protocol/deployments.ts `Deployment` has these fields). */
 export interface ConunAddresses {
   market: string;
   registry: string;

@@ -1,6 +1,6 @@
 // Writes config/<network>.json — the values render-manifest.mjs puts into subgraph.yaml — from
 // the Ignition deployment record of one chain, so addresses and start blocks are never typed
-// by hand. The record is read by readDeployment() of ../../scripts/deployments.ts, the one
+// by hand. The record is read by readDeployment() of ../../sdk/protocol/deployments.ts, the one
 // reader of Ignition's files in the repository (run this through npm, which puts the root's
 // Node 22 first on the PATH: it imports TypeScript). The start block of every data source is
 // the deployment's `startBlock`, the earliest block of the module's contracts.
@@ -11,7 +11,7 @@
 //   --graph-network  network name graph-node knows the chain by (default: <network>)
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { readDeployment } from "../../scripts/deployments.ts";
+import { readDeployment } from "../../sdk/protocol/deployments.ts";
 
 const SUBGRAPH_DIR = path.join(import.meta.dirname, "..");
 const DATA_SOURCES = ["token", "registry", "market"];

@@ -15,7 +15,6 @@ import {
   readActionFacts,
 } from "../../app/src/lib/actions.ts";
 import { explainError } from "../../app/src/lib/errors.ts";
-import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import {
   type Connection,
   commitAll,
@@ -25,7 +24,8 @@ import {
   postJob,
   registerProviders,
   revealAll,
-} from "../helpers/protocol.ts";
+} from "../../devnet/protocol.ts";
+import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 
 const KINDS: JobActionKind[] = ["cancel", "closeBidding", "finalize", "claim", "withdraw"];
 /** Skips gas estimation, so a try runs in the block it is meant for and reverts there. */

@@ -2,10 +2,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import type { Page } from "playwright-core";
+import { ONE, passTime } from "../../devnet/protocol.ts";
 import { cidOf } from "../../sdk/content/index.ts";
 import { parseManifest } from "../../sdk/manifest/index.ts";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
-import { ONE, passTime } from "../helpers/protocol.ts";
 import {
   type AppStack,
   injectedWalletScript,

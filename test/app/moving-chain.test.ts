@@ -6,7 +6,7 @@
 // (one provider committed but never revealed), Withdraw while a refund is waiting, Claim for a
 // provider with something to collect. The test code acts only as the three providers would:
 // bids, real results bundles in the content store, commits and reveals. A second job is run by
-// real worker processes (test/worker/support/cluster.ts), which close bidding and finalize on
+// real worker processes (devnet/cluster.ts), which close bidding and finalize on
 // their own once chain time allows; the page follows it to verified results.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -14,9 +14,9 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import type { Page } from "playwright-core";
 import { conun } from "../../app/src/lib/format.ts";
+import { tails } from "../../devnet/cluster.ts";
+import { ONE } from "../../devnet/protocol.ts";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
-import { ONE } from "../helpers/protocol.ts";
-import { tails } from "../worker/support/cluster.ts";
 import { SCREENSHOT_DIR, startStackWorkers, useBrowserSuite } from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"cd".repeat(32)}`;

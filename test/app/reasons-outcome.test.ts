@@ -11,10 +11,10 @@ import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
 import type { Page } from "playwright-core";
+import { tails } from "../../devnet/cluster.ts";
+import { ONE } from "../../devnet/protocol.ts";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
-import { ONE } from "../helpers/protocol.ts";
 import { controlCharacters } from "../helpers/text.ts";
-import { tails } from "../worker/support/cluster.ts";
 import { SCREENSHOT_DIR, startStackWorkers, useBrowserSuite } from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"ef".repeat(32)}`;

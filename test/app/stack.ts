@@ -10,19 +10,26 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { type Browser, type ConsoleMessage, chromium, type Page } from "playwright-core";
 import { type AppServer, startAppServer } from "../../app/server.ts";
-import { devWallets, localProvider } from "../../demo/system.ts";
-import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
-import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
-import { silentLogger } from "../../sdk/logger.ts";
-import { freePort } from "../../sdk/net.ts";
-import { busyboxImage, saveImage, type TestImage } from "../helpers/docker-images.ts";
+import {
+  type Cluster,
+  startWorkerProcess,
+  tails,
+  type WorkerProcess,
+  waitFor,
+} from "../../devnet/cluster.ts";
+import { busyboxImage, saveImage, type TestImage } from "../../devnet/images.ts";
 import {
   type Connection,
   deployProtocol,
   ONE,
   type Protocol,
   registerProviders,
-} from "../helpers/protocol.ts";
+} from "../../devnet/protocol.ts";
+import { devWallets, localProvider } from "../../devnet/system.ts";
+import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
+import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
+import { silentLogger } from "../../sdk/logger.ts";
+import { freePort } from "../../sdk/net.ts";
 import {
   addressesOf,
   latestBlockOf,
@@ -30,13 +37,6 @@ import {
   startTestIndexer,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
-import {
-  type Cluster,
-  startWorkerProcess,
-  tails,
-  type WorkerProcess,
-  waitFor,
-} from "../worker/support/cluster.ts";
 
 export const SCREENSHOT_DIR = path.join(
   import.meta.dirname,

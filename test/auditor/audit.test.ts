@@ -9,7 +9,7 @@ import { expect } from "chai";
 import { writeDevnet } from "../../sdk/devnet.ts";
 import { type ConunFixture, P1, P3, startConunFixture } from "../sdk/queries-fixtures.ts";
 
-const AUDIT = fileURLToPath(new URL("../../scripts/audit.ts", import.meta.url));
+const AUDIT = fileURLToPath(new URL("../../auditor/cli.ts", import.meta.url));
 
 interface Run {
   code: number;
@@ -32,7 +32,7 @@ function audit(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
-describe("scripts/audit.ts", () => {
+describe("auditor/cli.ts", () => {
   let fixture: ConunFixture;
   let url: string;
 

@@ -1,12 +1,12 @@
 // The auditor CLI says why a job ended Unfilled and why a group had no quorum, from what the
 // subgraph indexed: a real Hardhat network, the embedded subgraph host running the compiled
-// mappings over HTTP, and `scripts/audit.ts` as its own process.
+// mappings over HTTP, and `auditor/cli.ts` as its own process.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { postJob } from "../../tasks/lib/post.ts";
-import { ONE, resultRoot } from "../helpers/protocol.ts";
+import { ONE, resultRoot } from "../../devnet/protocol.ts";
+import { postJob } from "../../requester/post.ts";
 import {
   addressesOf,
   type HttpRpcBridge,
@@ -23,7 +23,7 @@ import {
   registerProvider,
 } from "../requester/reasons-fixtures.ts";
 
-const AUDIT = fileURLToPath(new URL("../../scripts/audit.ts", import.meta.url));
+const AUDIT = fileURLToPath(new URL("../../auditor/cli.ts", import.meta.url));
 
 function audit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -39,7 +39,7 @@ function audit(args: string[]): Promise<{ code: number; stdout: string; stderr: 
   });
 }
 
-describe("scripts/audit.ts job: why", function () {
+describe("auditor/cli.ts job: why", function () {
   this.timeout(120_000);
   let f: RequesterFixture;
   let bridge: HttpRpcBridge;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { at, ONE, SUPPLY, signPermit } from "../helpers/protocol.js";
+import { at, ONE, SUPPLY, signPermit } from "../../devnet/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -1,8 +1,7 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "../helpers/market.js";
-import type { Protocol } from "../helpers/protocol.js";
+import type { Protocol } from "../../devnet/protocol.js";
 import {
   COOLDOWN,
   commitAll,
@@ -15,7 +14,8 @@ import {
   resultRoot,
   revealAll,
   SUPPLY,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -1,7 +1,13 @@
 import { expect } from "chai";
 import { network } from "hardhat";
+import {
+  deployProtocol,
+  ONE,
+  passTime,
+  postJob,
+  registerProviders,
+} from "../../devnet/protocol.js";
 import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "../helpers/market.js";
-import { deployProtocol, ONE, passTime, postJob, registerProviders } from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -2,6 +2,20 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
+  at,
+  commitAll,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
+  deployProtocol,
+  FEE_BPS,
+  ONE,
+  type Protocol,
+  postJob,
+  registerProviders,
+  resultRoot,
+  revealAll,
+} from "../../devnet/protocol.js";
+import {
   awardJob,
   awardOneTaskJob,
   awardTenTaskJob,
@@ -16,20 +30,6 @@ import {
   Status,
   take,
 } from "../helpers/market.js";
-import {
-  at,
-  commitAll,
-  DEFAULT_PROVIDER_STAKE,
-  DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
-  FEE_BPS,
-  ONE,
-  type Protocol,
-  postJob,
-  registerProviders,
-  resultRoot,
-  revealAll,
-} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

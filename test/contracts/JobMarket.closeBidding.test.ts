@@ -2,16 +2,6 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
-  type BidOrder,
-  Credit,
-  closeBiddingAfterDeadline,
-  groupsOf,
-  minedAt,
-  placeBids,
-  Status,
-  take,
-} from "../helpers/market.js";
-import {
   at,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -22,7 +12,17 @@ import {
   passTime,
   postJob,
   registerProviders,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import {
+  type BidOrder,
+  Credit,
+  closeBiddingAfterDeadline,
+  groupsOf,
+  minedAt,
+  placeBids,
+  Status,
+  take,
+} from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

@@ -1,6 +1,17 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
+  at,
+  commitAll,
+  deployProtocol,
+  ONE,
+  postJob,
+  registerProviders,
+  resultRoot,
+  revealAll,
+  saltOf,
+} from "../../devnet/protocol.js";
+import {
   awardJob,
   awardTenTaskJob,
   busiestProvider,
@@ -12,17 +23,6 @@ import {
   signerOf,
   take,
 } from "../helpers/market.js";
-import {
-  at,
-  commitAll,
-  deployProtocol,
-  ONE,
-  postJob,
-  registerProviders,
-  resultRoot,
-  revealAll,
-  saltOf,
-} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

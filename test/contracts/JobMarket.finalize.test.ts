@@ -1,6 +1,19 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
+  at,
+  commitAll,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
+  deployProtocol,
+  ONE,
+  passTime,
+  postJob,
+  registerProviders,
+  resultRoot,
+  revealAll,
+} from "../../devnet/protocol.js";
+import {
   awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
@@ -15,19 +28,6 @@ import {
   Slash,
   Status,
 } from "../helpers/market.js";
-import {
-  at,
-  commitAll,
-  DEFAULT_PROVIDER_STAKE,
-  DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
-  ONE,
-  passTime,
-  postJob,
-  registerProviders,
-  resultRoot,
-  revealAll,
-} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -7,15 +7,6 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
-  type BidOrder,
-  closeBiddingAfterDeadline,
-  marketLiabilities,
-  placeBids,
-  Slash,
-  Status,
-  take,
-} from "../helpers/market.js";
-import {
   at,
   commitAll,
   DEFAULT_PROVIDER_STAKE,
@@ -29,7 +20,16 @@ import {
   postJob,
   registerProviders,
   revealAll,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import {
+  type BidOrder,
+  closeBiddingAfterDeadline,
+  marketLiabilities,
+  placeBids,
+  Slash,
+  Status,
+  take,
+} from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

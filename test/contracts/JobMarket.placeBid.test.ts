@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import type { Result } from "ethers";
 import { network } from "hardhat";
-import { Status, take } from "../helpers/market.js";
 import {
   at,
   deployProtocol,
@@ -9,7 +8,8 @@ import {
   passTime,
   postJob,
   registerProviders,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import { Status, take } from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -2,9 +2,9 @@ import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs"
 import { expect } from "chai";
 import type { Result } from "ethers";
 import { network } from "hardhat";
+import { at, deployProtocol, FEE_BPS, jobSpec, ONE, signPermit } from "../../devnet/protocol.js";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 import { Status } from "../helpers/market.js";
-import { at, deployProtocol, FEE_BPS, jobSpec, ONE, signPermit } from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -5,13 +5,6 @@
 // postJob. A mock is the only way to get a token that calls back; CONUN itself cannot.
 import { expect } from "chai";
 import { network } from "hardhat";
-import type {
-  ConunToken,
-  JobMarket,
-  ProviderRegistry,
-} from "../../types/ethers-contracts/index.js";
-import type { ReentrantToken } from "../../types/ethers-contracts/mocks/ReentrantToken.js";
-import { awardJob, defined, take } from "../helpers/market.js";
 import {
   COOLDOWN,
   commitAll,
@@ -22,7 +15,14 @@ import {
   registerProviders,
   revealAll,
   SUPPLY,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import type {
+  ConunToken,
+  JobMarket,
+  ProviderRegistry,
+} from "../../types/ethers-contracts/index.js";
+import type { ReentrantToken } from "../../types/ethers-contracts/mocks/ReentrantToken.js";
+import { awardJob, defined, take } from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -2,6 +2,18 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
+  at,
+  commitAll,
+  deployProtocol,
+  ONE,
+  passTime,
+  postJob,
+  registerProviders,
+  resultRoot,
+  revealAll,
+  saltOf,
+} from "../../devnet/protocol.js";
+import {
   awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
@@ -14,18 +26,6 @@ import {
   Status,
   take,
 } from "../helpers/market.js";
-import {
-  at,
-  commitAll,
-  deployProtocol,
-  ONE,
-  passTime,
-  postJob,
-  registerProviders,
-  resultRoot,
-  revealAll,
-  saltOf,
-} from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -1,16 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
-  awardJob,
-  closeBiddingAfterDeadline,
-  defined,
-  groupsOf,
-  minedAt,
-  Outcome,
-  placeBids,
-  Status,
-} from "../helpers/market.js";
-import {
   at,
   commitAll,
   deployProtocol,
@@ -21,7 +11,17 @@ import {
   registerProviders,
   resultRoot,
   revealAll,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import {
+  awardJob,
+  closeBiddingAfterDeadline,
+  defined,
+  groupsOf,
+  minedAt,
+  Outcome,
+  placeBids,
+  Status,
+} from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { awardOneTaskJob } from "../helpers/market.js";
 import {
   commitAll,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -9,7 +8,8 @@ import {
   ONE,
   postJob,
   revealAll,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import { awardOneTaskJob } from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

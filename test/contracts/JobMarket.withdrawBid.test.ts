@@ -1,8 +1,14 @@
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import { network } from "hardhat";
+import {
+  deployProtocol,
+  ONE,
+  passTime,
+  postJob,
+  registerProviders,
+} from "../../devnet/protocol.js";
 import { closeBiddingAfterDeadline, groupsOf, placeBids, Status, take } from "../helpers/market.js";
-import { deployProtocol, ONE, passTime, postJob, registerProviders } from "../helpers/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

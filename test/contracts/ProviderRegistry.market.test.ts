@@ -1,7 +1,5 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import type { ProviderRegistry } from "../../types/ethers-contracts/index.js";
-import { awardJob, Slash, take } from "../helpers/market.js";
 import {
   at,
   COOLDOWN,
@@ -12,7 +10,9 @@ import {
   registerProviders,
   revealAll,
   SUPPLY,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import type { ProviderRegistry } from "../../types/ethers-contracts/index.js";
+import { awardJob, Slash, take } from "../helpers/market.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { at, deployProtocol, ONE, postJob, registerProviders } from "../helpers/protocol.js";
+import { at, deployProtocol, ONE, postJob, registerProviders } from "../../devnet/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { networkHelpers } = connection;

@@ -9,7 +9,7 @@ import {
   postJob,
   registerProviders,
   signPermit,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, networkHelpers } = connection;

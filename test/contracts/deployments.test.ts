@@ -6,7 +6,7 @@ import { DeploymentResultType, deploy } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
 import hre, { network } from "hardhat";
 import ConunModule from "../../ignition/modules/conun.js";
-import { DeploymentError, readDeployment } from "../../scripts/deployments.js";
+import { DeploymentError, readDeployment } from "../../sdk/protocol/deployments.js";
 
 // readDeployment reads what Ignition writes to disk. The in-process network never writes
 // deployments, so this drives ignition-core's own `deploy` with a deployment folder: the files

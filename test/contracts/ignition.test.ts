@@ -2,7 +2,6 @@ import path from "node:path";
 import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
 import { network } from "hardhat";
-import ConunModule from "../../ignition/modules/conun.js";
 import {
   at,
   commitAll,
@@ -13,7 +12,8 @@ import {
   postJob,
   registerProviders,
   revealAll,
-} from "../helpers/protocol.js";
+} from "../../devnet/protocol.js";
+import ConunModule from "../../ignition/modules/conun.js";
 
 const connection = await network.create({ chainType: "l1" });
 const { ethers, ignition, networkHelpers } = connection;

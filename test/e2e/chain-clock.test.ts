@@ -1,12 +1,12 @@
 // Chain time follows the wall clock on the local chains the project starts: the demo's node
-// (demo/chain-node.ts, also the end-to-end test's and bench's) and the test helpers' node
-// (test/helpers/local-node.ts, also the worker cluster's and the subgraph bench's). Nobody sends
+// (devnet/chain-node.ts, also the end-to-end test's and bench's) and the test helpers' node
+// (devnet/local-node.ts, also the worker cluster's and the subgraph bench's). Nobody sends
 // a transaction here, yet blocks keep coming and their timestamps keep up with real time; a
 // transaction is still mined at once.
 import { expect } from "chai";
 import type { JsonRpcProvider, Signer } from "ethers";
-import { startChain } from "../../demo/system.ts";
-import { startLocalNode } from "../helpers/local-node.ts";
+import { startLocalNode } from "../../devnet/local-node.ts";
+import { startChain } from "../../devnet/system.ts";
 
 /** Polls until `check` passes or `timeoutMs` elapses (then throws what it last saw). */
 async function waitFor<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean) {
@@ -49,7 +49,7 @@ async function expectIdleChainFollowsWallClock(provider: JsonRpcProvider, wallet
 describe("local chains follow the wall clock", function () {
   this.timeout(180_000);
 
-  it("the demo's node (demo/chain-node.ts) mines a block a second when idle", async () => {
+  it("the demo's node (devnet/chain-node.ts) mines a block a second when idle", async () => {
     const chain = await startChain({ deploy: "direct" });
     try {
       const wallet = chain.wallets[7];
@@ -60,7 +60,7 @@ describe("local chains follow the wall clock", function () {
     }
   });
 
-  it("the test helpers' node (test/helpers/local-node.ts) mines a block a second when idle", async () => {
+  it("the test helpers' node (devnet/local-node.ts) mines a block a second when idle", async () => {
     const node = await startLocalNode({ deploy: false });
     try {
       // The helper's nonce-counting signer: the provider caches nonces.

@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { assembleTiles } from "../../demo/mosaic.ts";
 import {
   type DemoChain,
   deploymentOf,
@@ -21,12 +20,13 @@ import {
   startWorkers,
   stopChild,
   waitForWorkersReady,
-} from "../../demo/system.ts";
-import { connectRequester, type RequesterContext } from "../../tasks/lib/context.ts";
-import { imageIdOfArchive } from "../../tasks/lib/image-archive.ts";
-import { type PostResult, postJob } from "../../tasks/lib/post.ts";
-import { fetchResults } from "../../tasks/lib/results.ts";
-import { type JobProgress, paidProviders, watchJob } from "../../tasks/lib/watch.ts";
+} from "../../devnet/system.ts";
+import { connectRequester, type RequesterContext } from "../../requester/context.ts";
+import { imageIdOfArchive } from "../../requester/image-archive.ts";
+import { assembleTiles } from "../../requester/mosaic.ts";
+import { type PostResult, postJob } from "../../requester/post.ts";
+import { fetchResults } from "../../requester/results.ts";
+import { type JobProgress, paidProviders, watchJob } from "../../requester/watch.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";

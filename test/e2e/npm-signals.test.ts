@@ -13,7 +13,7 @@ import {
   startCluster,
   waitFor,
   writeWorkerConfig,
-} from "../worker/support/cluster.ts";
+} from "../../devnet/cluster.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 

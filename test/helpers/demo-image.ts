@@ -1,7 +1,7 @@
-// The demo's Mandelbrot image for tests: built once per machine (demo/image/build.ts caches by
+// The demo's Mandelbrot image for tests: built once per machine (devnet/image/build.ts caches by
 // source hash) and a manifest for a smaller version of the demo job.
 import path from "node:path";
-import { buildDemoImage, type DemoImage } from "../../demo/image/build.ts";
+import { buildDemoImage, type DemoImage } from "../../devnet/image/build.ts";
 
 export { buildDemoImage, type DemoImage };
 

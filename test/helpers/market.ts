@@ -2,7 +2,6 @@
 // closing bidding after its deadline, committing and revealing chosen roots, reading a job's
 // replica groups back, and the escrow-conservation sum. Built on ./protocol.ts.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 import {
   at,
   type Connection,
@@ -13,7 +12,8 @@ import {
   registerProviders,
   resultRoot,
   saltOf,
-} from "./protocol.js";
+} from "../../devnet/protocol.js";
+import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 
 /** `IJobMarket.JobStatus`. */
 export const Status = {

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { request } from "graphql-request";
+import type { Connection, Protocol } from "../../devnet/protocol.ts";
 import { createLogger, type Logger, silentLogger } from "../../sdk/logger.ts";
 import {
   overridesForDeployment,
@@ -16,7 +17,6 @@ import {
 } from "../../subgraph-host/src/host.ts";
 import { toPlain } from "../../subgraph-host/src/store/index.ts";
 import type { EntityData } from "../../subgraph-host/src/store/types.ts";
-import type { Connection, Protocol } from "./protocol.ts";
 
 export const BUILD_DIR = path.join(import.meta.dirname, "..", "..", "subgraph", "build");
 

@@ -7,11 +7,11 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { type Deployment, deploymentFromAddresses } from "../../scripts/deployments.ts";
+import { type Connection, deployProtocol, ONE, type Protocol } from "../../devnet/protocol.ts";
+import { connectRequester, type RequesterContext } from "../../requester/context.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
-import { connectRequester, type RequesterContext } from "../../tasks/lib/context.ts";
-import { type Connection, deployProtocol, ONE, type Protocol } from "../helpers/protocol.ts";
+import { type Deployment, deploymentFromAddresses } from "../../sdk/protocol/deployments.ts";
 
 export interface RequesterFixture {
   connection: Connection;

@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import { network } from "hardhat";
+import { ONE } from "../../devnet/protocol.ts";
+import { connectRequester } from "../../requester/context.ts";
+import { accountStatus, cancelJob, faucet, jobStatus, withdraw } from "../../requester/manage.ts";
+import { postJob } from "../../requester/post.ts";
+import { readJobProgress } from "../../requester/watch.ts";
 import { ConunError } from "../../sdk/errors.ts";
-import { connectRequester } from "../../tasks/lib/context.ts";
-import { accountStatus, cancelJob, faucet, jobStatus, withdraw } from "../../tasks/lib/manage.ts";
-import { postJob } from "../../tasks/lib/post.ts";
-import { readJobProgress } from "../../tasks/lib/watch.ts";
-import { ONE } from "../helpers/protocol.ts";
 import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<string> {

@@ -5,8 +5,8 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { runAction } from "../../tasks/actions/common.ts";
-import { postJob } from "../../tasks/lib/post.ts";
+import { runAction } from "../../requester/hardhat/common.ts";
+import { postJob } from "../../requester/post.ts";
 import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
 
 describe("conun:post's errors for the image", () => {

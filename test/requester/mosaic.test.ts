@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { inflateSync } from "node:zlib";
 import { expect } from "chai";
-import { assembleTiles, encodePng, parsePpm } from "../../demo/mosaic.ts";
+import { assembleTiles, encodePng, parsePpm } from "../../requester/mosaic.ts";
 
 /** Splits a PNG into its chunks, checking the signature and every CRC. */
 function pngChunks(png: Buffer): { type: string; data: Buffer }[] {

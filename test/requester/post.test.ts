@@ -3,11 +3,11 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
+import { ONE } from "../../devnet/protocol.ts";
+import { connectRequester } from "../../requester/context.ts";
+import { RequesterError } from "../../requester/errors.ts";
+import { postJob } from "../../requester/post.ts";
 import { ConunError } from "../../sdk/errors.ts";
-import { connectRequester } from "../../tasks/lib/context.ts";
-import { RequesterError } from "../../tasks/lib/errors.ts";
-import { postJob } from "../../tasks/lib/post.ts";
-import { ONE } from "../helpers/protocol.ts";
 import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
 
 async function expectError(promise: Promise<unknown>, code: string): Promise<ConunError> {

@@ -2,7 +2,6 @@
 // providers registered with chosen stake and metadata, a job that ends Unfilled, and a job whose
 // one replica group reveals three different roots with three different bundle CIDs.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { postJob } from "../../tasks/lib/post.ts";
 import {
   commitAll,
   DEFAULT_PROVIDER_STAKE,
@@ -11,7 +10,8 @@ import {
   passTime,
   resultRoot,
   saltOf,
-} from "../helpers/protocol.ts";
+} from "../../devnet/protocol.ts";
+import { postJob } from "../../requester/post.ts";
 import { type RequesterFixture, sourceManifest } from "./fixtures.ts";
 
 /** Registers `provider` with generous capabilities, `metadataURI` and `stake` staked. */

@@ -8,6 +8,9 @@ import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
 import { network } from "hardhat";
+import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
+import { postJob } from "../../requester/post.ts";
+import { fetchResults } from "../../requester/results.ts";
 import type { ConunError } from "../../sdk/errors.ts";
 import {
   findGroupBundle,
@@ -15,10 +18,7 @@ import {
   verifyBundle,
   writeBundle,
 } from "../../sdk/results/index.ts";
-import { postJob } from "../../tasks/lib/post.ts";
-import { fetchResults } from "../../tasks/lib/results.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { ONE, registerProviders, saltOf } from "../helpers/protocol.ts";
 import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
 
 describe("fetchResults (providers holding several replica groups)", () => {

@@ -3,12 +3,12 @@ import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
 import { network } from "hardhat";
+import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
+import { postJob } from "../../requester/post.ts";
+import { fetchResults } from "../../requester/results.ts";
 import type { ConunError } from "../../sdk/errors.ts";
 import { writeBundle } from "../../sdk/results/index.ts";
-import { postJob } from "../../tasks/lib/post.ts";
-import { fetchResults } from "../../tasks/lib/results.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { ONE, registerProviders, saltOf } from "../helpers/protocol.ts";
 import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
 
 /** What one provider reports: the text each task "computed", and whether its bundle lies. */

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { postJob } from "../../tasks/lib/post.ts";
-import { createProgressPrinter } from "../../tasks/lib/render.ts";
-import { paidProviders, type WatchEvent, watchJob } from "../../tasks/lib/watch.ts";
+import { commitAll, ONE, registerProviders, revealAll } from "../../devnet/protocol.ts";
+import { postJob } from "../../requester/post.ts";
+import { createProgressPrinter } from "../../requester/render.ts";
+import { paidProviders, type WatchEvent, watchJob } from "../../requester/watch.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { commitAll, ONE, registerProviders, revealAll } from "../helpers/protocol.ts";
 import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
 
 describe("watchJob", () => {

@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { network } from "hardhat";
+import { type LocalNode, ONE, startLocalNode } from "../../devnet/local-node.ts";
+import { deployProtocol, postJob, registerProviders } from "../../devnet/protocol.ts";
 import {
   ChainError,
   connectContracts,
@@ -12,8 +14,6 @@ import {
   TxSender,
 } from "../../sdk/chain/index.ts";
 import { createLogger, silentLogger } from "../../sdk/logger.ts";
-import { type LocalNode, ONE, startLocalNode } from "../helpers/local-node.ts";
-import { deployProtocol, postJob, registerProviders } from "../helpers/protocol.ts";
 import { startTcpProxy, type TcpProxy } from "../worker/support/tcp-proxy.ts";
 
 const connection = await network.create({ chainType: "l1" });

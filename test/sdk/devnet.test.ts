@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { resolveStoreDir } from "../../requester/context.ts";
 import {
   DevnetError,
   type DevnetRecord,
@@ -14,7 +15,6 @@ import {
   sameRpcUrl,
   writeDevnet,
 } from "../../sdk/devnet.ts";
-import { resolveStoreDir } from "../../tasks/lib/context.ts";
 import { ConfigError, loadConfig } from "../../worker/src/config/index.ts";
 
 /** The id of a process that has exited: what a demo killed with SIGKILL leaves behind. */

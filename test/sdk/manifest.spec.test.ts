@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { expect } from "chai";
 import { network } from "hardhat";
+import { deployProtocol } from "../../devnet/protocol.ts";
 import { cidOf } from "../../sdk/content/index.ts";
 import {
   checkSpecMatchesManifest,
@@ -14,7 +15,6 @@ import {
   parseManifest,
   specFromManifest,
 } from "../../sdk/manifest/index.ts";
-import { deployProtocol } from "../helpers/protocol.ts";
 
 const connection = await network.create({ chainType: "l1" });
 

@@ -7,18 +7,18 @@ import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { after, before, describe, it } from "mocha";
-import { take } from "../helpers/market.ts";
 import {
   type Connection,
   deployProtocol,
   type Protocol,
   registerProviders,
-} from "../helpers/protocol.ts";
+} from "../../devnet/protocol.ts";
+import { take } from "../helpers/market.ts";
 import { type HttpRpcBridge, serveOverHttp } from "../helpers/subgraph-host.ts";
 
 const CLI = path.join(import.meta.dirname, "..", "..", "subgraph-host", "src", "cli.ts");
 
-/** Writes the two files of an Ignition deployment that scripts/deployments.ts reads. */
+/** Writes the two files of an Ignition deployment that sdk/protocol/deployments.ts reads. */
 async function writeDeploymentRecord(dir: string, p: Protocol, chainId: number): Promise<void> {
   const folder = path.join(dir, `chain-${chainId}`);
   mkdirSync(folder, { recursive: true });

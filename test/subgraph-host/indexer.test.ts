@@ -4,7 +4,6 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import { network } from "hardhat";
 import { afterEach, beforeEach, describe, it } from "mocha";
-import { take } from "../helpers/market.ts";
 import {
   type Connection,
   DEFAULT_PROVIDER_STAKE,
@@ -13,7 +12,8 @@ import {
   type Protocol,
   postJob,
   registerProviders,
-} from "../helpers/protocol.ts";
+} from "../../devnet/protocol.ts";
+import { take } from "../helpers/market.ts";
 import {
   addressesOf,
   type HttpRpcBridge,

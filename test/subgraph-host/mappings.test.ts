@@ -6,8 +6,6 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import { network } from "hardhat";
 import { after, before, describe, it } from "mocha";
-import { loadManifest } from "../../subgraph-host/src/manifest.ts";
-import { closeBiddingAfterDeadline, placeBids, take } from "../helpers/market.ts";
 import {
   COOLDOWN,
   type Connection,
@@ -20,7 +18,9 @@ import {
   postJob,
   registerProviders,
   revealAll,
-} from "../helpers/protocol.ts";
+} from "../../devnet/protocol.ts";
+import { loadManifest } from "../../subgraph-host/src/manifest.ts";
+import { closeBiddingAfterDeadline, placeBids, take } from "../helpers/market.ts";
 import {
   addressesOf,
   BUILD_DIR,

@@ -5,10 +5,10 @@ import path from "node:path";
 import { expect } from "chai";
 import { HDNodeWallet, Mnemonic } from "ethers";
 import { network } from "hardhat";
+import { commitAll, ONE, revealAll } from "../../devnet/protocol.ts";
 import { Journal, type JournalEvent } from "../../worker/src/journal/index.ts";
 import type { WorkerStatus } from "../../worker/src/status.ts";
 import { awardOneTaskJob } from "../helpers/market.ts";
-import { commitAll, ONE, revealAll } from "../helpers/protocol.ts";
 import { serveOverHttp } from "../helpers/subgraph-host.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");

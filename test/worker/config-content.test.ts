@@ -7,14 +7,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
+import { deployProtocol } from "../../devnet/protocol.ts";
+import { connectRequester, resolveStoreOptions } from "../../requester/context.ts";
 import type { IpfsContentStore } from "../../sdk/content/index.ts";
 import type { ConunError } from "../../sdk/errors.ts";
 import { createLogger } from "../../sdk/logger.ts";
 import { findGroupBundle, verifyBundle, writeBundle } from "../../sdk/results/index.ts";
-import { connectRequester, resolveStoreOptions } from "../../tasks/lib/context.ts";
 import { ConfigError, loadConfig } from "../../worker/src/config/index.ts";
 import { openWorkerStore } from "../../worker/src/context.ts";
-import { deployProtocol } from "../helpers/protocol.ts";
 import { deploymentOf } from "../requester/fixtures.ts";
 
 const DEV_KEY = `0x${"ab".repeat(32)}`;

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
+import { busyboxImage, saveImage, type TestImage } from "../../devnet/images.ts";
 import { inspectImageArchive, sanitizedArchive } from "../../worker/src/execution/image-archive.ts";
-import { busyboxImage, saveImage, type TestImage } from "../helpers/docker-images.ts";
 
 let image: TestImage;
 let scratch: string;

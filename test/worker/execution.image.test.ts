@@ -2,14 +2,6 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { openContentStore } from "../../sdk/content/index.ts";
-import type { ContentStore } from "../../sdk/content/types.ts";
-import {
-  connectDocker,
-  ensureImage,
-  inspectImageArchive,
-  parseImageRef,
-} from "../../worker/src/execution/index.ts";
 import {
   buildBusyboxImage,
   busyboxImage,
@@ -19,7 +11,15 @@ import {
   saveImage,
   startLocalRegistry,
   type TestImage,
-} from "../helpers/docker-images.ts";
+} from "../../devnet/images.ts";
+import { openContentStore } from "../../sdk/content/index.ts";
+import type { ContentStore } from "../../sdk/content/types.ts";
+import {
+  connectDocker,
+  ensureImage,
+  inspectImageArchive,
+  parseImageRef,
+} from "../../worker/src/execution/index.ts";
 
 const docker = connectDocker();
 const DIGEST = `sha256:${"ab".repeat(32)}`;

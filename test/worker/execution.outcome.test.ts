@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
+import { busyboxImage, type TestImage } from "../../devnet/images.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import { silentLogger } from "../../sdk/logger.ts";
@@ -20,7 +21,6 @@ import { Semaphore, type WorkerContext } from "../../worker/src/context.ts";
 import { connectDocker, runTask } from "../../worker/src/execution/index.ts";
 import { executeJob } from "../../worker/src/jobs/execute.ts";
 import { createMetrics } from "../../worker/src/metrics/metrics.ts";
-import { busyboxImage, type TestImage } from "../helpers/docker-images.ts";
 import { controlCharacters } from "../helpers/text.ts";
 
 const docker = connectDocker();

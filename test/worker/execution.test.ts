@@ -14,6 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { busyboxImage, type TestImage } from "../../devnet/images.ts";
 import { outputHash } from "../../sdk/results/index.ts";
 import {
   connectDocker,
@@ -22,7 +23,6 @@ import {
   runTask,
   type TaskLimits,
 } from "../../worker/src/execution/index.ts";
-import { busyboxImage, type TestImage } from "../helpers/docker-images.ts";
 
 const docker = connectDocker();
 const workerId = `execution-test-${randomUUID()}`;

@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { formatEther, parseUnits, Wallet } from "ethers";
+import { WORKER_CLI, waitFor } from "../../devnet/cluster.ts";
+import { type LocalNode, ONE, startLocalNode } from "../../devnet/local-node.ts";
+import { FAUCET_GAS_ETH, faucet } from "../../requester/manage.ts";
 import { writeDevnet } from "../../sdk/devnet.ts";
-import { FAUCET_GAS_ETH, faucet } from "../../tasks/lib/manage.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
-import { type LocalNode, ONE, startLocalNode } from "../helpers/local-node.ts";
-import { WORKER_CLI, waitFor } from "./support/cluster.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 const BIN = path.join(REPO, "worker", "bin", "conun-worker");

@@ -9,6 +9,13 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import {
+  buildBusyboxImage,
+  busyboxImage,
+  removeImage,
+  saveImage,
+  type TestImage,
+} from "../../devnet/images.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import { outputHash } from "../../sdk/results/index.ts";
 import {
@@ -19,13 +26,6 @@ import {
   type TaskLimits,
   type TaskResult,
 } from "../../worker/src/execution/index.ts";
-import {
-  buildBusyboxImage,
-  busyboxImage,
-  removeImage,
-  saveImage,
-  type TestImage,
-} from "../helpers/docker-images.ts";
 
 const docker = connectDocker();
 const workerId = `hostile-test-${randomUUID()}`;

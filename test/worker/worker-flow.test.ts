@@ -8,24 +8,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { ensureSubgraphBuild } from "../../demo/system.ts";
-import { publishedPricing, quotePerTaskReplica } from "../../sdk/chain/pricing.ts";
-import { silentLogger } from "../../sdk/logger.ts";
-import { freePort } from "../../sdk/net.ts";
-import {
-  findGroupBundle,
-  outputHash,
-  resultRoot,
-  unsuccessfulTaskHash,
-  verifyBundle,
-} from "../../sdk/results/index.ts";
-import { overridesForDeployment, startSubgraphHost } from "../../subgraph-host/src/index.ts";
-import { connectRequester } from "../../tasks/lib/context.ts";
-import { fetchResults } from "../../tasks/lib/results.ts";
-import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
-import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
-import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
-import { buildBusyboxImage, removeImage, saveImage } from "../helpers/docker-images.ts";
 import {
   type Cluster,
   fundProviders,
@@ -37,7 +19,25 @@ import {
   WORKER_CLI,
   type WorkerProcess,
   waitFor,
-} from "./support/cluster.ts";
+} from "../../devnet/cluster.ts";
+import { buildBusyboxImage, removeImage, saveImage } from "../../devnet/images.ts";
+import { ensureSubgraphBuild } from "../../devnet/system.ts";
+import { connectRequester } from "../../requester/context.ts";
+import { fetchResults } from "../../requester/results.ts";
+import { publishedPricing, quotePerTaskReplica } from "../../sdk/chain/pricing.ts";
+import { silentLogger } from "../../sdk/logger.ts";
+import { freePort } from "../../sdk/net.ts";
+import {
+  findGroupBundle,
+  outputHash,
+  resultRoot,
+  unsuccessfulTaskHash,
+  verifyBundle,
+} from "../../sdk/results/index.ts";
+import { overridesForDeployment, startSubgraphHost } from "../../subgraph-host/src/index.ts";
+import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
+import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 import { startTcpProxy } from "./support/tcp-proxy.ts";
 
 const run = promisify(execFile);

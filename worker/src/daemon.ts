@@ -8,7 +8,6 @@ import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
 import { type BaseWallet, Wallet } from "ethers";
-import { readDeployment } from "../../scripts/deployments.ts";
 import {
   checkChainId,
   connectContracts,
@@ -19,6 +18,7 @@ import {
 import { pricingPolicy } from "../../sdk/chain/pricing.ts";
 import { describeError } from "../../sdk/errors.ts";
 import type { Logger } from "../../sdk/logger.ts";
+import { readDeployment } from "../../sdk/protocol/deployments.ts";
 import { considerJob } from "./bidding/bidder.ts";
 import { detectMachine } from "./capacity/machine.ts";
 import { ConfigError, type WorkerConfig } from "./config/index.ts";

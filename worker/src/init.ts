@@ -16,9 +16,9 @@ import { constants } from "node:fs";
 import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Wallet } from "ethers";
-import { readDeployment } from "../../scripts/deployments.ts";
 import { type DevnetRecord, readDevnet, sameRpcUrl } from "../../sdk/devnet.ts";
 import { ConunError, describeError } from "../../sdk/errors.ts";
+import { readDeployment } from "../../sdk/protocol/deployments.ts";
 import { loadConfig } from "./config/index.ts";
 
 export class InitError extends ConunError {}

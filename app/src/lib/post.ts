@@ -1,5 +1,5 @@
 /**
- * Posting a job from the browser, by the rules of tasks/lib/post.ts (the CLI): validate the
+ * Posting a job from the browser, by the rules of requester/post.ts (the CLI): validate the
  * manifest with the SDK's schema, upload inputs and the canonical manifest bytes through the
  * gateway, derive the on-chain spec with `specFromManifest`, then fund the escrow with an
  * EIP-2612 permit (one transaction) or an approval, and post.

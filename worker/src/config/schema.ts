@@ -102,7 +102,7 @@ export const configSchema = z
   .object({
     rpcUrl: z.string({ required_error: "is required" }).url({ message: "must be a URL" }),
     chainId: int(1),
-    /** Contract addresses; default: scripts/deployments.ts readDeployment(chainId). */
+    /** Contract addresses; default: sdk/protocol/deployments.ts readDeployment(chainId). */
     contracts: z
       .object({
         token: address,

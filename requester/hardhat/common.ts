@@ -1,0 +1,56 @@
+// What every task action shares: a requester context from the Hardhat runtime, a jobs id
+// parser, and error output that shows the sentence (and its code) instead of a stack trace.
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { ConunError } from "../../sdk/errors.ts";
+import { createLogger } from "../../sdk/logger.ts";
+import { connectRequester, type RequesterContext } from "../context.ts";
+import { RequesterError } from "../errors.ts";
+
+export async function requesterFromHre(
+  hre: HardhatRuntimeEnvironment,
+  options: { store?: string; storePeer?: string; account?: number },
+): Promise<RequesterContext> {
+  const { ethers, networkConfig } = await hre.network.create();
+  const signers = await ethers.getSigners();
+  const signer = signers[options.account ?? 0];
+  if (signer === undefined) {
+    throw new RequesterError(
+      "invalid-argument",
+      `--account ${options.account}: this network has ${signers.length} account(s)`,
+    );
+  }
+  return connectRequester({
+    signer,
+    ...(hre.globalOptions.network ? { networkName: hre.globalOptions.network } : {}),
+    storeDir: options.store,
+    // An HTTP network's URL: when it is a running demo's chain, its deployment and content
+    // store are the defaults (sdk/devnet.ts).
+    ...(networkConfig.type === "http" ? { rpcUrl: await networkConfig.url.get() } : {}),
+    ...(options.storePeer ? { storePeers: options.storePeer.split(",") } : {}),
+    log: createLogger({ level: process.env.CONUN_LOG_LEVEL === "debug" ? "debug" : "warn" }),
+  });
+}
+
+export function parseJobId(value: string): bigint {
+  if (!/^\d+$/.test(value.trim()) || BigInt(value) === 0n) {
+    throw new RequesterError(
+      "invalid-argument",
+      `--job must be a job id (1, 2, …), got "${value}"`,
+    );
+  }
+  return BigInt(value);
+}
+
+/** Runs an action; a ConunError becomes a one-line message and exit code 1. */
+export async function runAction(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof ConunError) {
+      console.error(`error: ${error.message} [${error.code}]`);
+      process.exitCode = 1;
+      return;
+    }
+    throw error;
+  }
+}
