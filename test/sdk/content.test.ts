@@ -406,7 +406,10 @@ describe("content store", () => {
   describe("ContentStore streaming of large files", function () {
     this.timeout(60_000);
 
-    it("adds, streams and exports a 64 MiB file with memory far below its size", async () => {
+    // How much memory this takes is a benchmark's figure (npm run bench:content), not a test's:
+    // rss moves with the collector and the machine. That the reader stays a few blocks ahead
+    // of its consumer is pinned exactly by the back-pressure test below.
+    it("adds, streams to a slow consumer and exports a 64 MiB file byte for byte", async () => {
       const size = 64 * 1024 * 1024;
       const path = join(work, "big.bin");
       const source = createWriteStream(path);
@@ -423,15 +426,7 @@ describe("content store", () => {
       await finished(source);
       const digest = expectedHash.digest("hex");
 
-      const baseline = process.memoryUsage().rss;
-      let peak = baseline;
-      const sample = () => {
-        peak = Math.max(peak, process.memoryUsage().rss);
-      };
-      const timer = setInterval(sample, 5);
-
       const cid = await store.addFile(path);
-      sample();
       expect(cid).to.equal(await cidOfFile(path));
 
       const streamed = createHash("sha256");
@@ -439,7 +434,6 @@ describe("content store", () => {
       for await (const chunk of store.stream(cid)) {
         streamed.update(chunk);
         streamedBytes += chunk.length;
-        sample();
         // A slow consumer: the reader must wait rather than buffer ahead without bound.
         if (streamedBytes % (8 * 1024 * 1024) === 0) await new Promise((r) => setTimeout(r, 20));
       }
@@ -448,18 +442,11 @@ describe("content store", () => {
 
       const out = join(work, "big-out.bin");
       expect(await store.exportTo(cid, out)).to.deep.equal({ kind: "file", bytes: size });
-      clearInterval(timer);
-      sample();
       expect(
         createHash("sha256")
           .update(await readFile(out))
           .digest("hex"),
       ).to.equal(digest);
-
-      const growth = peak - baseline;
-      // Measured at 1-5 MiB here; ipfs-unixfs-exporter's own reader, which queues blocks without
-      // back-pressure, grew rss by 113 MiB on the same 64 MiB file and consumer.
-      expect(growth, `rss grew by ${(growth / 2 ** 20).toFixed(1)} MiB`).to.be.below(size / 2);
     });
   });
 
