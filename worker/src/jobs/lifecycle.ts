@@ -2,7 +2,7 @@
 // decided, the chain says what has already happened. Before every transaction the worker
 // re-reads the chain (already bid? already committed? already revealed? finalized? claimed?),
 // so an intent journaled before a crash is completed exactly once.
-import { AbiCoder, type ContractTransaction, hexlify, keccak256, randomBytes } from "ethers";
+import { type ContractTransaction, hexlify, randomBytes } from "ethers";
 import {
   ChainError,
   chainTime,
@@ -12,6 +12,7 @@ import {
   type PostedJob,
   readPostedJob,
 } from "../../../sdk/chain/index.ts";
+import { commitmentFor } from "../../../sdk/protocol/commitment.ts";
 import { formatConun, type WorkerContext } from "../context.ts";
 import type { JobState } from "../journal/index.ts";
 import { executeJob } from "./execute.ts";
@@ -360,21 +361,6 @@ export async function advanceJob(ctx: WorkerContext, state: JobState): Promise<b
     default:
       return false;
   }
-}
-
-export function commitmentFor(
-  jobId: bigint,
-  groupId: number,
-  provider: string,
-  root: string,
-  salt: string,
-): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      ["uint256", "uint16", "address", "bytes32", "bytes32"],
-      [jobId, groupId, provider, root, salt],
-    ),
-  );
 }
 
 const postedCache = new Map<string, PostedJob>();
