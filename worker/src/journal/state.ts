@@ -14,7 +14,7 @@ export type JobPhase =
   | "claimed"
   | "closed";
 
-const ORDER: JobPhase[] = [
+const ORDER: readonly JobPhase[] = [
   "bidding",
   "bid-placed",
   "awarded",
@@ -49,6 +49,63 @@ function advance(state: JobState, phase: JobPhase): void {
   if (ORDER.indexOf(phase) > ORDER.indexOf(state.phase)) state.phase = phase;
 }
 
+type EventOf<T extends JournalEntry["type"]> = Extract<JournalEntry, { type: T }>;
+
+/**
+ * How each journal entry changes what the worker knows: one fold per entry type, so a new
+ * entry type fails to compile until it says what it does to a job (entries about the worker
+ * rather than a job, like `started`, leave every job as it is).
+ */
+type Folds = {
+  [T in JournalEntry["type"]]: (entry: EventOf<T>, job: (jobId: string) => JobState) => void;
+};
+
+const FOLDS: Folds = {
+  started: () => {},
+  "bid-intent": (entry, job) => {
+    const state = job(entry.jobId);
+    state.price = entry.price;
+    state.capacity = entry.capacity;
+  },
+  "tx-signed": (entry, job) => {
+    if (entry.jobId === undefined) return;
+    const state = job(entry.jobId);
+    const list = state.txs[entry.action] ?? [];
+    list.push(entry.hash);
+    state.txs[entry.action] = list;
+  },
+  "bid-placed": (entry, job) => advance(job(entry.jobId), "bid-placed"),
+  awarded: (entry, job) => {
+    const state = job(entry.jobId);
+    state.memberships = entry.memberships;
+    state.commitDeadline = entry.commitDeadline;
+    state.revealDeadline = entry.revealDeadline;
+    advance(state, "awarded");
+  },
+  results: (entry, job) => {
+    const state = job(entry.jobId);
+    state.salt = entry.salt;
+    state.roots = entry.roots;
+    state.resultsCid = entry.resultsCid;
+    state.tasks = entry.tasks;
+    advance(state, "results");
+  },
+  committed: (entry, job) => advance(job(entry.jobId), "committed"),
+  revealed: (entry, job) => advance(job(entry.jobId), "revealed"),
+  finalized: (entry, job) => advance(job(entry.jobId), "finalized"),
+  claimed: (entry, job) => {
+    const state = job(entry.jobId);
+    state.payment = entry.payment;
+    state.fee = entry.fee;
+    advance(state, "claimed");
+  },
+  closed: (entry, job) => {
+    const state = job(entry.jobId);
+    state.closedReason = entry.reason;
+    advance(state, "closed");
+  },
+};
+
 export function reduceJournal(entries: readonly JournalEntry[]): Map<string, JobState> {
   const jobs = new Map<string, JobState>();
   const job = (jobId: string): JobState => {
@@ -60,66 +117,9 @@ export function reduceJournal(entries: readonly JournalEntry[]): Map<string, Job
     return state;
   };
   for (const entry of entries) {
-    switch (entry.type) {
-      case "bid-intent": {
-        const state = job(entry.jobId);
-        state.price = entry.price;
-        state.capacity = entry.capacity;
-        break;
-      }
-      case "tx-signed":
-        if (entry.jobId !== undefined) {
-          const state = job(entry.jobId);
-          const list = state.txs[entry.action] ?? [];
-          list.push(entry.hash);
-          state.txs[entry.action] = list;
-        }
-        break;
-      case "bid-placed":
-        advance(job(entry.jobId), "bid-placed");
-        break;
-      case "awarded": {
-        const state = job(entry.jobId);
-        state.memberships = entry.memberships;
-        state.commitDeadline = entry.commitDeadline;
-        state.revealDeadline = entry.revealDeadline;
-        advance(state, "awarded");
-        break;
-      }
-      case "results": {
-        const state = job(entry.jobId);
-        state.salt = entry.salt;
-        state.roots = entry.roots;
-        state.resultsCid = entry.resultsCid;
-        state.tasks = entry.tasks;
-        advance(state, "results");
-        break;
-      }
-      case "committed":
-        advance(job(entry.jobId), "committed");
-        break;
-      case "revealed":
-        advance(job(entry.jobId), "revealed");
-        break;
-      case "finalized":
-        advance(job(entry.jobId), "finalized");
-        break;
-      case "claimed": {
-        const state = job(entry.jobId);
-        state.payment = entry.payment;
-        state.fee = entry.fee;
-        advance(state, "claimed");
-        break;
-      }
-      case "closed": {
-        const state = job(entry.jobId);
-        state.closedReason = entry.reason;
-        advance(state, "closed");
-        break;
-      }
-      default:
-        break;
-    }
+    // A journal written by a newer worker may hold entry types this one does not know: skip them.
+    const fold = FOLDS[entry.type] as ((e: JournalEntry, j: typeof job) => void) | undefined;
+    fold?.(entry, job);
   }
   return jobs;
 }
