@@ -1,7 +1,8 @@
 // Deploys the CONUN protocol in one Ignition module: the token, the provider registry, the
 // Assignment library, the market linked against it, and the registry's one-time connection to
 // the market. Per-network values live in ignition/parameters/<network>.json; every parameter
-// has a default, so the module also deploys with no parameters file at all.
+// has a default (the protocol's, in sdk/protocol/limits.ts, which sdk/chain/deploy.ts reads too),
+// so the module also deploys with no parameters file at all.
 //
 // Parameters (module "Conun"):
 // - supply:          total CONUN minted to `tokenHolder`, 18 decimals (default 1e9 CONUN).
@@ -19,18 +20,14 @@
 //                    protocol to another owner (a multisig), call `transferOwnership` on both
 //                    contracts afterwards; Ownable2Step makes the new owner `acceptOwnership`.
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
-
-const ONE_CONUN = 10n ** 18n;
-export const DEFAULT_SUPPLY = 1_000_000_000n * ONE_CONUN;
-export const DEFAULT_UNSTAKE_COOLDOWN = 28n * 24n * 60n * 60n;
-export const DEFAULT_FEE_BPS = 100n;
+import { DEPLOY_DEFAULTS } from "../../sdk/protocol/limits.ts";
 
 export default buildModule("Conun", (m) => {
   const deployer = m.getAccount(0);
-  const supply = m.getParameter("supply", DEFAULT_SUPPLY);
+  const supply = m.getParameter("supply", DEPLOY_DEFAULTS.supply);
   const tokenHolder = m.getParameter("tokenHolder", deployer);
-  const unstakeCooldown = m.getParameter("unstakeCooldown", DEFAULT_UNSTAKE_COOLDOWN);
-  const feeBps = m.getParameter("feeBps", DEFAULT_FEE_BPS);
+  const unstakeCooldown = m.getParameter("unstakeCooldown", DEPLOY_DEFAULTS.unstakeCooldown);
+  const feeBps = m.getParameter("feeBps", DEPLOY_DEFAULTS.feeBps);
   const treasury = m.getParameter("treasury", deployer);
   const owner = m.getParameter("owner", deployer);
 

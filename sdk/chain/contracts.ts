@@ -20,18 +20,6 @@ export interface ProtocolContracts {
   market: JobMarket;
 }
 
-/** `IJobMarket.JobStatus`. */
-export const JobStatus = {
-  None: 0,
-  Open: 1,
-  Cancelled: 2,
-  Unfilled: 3,
-  Awarded: 4,
-  Finalized: 5,
-} as const;
-
-export const JOB_STATUS_NAMES = ["None", "Open", "Cancelled", "Unfilled", "Awarded", "Finalized"];
-
 export function connectContracts(
   addresses: ProtocolAddresses,
   runner: ContractRunner,

@@ -1,12 +1,13 @@
 // Deploying the protocol with ethers alone, for places that cannot go through Ignition: local
 // nodes started by tests, benchmarks and the demo on a free port (Ignition's CLI only knows the
 // networks of hardhat.config.ts). It deploys exactly what ignition/modules/conun.ts deploys,
-// with the same defaults; production deployments use the Ignition module.
+// with the same defaults (sdk/protocol/limits.ts); production deployments use the Ignition module.
 import type { Signer } from "ethers";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { Assignment__factory } from "../../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
+import { DEPLOY_DEFAULTS } from "../protocol/limits.ts";
 import { ChainError } from "./errors.ts";
 
 /** Hardhat's link key for the external Assignment library JobMarket uses. */
@@ -51,12 +52,12 @@ export async function deployProtocol(
   const startBlock = (await provider.getBlockNumber()) + 1;
   const token = await new ConunToken__factory(deployer).deploy(
     options.tokenHolder ?? owner,
-    options.supply ?? 1_000_000_000n * 10n ** 18n,
+    options.supply ?? DEPLOY_DEFAULTS.supply,
   );
   await token.waitForDeployment();
   const registry = await new ProviderRegistry__factory(deployer).deploy(
     await token.getAddress(),
-    options.unstakeCooldown ?? 28n * 24n * 3600n,
+    options.unstakeCooldown ?? DEPLOY_DEFAULTS.unstakeCooldown,
     owner,
   );
   await registry.waitForDeployment();
@@ -69,7 +70,7 @@ export async function deployProtocol(
     await token.getAddress(),
     await registry.getAddress(),
     options.treasury ?? owner,
-    options.feeBps ?? 100n,
+    options.feeBps ?? DEPLOY_DEFAULTS.feeBps,
     owner,
   );
   await market.waitForDeployment();

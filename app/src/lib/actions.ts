@@ -1,7 +1,8 @@
 /**
  * Which of a job's actions can succeed now — cancel, close bidding, finalize, claim, withdraw —
- * decided from chain time and chain state with exactly the conditions `JobMarket` checks, so
- * the dApp offers only buttons whose transactions will not revert.
+ * decided from chain time and chain state with exactly the conditions `JobMarket` checks (the
+ * protocol's `phaseOf` and `isFinalizableAt`, sdk/protocol/phase.ts), so the dApp offers only
+ * buttons whose transactions will not revert.
  *
  * Time is the chain's, never the browser's clock. A transaction sent now is mined in a later
  * block: on Ethereum its timestamp is at least the latest block's plus one second, while a
@@ -16,7 +17,7 @@
  * facts it needs are read in one go, all at the same block, by `readActionFacts`.
  */
 import type { Provider } from "ethers";
-import { JobStatus } from "../../../sdk/chain/contracts.ts";
+import { assertNever, isFinalizableAt, phaseOf, statusOf } from "../../../sdk/protocol/index.ts";
 import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
 
 export type JobActionKind = "cancel" | "closeBidding" | "finalize" | "claim" | "withdraw";
@@ -81,21 +82,6 @@ export interface ActionPlan {
   cancelUntil?: bigint;
 }
 
-/**
- * Whether `finalize` passes its checks in a block at time `at` (`JobMarket._isFinalizable`):
- * after the reveal deadline always; before it, when every group has settled its reveals —
- * each member that committed has revealed (a member can only reveal what it committed, so
- * equal counts mean equal lane masks) and all members committed or the commit deadline passed.
- */
-export function isFinalizableAt(job: ActionFacts["job"], at: bigint): boolean {
-  if (job.status !== JobStatus.Awarded) return false;
-  if (at > job.revealDeadline) return true;
-  const commitClosed = at > job.commitDeadline;
-  return job.groups.every(
-    (g) => g.revealCount === g.commitCount && (g.commitCount === job.replication || commitClosed),
-  );
-}
-
 /** The actions that can succeed now, by the contract's own conditions. */
 export function availableActions(facts: ActionFacts): ActionPlan {
   const { job, account } = facts;
@@ -103,27 +89,41 @@ export function availableActions(facts: ActionFacts): ActionPlan {
   const always = (holds: (at: bigint) => boolean) => times.every(holds);
   const actions: JobAction[] = [];
   const plan: ActionPlan = { times, actions };
-  if (job.status === JobStatus.Open) {
-    // cancelJob: requester only, `block.timestamp <= biddingDeadline`.
-    if (always((at) => at <= job.biddingDeadline)) {
-      plan.cancelUntil = job.biddingDeadline - 1n;
-      if (account !== undefined && sameAddress(account.address, job.requester)) {
-        actions.push({ kind: "cancel", refund: job.escrow });
+  const status = statusOf(job);
+  switch (status) {
+    case "Open":
+      // cancelJob: requester only, while bidding (`block.timestamp <= biddingDeadline`).
+      if (always((at) => phaseOf(job, at) === "Bidding")) {
+        plan.cancelUntil = job.biddingDeadline - 1n;
+        if (account !== undefined && sameAddress(account.address, job.requester)) {
+          actions.push({ kind: "cancel", refund: job.escrow });
+        }
       }
-    }
-    // closeBidding: anyone, `block.timestamp > biddingDeadline`.
-    if (always((at) => at > job.biddingDeadline)) actions.push({ kind: "closeBidding" });
-    else plan.upcoming = { kind: "closeBidding", from: job.biddingDeadline + 1n };
-  } else if (job.status === JobStatus.Awarded) {
-    if (always((at) => isFinalizableAt(job, at))) actions.push({ kind: "finalize" });
-    else plan.upcoming = { kind: "finalize", from: job.revealDeadline + 1n };
-  } else if (job.status === JobStatus.Finalized && account !== undefined) {
-    // claim: the job Finalized, a winning bid, not claimed yet. A claim that would collect
-    // nothing (every task-replica slashed) succeeds too, but is not offered: it changes nothing.
-    const { payment, fee, stakeReleased } = account.claim;
-    if (account.allotted > 0n && !account.claimed && (payment > 0n || stakeReleased > 0n)) {
-      actions.push({ kind: "claim", payment, fee, stakeReleased });
-    }
+      // closeBidding: anyone, once bidding closed (`block.timestamp > biddingDeadline`).
+      if (always((at) => phaseOf(job, at) === "BiddingClosed"))
+        actions.push({ kind: "closeBidding" });
+      else plan.upcoming = { kind: "closeBidding", from: job.biddingDeadline + 1n };
+      break;
+    case "Awarded":
+      if (always((at) => isFinalizableAt(job, at))) actions.push({ kind: "finalize" });
+      else plan.upcoming = { kind: "finalize", from: job.revealDeadline + 1n };
+      break;
+    case "Finalized":
+      // claim: the job Finalized, a winning bid, not claimed yet. A claim that would collect
+      // nothing (every task-replica slashed) succeeds too, but is not offered: it changes nothing.
+      if (account !== undefined) {
+        const { payment, fee, stakeReleased } = account.claim;
+        if (account.allotted > 0n && !account.claimed && (payment > 0n || stakeReleased > 0n)) {
+          actions.push({ kind: "claim", payment, fee, stakeReleased });
+        }
+      }
+      break;
+    case "None":
+    case "Cancelled":
+    case "Unfilled":
+      break;
+    default:
+      assertNever(status, "job status");
   }
   // withdraw: any account with a non-zero claimable balance, whatever the job's state.
   if (account !== undefined && account.withdrawable > 0n) {
@@ -167,8 +167,9 @@ export async function readActionFacts(
           withdrawable,
         })),
   ]);
-  const status = Number(job.status);
-  const needGroups = status === JobStatus.Awarded && chainTime <= job.revealDeadline;
+  // Groups matter to finalize only before the reveal deadline (after it, finalize always passes).
+  const phase = phaseOf(job, chainTime);
+  const needGroups = phase === "Committing" || phase === "Revealing";
   const groups = needGroups
     ? await Promise.all(
         Array.from({ length: Number(job.groupCount) }, (_, g) =>
@@ -183,7 +184,7 @@ export async function readActionFacts(
     chainTime,
     blockNumber: blockTag,
     job: {
-      status,
+      status: Number(job.status),
       requester: job.requester,
       replication: Number(job.replication),
       escrow: job.escrow,
