@@ -3,7 +3,7 @@ import { parseUnits } from "ethers";
 import type { PostedJob } from "../../sdk/chain/index.ts";
 import { pricingPolicy, quotePerTaskReplica } from "../../sdk/chain/pricing.ts";
 import { decideBid, isPinnedImage } from "../../worker/src/bidding/evaluate.ts";
-import { priceForJob } from "../../worker/src/bidding/pricing.ts";
+import { floorPricing } from "../../worker/src/bidding/pricing.ts";
 
 const ONE = 10n ** 18n;
 
@@ -34,11 +34,11 @@ describe("quotePerTaskReplica", () => {
 
   it("skips a job whose max price is below the quote and bids the quote otherwise", () => {
     const task = { cpuMillicores: 1000, timeoutSeconds: 100 }; // 0.1 × 1.2 = 0.12
-    expect(priceForJob(policy, task, parseUnits("0.1", 18))).to.deep.equal({
+    expect(floorPricing(policy)(task, parseUnits("0.1", 18))).to.deep.equal({
       bid: false,
       reason: "the job pays at most 0.1 CONUN per task-replica, the policy asks 0.12 CONUN",
     });
-    expect(priceForJob(policy, task, ONE)).to.deep.equal({
+    expect(floorPricing(policy)(task, ONE)).to.deep.equal({
       bid: true,
       price: parseUnits("0.12", 18),
     });
@@ -78,7 +78,7 @@ describe("decideBid", () => {
     freeReplicas: 100,
     freeStake: 1000n * ONE,
     now: 500n,
-    policy,
+    pricing: floorPricing(policy),
     ...overrides,
   });
 
@@ -122,6 +122,21 @@ describe("decideBid", () => {
       bid: false,
       reason: "bidding has closed",
     });
+  });
+
+  it("bids what its pricing strategy asks, given the task's cost and the job's max price", () => {
+    const seen: unknown[] = [];
+    const half = (
+      task: { cpuMillicores: number | bigint; timeoutSeconds: number },
+      max: bigint,
+    ) => {
+      seen.push({ task, max });
+      return { bid: true as const, price: max / 2n };
+    };
+    expect(decideBid(facts({ pricing: half }))).to.include({ bid: true, price: ONE / 2n });
+    expect(seen).to.deep.equal([{ task: { cpuMillicores: 1000, timeoutSeconds: 60 }, max: ONE }]);
+    const never = () => ({ bid: false as const, reason: "not today" });
+    expect(decideBid(facts({ pricing: never }))).to.deep.equal({ bid: false, reason: "not today" });
   });
 
   it("recognises pinned image references", () => {

@@ -3,10 +3,10 @@ import type Docker from "dockerode";
 import type { BaseWallet, JsonRpcProvider } from "ethers";
 import { formatConun as formatConunWei } from "../../sdk/chain/diagnose.ts";
 import type { ProtocolContracts, TxSender } from "../../sdk/chain/index.ts";
-import type { PricingPolicy } from "../../sdk/chain/pricing.ts";
 import { openContentStore, openIpfsContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import type { Logger } from "../../sdk/logger.ts";
+import type { PricingStrategy } from "./bidding/pricing.ts";
 import type { WorkerConfig } from "./config/index.ts";
 import type { JobState, Journal, JournalEvent } from "./journal/index.ts";
 import type { WorkerMetrics } from "./metrics/metrics.ts";
@@ -27,7 +27,8 @@ export interface WorkerContext {
   store: ContentStore;
   docker: Docker;
   metrics: WorkerMetrics;
-  policy: PricingPolicy;
+  /** The bidding strategy: the price to ask for a job, or why not to bid. */
+  pricing: PricingStrategy;
   /** Capabilities offered (registered on chain). */
   offer: { cpuMillicores: number; memoryMiB: number; gpuCount: number; slots: number };
   slots: Semaphore;

@@ -20,6 +20,7 @@ import { describeError } from "../../sdk/errors.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import { readDeployment } from "../../sdk/protocol/deployments.ts";
 import { considerJob } from "./bidding/bidder.ts";
+import { floorPricing } from "./bidding/pricing.ts";
 import { detectMachine } from "./capacity/machine.ts";
 import { ConfigError, type WorkerConfig } from "./config/index.ts";
 import { openWorkerStore, Semaphore, type WorkerContext } from "./context.ts";
@@ -137,7 +138,7 @@ export async function startWorker(
     store,
     docker,
     metrics,
-    policy: pricingPolicy(config.pricing),
+    pricing: floorPricing(pricingPolicy(config.pricing)),
     offer: {
       cpuMillicores: config.capacity.cpuMillicores,
       memoryMiB: config.capacity.memoryMiB,

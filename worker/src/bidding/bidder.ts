@@ -6,6 +6,7 @@ import { formatConun, type WorkerContext } from "../context.ts";
 import { fetchVerifiedManifest } from "../jobs/manifest.ts";
 import { isActive } from "../journal/index.ts";
 import { decideBid, isPinnedImage } from "./evaluate.ts";
+import { anyPrice } from "./pricing.ts";
 
 /** Task-replicas promised to jobs that have not committed yet. */
 export function reservedReplicas(ctx: WorkerContext): number {
@@ -46,7 +47,7 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
     freeReplicas: Number.MAX_SAFE_INTEGER,
     freeStake: 2n ** 255n,
     now,
-    policy: { floorPerCpuSecondWei: 0n, marginBps: 0n, minPerTaskWei: 0n },
+    pricing: anyPrice,
   });
   if (!quick.bid) return skip(ctx, log, quick.reason, false);
   if (!isPinnedImage(spec.imageRef)) return skip(ctx, log, "image not pinned", false);
@@ -67,7 +68,7 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
     freeReplicas: ctx.config.capacity.maxTaskReplicas - reservedReplicas(ctx),
     freeStake: await ctx.contracts.registry.freeStakeOf(ctx.address),
     now: await chainTime(ctx.provider),
-    policy: ctx.policy,
+    pricing: ctx.pricing,
   });
   if (!decision.bid) return skip(ctx, log, decision.reason, decision.retryable ?? false);
   if (ctx.jobs.has(key) || ctx.shutdown.aborted) return { outcome: "bid" };

@@ -1,10 +1,9 @@
 // Whether, and how much of, a job this worker can take: resources, GPUs, a pinned image,
 // enough stake, free capacity, time to run it within the execution window, and a price the
-// policy accepts. Pure: the daemon gathers the facts, this decides.
+// pricing strategy accepts. Pure: the daemon gathers the facts, this decides.
 import { formatUnits } from "ethers";
 import type { PostedJob } from "../../../sdk/chain/index.ts";
-import type { PricingPolicy } from "../../../sdk/chain/pricing.ts";
-import { priceForJob } from "./pricing.ts";
+import type { PricingStrategy } from "./pricing.ts";
 
 export interface Offer {
   cpuMillicores: number;
@@ -24,7 +23,8 @@ export interface BidFacts {
   freeStake: bigint;
   /** Chain time, seconds. */
   now: bigint;
-  policy: PricingPolicy;
+  /** What to ask, or why the job pays too little. */
+  pricing: PricingStrategy;
 }
 
 export type BidDecision =
@@ -63,8 +63,7 @@ export function decideBid(facts: BidFacts): BidDecision {
   if (!isPinnedImage(spec.imageRef)) {
     return { bid: false, reason: `image ${spec.imageRef} is not pinned by digest or CID` };
   }
-  const price = priceForJob(
-    facts.policy,
+  const price = facts.pricing(
     { cpuMillicores: spec.cpuMillicores, timeoutSeconds: facts.timeoutSeconds },
     spec.maxPrice,
   );

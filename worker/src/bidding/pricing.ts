@@ -1,6 +1,8 @@
-// The pricing policy as the bidder uses it: the quote (sdk/chain/pricing.ts, the one formula the
-// requester tools and the dApp use too) against the job's max price. The worker bids this price (the auction picks the
-// cheapest bids, so asking for the job's max would only lose) and skips jobs whose max price is lower.
+// Pricing as a strategy: a function the bidder calls with what a task costs and what the job
+// pays at most, which answers with the price to bid or why not (golem-js's price filters are the
+// model). The daemon builds one at start-up and the bidder never looks inside it, so another
+// policy (a market-following one, a per-requester one) is another function, not new fields
+// the bidder must learn to read.
 import { formatUnits } from "ethers";
 import {
   type PricingPolicy,
@@ -10,18 +12,26 @@ import {
 
 export type PriceDecision = { bid: true; price: bigint } | { bid: false; reason: string };
 
-/** The bid price for a job, or why the job pays too little. */
-export function priceForJob(
-  policy: PricingPolicy,
-  task: TaskCost,
-  maxPrice: bigint,
-): PriceDecision {
-  const price = quotePerTaskReplica(policy, task);
-  if (price > maxPrice) {
-    return {
-      bid: false,
-      reason: `the job pays at most ${formatUnits(maxPrice, 18)} CONUN per task-replica, the policy asks ${formatUnits(price, 18)} CONUN`,
-    };
-  }
-  return { bid: true, price };
+/** Decides the bid price per task-replica for a task of `task`'s cost on a job paying `maxPrice`. */
+export type PricingStrategy = (task: TaskCost, maxPrice: bigint) => PriceDecision;
+
+/**
+ * The published policy (sdk/chain/pricing.ts, the one formula the requester tools and the
+ * dApp use too): bid the quote, and skip jobs whose max price is lower. The worker bids the
+ * quote, not the job's max: the auction picks the cheapest bids, so asking more would only lose.
+ */
+export function floorPricing(policy: PricingPolicy): PricingStrategy {
+  return (task, maxPrice) => {
+    const price = quotePerTaskReplica(policy, task);
+    if (price > maxPrice) {
+      return {
+        bid: false,
+        reason: `the job pays at most ${formatUnits(maxPrice, 18)} CONUN per task-replica, the policy asks ${formatUnits(price, 18)} CONUN`,
+      };
+    }
+    return { bid: true, price };
+  };
 }
+
+/** Accepts any price (bids 0): for checks that must not depend on the price at all. */
+export const anyPrice: PricingStrategy = () => ({ bid: true, price: 0n });
