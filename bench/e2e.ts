@@ -24,17 +24,15 @@ import path from "node:path";
 import Table from "cli-table3";
 import { buildDemoImage, type DemoImage } from "../devnet/image/build.ts";
 import {
+  type Chain,
   checkDocker,
-  type DemoChain,
   deploymentOf,
-  fund,
   REPO,
   type RunningWorker,
-  startChain,
+  startDevnet,
   startWorkers,
-  stopChild,
   waitForWorkersReady,
-} from "../devnet/system.ts";
+} from "../devnet/index.ts";
 import { connectRequester, type RequesterContext } from "../requester/context.ts";
 import { postJob } from "../requester/post.ts";
 import { watchJob } from "../requester/watch.ts";
@@ -89,7 +87,7 @@ interface TimedJob {
 /** Posts a job and records when (wall clock, ms since posting began) each phase was seen. */
 async function timeJob(
   ctx: RequesterContext,
-  chain: DemoChain,
+  chain: Chain,
   body: Record<string, unknown>,
 ): Promise<TimedJob> {
   const start = performance.now();
@@ -141,15 +139,21 @@ async function main() {
   await checkDocker();
   const image = await buildDemoImage();
   const dir = await mkdtemp(path.join(tmpdir(), "conun-bench-e2e-"));
-  const chain = await startChain({ deploy: "direct" });
+  const accounts = [3, 4, 5, 6, 7, 8];
+  const devnet = await startDevnet({
+    dir,
+    chain: { deploy: "direct" },
+    funding: { accounts: [2, ...accounts], amount: "5000" },
+  });
+  const { chain } = devnet;
   let workers: RunningWorker[] = [];
   const stopWorkers = async () => {
-    for (const worker of workers) await stopChild(worker.child, 10_000);
+    for (const worker of workers) await worker.stop(10_000);
     workers = [];
   };
   const interrupted = () => {
     void stopWorkers()
-      .then(() => chain.stop())
+      .then(() => devnet.stop())
       .finally(() => process.exit(130));
   };
   process.once("SIGINT", interrupted);
@@ -157,12 +161,6 @@ async function main() {
   try {
     const requester = chain.wallets[2];
     if (requester === undefined) throw new Error("no requester account");
-    const accounts = [3, 4, 5, 6, 7, 8];
-    await fund(
-      chain,
-      [requester.address, ...accounts.map((a) => chain.wallets[a]?.address ?? "")],
-      "5000",
-    );
     const ctx = await connectRequester({
       signer: requester,
       storeDir: path.join(dir, "content"),
@@ -272,7 +270,7 @@ async function main() {
     console.log("wrote bench-results/e2e.json");
   } finally {
     await stopWorkers();
-    await chain.stop();
+    await devnet.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@ import { Session } from "node:inspector";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Table from "cli-table3";
-import { startLocalNode } from "../devnet/local-node.ts";
+import { startLocalNode } from "../devnet/chain.ts";
 import { jobSpec, ONE } from "../devnet/protocol.ts";
 import { createLogger } from "../sdk/logger.ts";
 import { overridesForDeployment, startSubgraphHost } from "../subgraph-host/src/index.ts";

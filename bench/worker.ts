@@ -16,15 +16,8 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import Table from "cli-table3";
-import {
-  type Cluster,
-  fundProviders,
-  postManifestJob,
-  startCluster,
-  startWorkerProcess,
-  type WorkerProcess,
-  waitFor,
-} from "../devnet/cluster.ts";
+import { type Cluster, fundProviders, postManifestJob, startCluster } from "../devnet/cluster.ts";
+import { startWorkerProcess, type WorkerProcess, waitFor } from "../devnet/workers.ts";
 import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { median } from "./stats.ts";
 import { BENCH_LIMITS, benchWorkerExec } from "./worker-exec.ts";

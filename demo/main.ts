@@ -12,22 +12,15 @@
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { formatUnits, parseUnits } from "ethers";
-import { startAppServer } from "../app/server.ts";
 import { buildDemoImage } from "../devnet/image/build.ts";
 import {
   checkDocker,
-  type DemoChain,
-  DemoError,
-  fund,
+  DevnetStartError,
   REPO,
-  type RunningSubgraph,
-  type RunningWorker,
-  startChain,
-  startSubgraph,
-  startWorkers,
-  stopChild,
+  startDevnet,
+  Teardown,
   waitForWorkersReady,
-} from "../devnet/system.ts";
+} from "../devnet/index.ts";
 import { connectRequester } from "../requester/context.ts";
 import { formatConun } from "../requester/manage.ts";
 import { assembleTiles } from "../requester/mosaic.ts";
@@ -35,12 +28,9 @@ import { postJob } from "../requester/post.ts";
 import { createProgressPrinter } from "../requester/render.ts";
 import { fetchResults } from "../requester/results.ts";
 import { paidProviders, watchJob } from "../requester/watch.ts";
-import { startContentGateway } from "../sdk/content/gateway.ts";
-import { openContentStore } from "../sdk/content/index.ts";
 import { devnetFile, readDevnet, removeDevnet, writeDevnet } from "../sdk/devnet.ts";
 import { ConunError } from "../sdk/errors.ts";
 import { createLogger } from "../sdk/logger.ts";
-import { freePort } from "../sdk/net.ts";
 import { readDeployment } from "../sdk/protocol/deployments.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
@@ -49,16 +39,9 @@ const keep = process.argv.includes("--keep");
 const DEMO_DIR = path.join(REPO, ".conun/demo");
 const log = createLogger({ level: process.env.CONUN_LOG_LEVEL === "debug" ? "debug" : "warn" });
 
-const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const stop of cleanups.reverse()) {
-      await stop().catch((error: unknown) => console.error(`cleanup: ${String(error)}`));
-    }
-  })();
-  return cleaning;
-}
+// Everything the demo starts, stopped newest first on the way out or on a signal.
+const teardown = new Teardown();
+const cleanup = () => teardown.run();
 const STOPPED =
   "Stopped: the chain, the subgraph host, the dApp, the content gateway and the workers are down.";
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -78,7 +61,7 @@ async function main(): Promise<void> {
   // One demo per checkout: a second one would share its folders and its Ignition records.
   const running = readDevnet();
   if (running !== undefined) {
-    throw new DemoError(
+    throw new DevnetStartError(
       "demo-running",
       `another demo is running (pid ${running.pid}, chain ${running.rpcUrl}, dApp ${running.appUrl}): ` +
         `use it, or stop it (Ctrl-C in its terminal, or kill ${running.pid}) and run the demo again`,
@@ -99,92 +82,69 @@ async function main(): Promise<void> {
   const contentDir = path.join(DEMO_DIR, "content");
   await mkdir(runDir, { recursive: true });
 
-  step("Starting a local chain and deploying CONUN with Ignition");
-  const chain: DemoChain = await startChain({ deploy: "ignition", log });
-  cleanups.push(() => chain.stop());
-  console.log(
-    `  chain ${chain.url}, market ${chain.deployment.market}, token ${chain.deployment.token}`,
-  );
-
-  step("Starting the embedded subgraph host");
-  const subgraph: RunningSubgraph = await startSubgraph(chain, {
-    dir: path.join(runDir, "subgraph"),
-    log,
-  });
-  cleanups.push(() => subgraph.stop());
-  console.log(`  GraphQL at ${subgraph.url}`);
-
-  step("Serving the dApp and the content gateway");
-  const appPort = await freePort();
-  const gatewayStore = await openContentStore({ kind: "local", dir: contentDir });
-  cleanups.push(() => gatewayStore.close());
-  const gateway = await startContentGateway({
-    store: gatewayStore,
-    log,
-    uploadOrigins: [`http://127.0.0.1:${appPort}`],
-  });
-  cleanups.push(() => gateway.close());
-  const app = await startAppServer({
-    port: appPort,
-    log,
-    config: {
-      chainId: chain.chainId,
-      rpcUrl: chain.url,
-      addresses: {
-        token: chain.deployment.token,
-        registry: chain.deployment.registry,
-        market: chain.deployment.market,
-      },
-      subgraphUrl: subgraph.url,
-      gatewayUrl: gateway.url,
-      networkName: "local demo chain",
-    },
-  });
-  cleanups.push(() => app.close());
-  console.log(`  dApp at ${app.url} (content gateway ${gateway.url})`);
-
-  const [, , requesterWallet, ...rest] = chain.wallets;
-  if (requesterWallet === undefined || rest.length < 3)
-    throw new Error("the node has too few accounts");
   const specs = [
     { name: "provider-a", account: 3, fault: "none" as const },
     { name: "provider-b", account: 4, fault: "none" as const },
     { name: "provider-c", account: 5, fault: "wrong-results" as const },
   ];
-  step("Funding the requester and three providers from the deployer");
-  await fund(
-    chain,
-    [requesterWallet.address, ...specs.map((s) => chain.wallets[s.account]?.address ?? "")],
-    "1000",
-  );
-
-  step("Starting three provider workers (provider-c returns wrong results)");
-  const workers: RunningWorker[] = await startWorkers(chain, specs, {
-    dir: path.join(runDir, "workers"),
+  const STARTING = {
+    chain: "Starting a local chain and deploying CONUN with Ignition",
+    subgraph: "Starting the embedded subgraph host",
+    app: "Serving the dApp and the content gateway",
+    funding: "Funding the requester and three providers from the deployer",
+    workers: "Starting three provider workers (provider-c returns wrong results)",
+  };
+  const devnet = await startDevnet({
+    dir: runDir,
     contentDir,
-    subgraphUrl: subgraph.url,
+    chain: { deploy: "ignition" },
+    subgraph: true,
+    app: { networkName: "local demo chain" },
+    funding: { accounts: [2, ...specs.map((s) => s.account)], amount: "1000" },
+    workers: specs,
+    teardown,
+    log,
+    onProgress: (piece, state, up) => {
+      if (state === "starting") return step(STARTING[piece]);
+      if (piece === "chain" && up.chain !== undefined)
+        console.log(
+          `  chain ${up.chain.url}, market ${up.chain.deployment.market}, token ${up.chain.deployment.token}`,
+        );
+      if (piece === "subgraph") console.log(`  GraphQL at ${up.subgraph?.url}`);
+      if (piece === "app")
+        console.log(`  dApp at ${up.app?.app.url} (content gateway ${up.app?.gateway.url})`);
+      if (piece === "workers") {
+        for (const w of up.workers ?? []) {
+          console.log(
+            `  ${w.name} ${w.address} pid ${w.pid}${w.fault === "none" ? "" : ` (fault: ${w.fault})`} — log ${path.relative(REPO, w.logFile)}`,
+          );
+        }
+      }
+    },
   });
-  for (const worker of workers) cleanups.push(() => stopChild(worker.child, 10_000));
-  await waitForWorkersReady(chain, workers);
-  for (const w of workers) {
-    console.log(
-      `  ${w.name} ${w.address} pid ${w.pid}${w.fault === "none" ? "" : ` (fault: ${w.fault})`} — log ${path.relative(REPO, w.logFile)}`,
-    );
-  }
+  const { chain, subgraph, app, workers } = devnet;
+  const requesterWallet = chain.wallets[2];
+  if (requesterWallet === undefined || subgraph === undefined || app === undefined)
+    throw new Error("the devnet is missing a piece");
   // Everything is up: tell the other tools where (sdk/devnet.ts). Removed first when stopping.
   const record = await writeDevnet({
     chainId: chain.chainId,
     rpcUrl: chain.url,
-    deployment: chain.deployment,
+    deployment: {
+      token: chain.deployment.token,
+      registry: chain.deployment.registry,
+      market: chain.deployment.market,
+      startBlock: chain.deployment.startBlock,
+    },
     contentDir,
     subgraphUrl: subgraph.url,
-    gatewayUrl: gateway.url,
-    appUrl: app.url,
+    gatewayUrl: app.gateway.url,
+    appUrl: app.app.url,
     pid: process.pid,
     startedAt: new Date().toISOString(),
   });
   process.once("exit", () => removeDevnet(record));
-  cleanups.push(async () => {
+  teardown.add(async () => {
     removeDevnet(record);
   });
   console.log(`  devnet record ${path.relative(REPO, record)} (the tools find this system there)`);
@@ -199,7 +159,7 @@ async function main(): Promise<void> {
     deployment: await readDeployment(chain.chainId),
     log,
   });
-  cleanups.push(() => ctx.store.close());
+  teardown.add(() => ctx.store.close());
   const posted = await postJob(ctx, { manifestPath: path.join(REPO, "demo/job.json") });
   console.log(
     `  job ${posted.jobId} posted, manifest ${posted.manifestCid}, escrow ${formatConun(posted.escrow)}`,
@@ -296,7 +256,7 @@ async function main(): Promise<void> {
     `  GraphQL endpoint: ${subgraph.url}${keep ? "" : " (live while the demo runs: add -- --keep)"}`,
   );
   console.log(
-    `  dApp: ${app.url} — network overview, provider leaderboard, job ${posted.jobId}'s page${keep ? "" : " (add -- --keep to browse it)"}`,
+    `  dApp: ${app.app.url} — network overview, provider leaderboard, job ${posted.jobId}'s page${keep ? "" : " (add -- --keep to browse it)"}`,
   );
   console.log(
     `  curl -s ${subgraph.url} -H 'content-type: application/json' \\\n    -d '${JSON.stringify({ query })}'`,

@@ -2,8 +2,7 @@
 // its own process, a shared local content store, a test image stored as an `ipfs://` archive,
 // jobs posted from real manifests, and workers started as separate processes exactly as a
 // provider starts them (`node worker/src/cli.ts run --config …`).
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseUnits } from "ethers";
@@ -18,14 +17,12 @@ import {
 } from "../sdk/manifest/index.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
+import { type Chain, ONE, startLocalNode } from "./chain.ts";
 import { busyboxImage, saveImage, type TestImage } from "./images.ts";
-import { type LocalNode, ONE, startLocalNode } from "./local-node.ts";
-
-const REPO = path.join(import.meta.dirname, "..");
-export const WORKER_CLI = path.join(REPO, "worker", "src", "cli.ts");
 
 export interface Cluster {
-  node: LocalNode;
+  /** The chain: a plain `hardhat node` (chain.ts), the protocol deployed with ethers. */
+  node: Chain;
   dir: string;
   storeDir: string;
   store: ContentStore;
@@ -145,140 +142,4 @@ export async function postManifestJob(
   const market = JobMarket__factory.connect(cluster.node.deployment.market, requester);
   await (await market.postJob(spec)).wait();
   return { jobId: await market.jobCount(), manifest, manifestCid };
-}
-
-export interface WorkerProcess {
-  name: string;
-  account: number;
-  address: string;
-  dataDir: string;
-  configPath: string;
-  child: ChildProcess;
-  /** Everything the worker logged so far. */
-  output(): string;
-  /** Resolves with the exit code. */
-  exited: Promise<number | null>;
-  /** SIGTERM, then wait for the exit code. */
-  stop(): Promise<number | null>;
-  /** SIGKILL, no chance to clean up. */
-  kill(): Promise<void>;
-}
-
-export interface WorkerOptions {
-  name: string;
-  account: number;
-  rpcUrl?: string;
-  fault?: string;
-  slots?: number;
-  metricsPort?: number;
-  /** Reuse a data folder (a restart). */
-  dataDir?: string;
-  extra?: Record<string, unknown>;
-}
-
-export async function writeWorkerConfig(cluster: Cluster, options: WorkerOptions) {
-  const dataDir = options.dataDir ?? path.join(cluster.dir, `worker-${options.name}`);
-  await mkdir(dataDir, { recursive: true });
-  const { deployment } = cluster.node;
-  const config = {
-    rpcUrl: options.rpcUrl ?? cluster.node.url,
-    chainId: cluster.node.chainId,
-    contracts: {
-      token: deployment.token,
-      registry: deployment.registry,
-      market: deployment.market,
-      startBlock: deployment.startBlock,
-    },
-    contentStore: { kind: "local", dir: cluster.storeDir },
-    dataDir,
-    capacity: { slots: options.slots ?? 2, cpuMillicores: 2000, memoryMiB: 2048, gpuCount: 0 },
-    stake: { target: "100" },
-    pollIntervalMs: 200,
-    rpcTimeoutMs: 2000,
-    receiptTimeoutMs: 5000,
-    metrics: { port: options.metricsPort ?? 0 },
-    log: { level: "debug", json: true },
-    fault: options.fault ?? "none",
-    ...options.extra,
-  };
-  const configPath = path.join(dataDir, "config.json");
-  await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
-  return { dataDir, configPath };
-}
-
-export async function startWorkerProcess(
-  cluster: Cluster,
-  options: WorkerOptions,
-): Promise<WorkerProcess> {
-  const { dataDir, configPath } = await writeWorkerConfig(cluster, options);
-  const key = cluster.node.keys[options.account];
-  const wallet = cluster.node.wallets[options.account];
-  if (key === undefined || wallet === undefined) throw new Error(`no account ${options.account}`);
-  const child = spawn(process.execPath, [WORKER_CLI, "run", "--config", configPath], {
-    cwd: REPO,
-    env: { ...process.env, CONUN_WORKER_DEV_KEY: key },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output += chunk.toString();
-    if (output.length > 2_000_000) output = output.slice(-1_000_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once("exit", (code) => resolve(code)),
-  );
-  return {
-    name: options.name,
-    account: options.account,
-    address: wallet.address,
-    dataDir,
-    configPath,
-    child,
-    output: () => output,
-    exited,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-    kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
-    },
-  };
-}
-
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-  onTimeout?: () => string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value as T;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  const extra = onTimeout ? `\n${onTimeout()}` : "";
-  throw new Error(
-    `timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}${extra}`,
-  );
-}
-
-/** The last lines of each worker's log, for failure messages. */
-export function tails(workers: WorkerProcess[], lines = 40): string {
-  return workers
-    .map((w) => `--- ${w.name} ---\n${w.output().trimEnd().split("\n").slice(-lines).join("\n")}`)
-    .join("\n");
 }

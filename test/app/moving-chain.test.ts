@@ -14,8 +14,8 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import type { Page } from "playwright-core";
 import { conun } from "../../app/src/lib/format.ts";
-import { tails } from "../../devnet/cluster.ts";
 import { ONE } from "../../devnet/protocol.ts";
+import { tails } from "../../devnet/workers.ts";
 import { groupBundlePath, writeBundle } from "../../sdk/results/index.ts";
 import { SCREENSHOT_DIR, startStackWorkers, useBrowserSuite } from "./stack.ts";
 

@@ -9,15 +9,19 @@ import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { type Browser, type ConsoleMessage, chromium, type Page } from "playwright-core";
-import { type AppServer, startAppServer } from "../../app/server.ts";
+import type { AppServer } from "../../app/server.ts";
+import { busyboxImage, saveImage, type TestImage } from "../../devnet/images.ts";
 import {
-  type Cluster,
+  devWallets,
+  LOCAL_CHAIN_ID,
+  localProvider,
+  startApp,
   startWorkerProcess,
   tails,
   type WorkerProcess,
+  type WorkerSite,
   waitFor,
-} from "../../devnet/cluster.ts";
-import { busyboxImage, saveImage, type TestImage } from "../../devnet/images.ts";
+} from "../../devnet/index.ts";
 import {
   type Connection,
   deployProtocol,
@@ -25,11 +29,8 @@ import {
   type Protocol,
   registerProviders,
 } from "../../devnet/protocol.ts";
-import { devWallets, localProvider } from "../../devnet/system.ts";
-import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
+import type { ContentGateway } from "../../sdk/content/gateway.ts";
 import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
-import { silentLogger } from "../../sdk/logger.ts";
-import { freePort } from "../../sdk/net.ts";
 import {
   addressesOf,
   latestBlockOf,
@@ -97,24 +98,14 @@ export async function startAppStack(): Promise<AppStack> {
   });
   const work = await mkdtemp(path.join(tmpdir(), "conun-app-test-"));
   const store = await openContentStore({ kind: "local", dir: path.join(work, "store") });
-  const appPort = await freePort();
-  const gateway = await startContentGateway({
+  const { app, gateway } = await startApp({
     store,
-    log: silentLogger,
-    uploadOrigins: [`http://127.0.0.1:${appPort}`],
-  });
-  const addresses = await addressesOf(protocol);
-  const app = await startAppServer({
-    port: appPort,
+    chainId: LOCAL_CHAIN_ID,
+    rpcUrl: rpc.url,
+    deployment: await addressesOf(protocol),
+    subgraphUrl: indexer.url,
+    networkName: "test chain",
     build: process.env.CONUN_APP_NO_BUILD === undefined,
-    config: {
-      chainId: 31337,
-      rpcUrl: rpc.url,
-      addresses: { token: addresses.token, registry: addresses.registry, market: addresses.market },
-      subgraphUrl: indexer.url,
-      gatewayUrl: gateway.url,
-      networkName: "test chain",
-    },
   });
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -233,24 +224,24 @@ export async function startStackWorkers(
   const imageCid = await stack.store.addFile(
     await saveImage(image.id, path.join(stack.work, `${namePrefix}-image.tar`)),
   );
-  // What the cluster helpers read of a cluster: where the chain, the contracts and the content
-  // store are. The chain is the stack's own, not a node of the worker tests.
-  const host = {
+  // Where the workers run: the stack's own chain, its contracts and its content store.
+  const host: WorkerSite = {
     dir: stack.work,
     storeDir: path.join(stack.work, "store"),
     node: {
       url: stack.rpcUrl,
-      chainId: 31337,
+      chainId: LOCAL_CHAIN_ID,
       deployment: {
         token: await token.getAddress(),
         registry: await registry.getAddress(),
         market: await market.getAddress(),
+        assignment: "",
         startBlock: 0,
       },
       keys,
       wallets,
     },
-  } as unknown as Cluster;
+  };
   const workers: WorkerProcess[] = [];
   const stop = async () => {
     for (const w of workers) await w.stop();

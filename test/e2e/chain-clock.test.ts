@@ -1,12 +1,11 @@
 // Chain time follows the wall clock on the local chains the project starts: the demo's node
 // (devnet/chain-node.ts, also the end-to-end test's and bench's) and the test helpers' node
-// (devnet/local-node.ts, also the worker cluster's and the subgraph bench's). Nobody sends
+// (devnet/chain.ts, also the worker cluster's and the subgraph bench's). Nobody sends
 // a transaction here, yet blocks keep coming and their timestamps keep up with real time; a
 // transaction is still mined at once.
 import { expect } from "chai";
 import type { JsonRpcProvider, Signer } from "ethers";
-import { startLocalNode } from "../../devnet/local-node.ts";
-import { startChain } from "../../devnet/system.ts";
+import { startChain, startLocalNode } from "../../devnet/chain.ts";
 
 /** Polls until `check` passes or `timeoutMs` elapses (then throws what it last saw). */
 async function waitFor<T>(what: string, read: () => Promise<T>, check: (value: T) => boolean) {
@@ -60,7 +59,7 @@ describe("local chains follow the wall clock", function () {
     }
   });
 
-  it("the test helpers' node (devnet/local-node.ts) mines a block a second when idle", async () => {
+  it("the test helpers' node (devnet/chain.ts) mines a block a second when idle", async () => {
     const node = await startLocalNode({ deploy: false });
     try {
       // The helper's nonce-counting signer: the provider caches nonces.

@@ -10,17 +10,13 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import {
-  type DemoChain,
+  type Chain,
+  type Devnet,
   deploymentOf,
-  fund,
   type RunningSubgraph,
   type RunningWorker,
-  startChain,
-  startSubgraph,
-  startWorkers,
-  stopChild,
-  waitForWorkersReady,
-} from "../../devnet/system.ts";
+  startDevnet,
+} from "../../devnet/index.ts";
 import { connectRequester, type RequesterContext } from "../../requester/context.ts";
 import { imageIdOfArchive } from "../../requester/image-archive.ts";
 import { assembleTiles } from "../../requester/mosaic.ts";
@@ -52,7 +48,8 @@ describe("the demo flow, end to end", function () {
   this.timeout(240_000);
 
   let dir: string;
-  let chain: DemoChain;
+  let devnet: Devnet | undefined;
+  let chain: Chain;
   let subgraph: RunningSubgraph;
   let workers: RunningWorker[] = [];
   let image: DemoImage;
@@ -65,26 +62,23 @@ describe("the demo flow, end to end", function () {
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "conun-e2e-"));
     image = await buildDemoImage();
-    chain = await startChain({ deploy: "direct" });
-    subgraph = await startSubgraph(chain, { dir: path.join(dir, "subgraph") });
-    const requester = chain.wallets[2];
-    if (requester === undefined) throw new Error("no requester account");
     const specs = [
       { name: "honest-a", account: 3 },
       { name: "honest-b", account: 4 },
       { name: "cheater", account: 5, fault: "wrong-results" as const },
     ];
-    await fund(
-      chain,
-      [requester.address, ...specs.map((s) => chain.wallets[s.account]?.address ?? "")],
-      "1000",
-    );
-    workers = await startWorkers(chain, specs, {
-      dir: path.join(dir, "workers"),
-      contentDir: path.join(dir, "content"),
-      subgraphUrl: subgraph.url,
+    devnet = await startDevnet({
+      dir,
+      chain: { deploy: "direct" },
+      subgraph: true,
+      funding: { accounts: [2, ...specs.map((s) => s.account)], amount: "1000" },
+      workers: specs,
     });
-    await waitForWorkersReady(chain, workers);
+    ({ chain, workers } = devnet);
+    if (devnet.subgraph === undefined) throw new Error("no subgraph");
+    subgraph = devnet.subgraph;
+    const requester = chain.wallets[2];
+    if (requester === undefined) throw new Error("no requester account");
     const token = ConunToken__factory.connect(chain.deployment.token, chain.provider);
     const registry = ProviderRegistry__factory.connect(chain.deployment.registry, chain.provider);
     for (const address of [requester.address, ...workers.map((w) => w.address)]) {
@@ -108,9 +102,7 @@ describe("the demo flow, end to end", function () {
 
   after(async () => {
     await ctx?.store.close();
-    for (const worker of workers) await stopChild(worker.child, 10_000);
-    await subgraph?.stop();
-    await chain?.stop();
+    await devnet?.stop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 

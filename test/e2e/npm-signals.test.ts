@@ -6,14 +6,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
-import {
-  type Cluster,
-  FIRST_PROVIDER,
-  fundProviders,
-  startCluster,
-  waitFor,
-  writeWorkerConfig,
-} from "../../devnet/cluster.ts";
+import { type Cluster, FIRST_PROVIDER, fundProviders, startCluster } from "../../devnet/cluster.ts";
+import { waitFor, writeWorkerConfig } from "../../devnet/workers.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 

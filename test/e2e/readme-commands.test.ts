@@ -17,7 +17,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { REPO } from "../../devnet/system.ts";
+import { REPO } from "../../devnet/chain.ts";
 import { type DevnetRecord, devnetFile, readDevnet } from "../../sdk/devnet.ts";
 
 /** A development account that is neither the deployer nor a demo provider. */

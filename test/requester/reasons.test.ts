@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { type LocalNode, startLocalNode } from "../../devnet/local-node.ts";
+import { type LocalNode, startLocalNode } from "../../devnet/chain.ts";
 import { at, ONE, resultRoot } from "../../devnet/protocol.ts";
 import { describeJob, jobStatus } from "../../requester/manage.ts";
 import { postJob } from "../../requester/post.ts";

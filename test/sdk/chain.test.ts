@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { JsonRpcProvider, Network, Wallet } from "ethers";
 import { network } from "hardhat";
-import { type LocalNode, ONE, startLocalNode } from "../../devnet/local-node.ts";
+import { type LocalNode, ONE, startLocalNode } from "../../devnet/chain.ts";
 import { deployProtocol, postJob, registerProviders } from "../../devnet/protocol.ts";
 import {
   ChainError,

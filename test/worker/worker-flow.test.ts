@@ -14,14 +14,16 @@ import {
   postManifestJob,
   REQUESTER,
   startCluster,
+} from "../../devnet/cluster.ts";
+import { buildBusyboxImage, removeImage, saveImage } from "../../devnet/images.ts";
+import { ensureSubgraphBuild } from "../../devnet/subgraph.ts";
+import {
   startWorkerProcess,
   tails,
   WORKER_CLI,
   type WorkerProcess,
   waitFor,
-} from "../../devnet/cluster.ts";
-import { buildBusyboxImage, removeImage, saveImage } from "../../devnet/images.ts";
-import { ensureSubgraphBuild } from "../../devnet/system.ts";
+} from "../../devnet/workers.ts";
 import { connectRequester } from "../../requester/context.ts";
 import { fetchResults } from "../../requester/results.ts";
 import { publishedPricing, quotePerTaskReplica } from "../../sdk/chain/pricing.ts";
