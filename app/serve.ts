@@ -12,6 +12,7 @@
 // `npm run app:serve` alone serves a second dApp on the demo's system.
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { rpcChainId } from "../sdk/chain/rpc.ts";
 import { startContentGateway } from "../sdk/content/gateway.ts";
 import { openContentStore } from "../sdk/content/index.ts";
 import { type DevnetRecord, readDevnet, sameRpcUrl } from "../sdk/devnet.ts";
@@ -57,7 +58,9 @@ async function main(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const log = createLogger({ level: "info" });
-  const chainId = await chainIdOf(rpcUrl);
+  const chainId = await rpcChainId(rpcUrl).catch((cause: unknown) => {
+    throw new Error(`cannot reach the chain at ${rpcUrl}: ${describeError(cause)}`, { cause });
+  });
   const deployment =
     demo !== undefined && demo.chainId === chainId
       ? demo.deployment
@@ -105,21 +108,6 @@ async function main(): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-}
-
-/** eth_chainId, bounded: ethers' provider would retry network detection forever. */
-async function chainIdOf(rpcUrl: string): Promise<number> {
-  const res = await fetch(rpcUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-    signal: AbortSignal.timeout(10_000),
-  }).catch((cause: unknown) => {
-    throw new Error(`cannot reach the chain at ${rpcUrl}: ${describeError(cause)}`, { cause });
-  });
-  const body = (await res.json()) as { result?: string };
-  if (typeof body.result !== "string") throw new Error(`${rpcUrl} did not answer eth_chainId`);
-  return Number(body.result);
 }
 
 main().catch((error: unknown) => {

@@ -41,3 +41,22 @@ export async function checkChainId(provider: JsonRpcProvider, expected: number):
     );
   }
 }
+
+/**
+ * The chain id a JSON-RPC node answers with, in one bounded request (an ethers provider
+ * without a pinned network would retry its detection forever while the node is down).
+ * Throws an Error naming the URL when nothing answers in time or the answer is not one.
+ */
+export async function rpcChainId(url: string, timeoutMs = 10_000): Promise<number> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    signal: AbortSignal.timeout(timeoutMs),
+  }).catch((cause: unknown) => {
+    throw new Error(`no JSON-RPC node answers at ${url}`, { cause });
+  });
+  const body = (await response.json().catch(() => ({}))) as { result?: unknown };
+  if (typeof body.result !== "string") throw new Error(`${url} did not answer eth_chainId`);
+  return Number(BigInt(body.result));
+}

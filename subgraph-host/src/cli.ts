@@ -13,6 +13,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { rpcChainId } from "../../sdk/chain/rpc.ts";
 import { describeError } from "../../sdk/errors.ts";
 import { createLogger, type LogLevel } from "../../sdk/logger.ts";
 import { readDeployment } from "../../sdk/protocol/deployments.ts";
@@ -45,21 +46,6 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
         );
     });
   });
-}
-
-async function chainIdOf(rpcUrl: string): Promise<number> {
-  const response = await fetch(rpcUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-    signal: AbortSignal.timeout(5_000),
-  }).catch((cause: unknown) => {
-    throw new SubgraphHostError("rpc-failed", `no JSON-RPC node answers at ${rpcUrl}`, { cause });
-  });
-  const body = (await response.json()) as { result?: string };
-  if (typeof body.result !== "string")
-    throw new SubgraphHostError("rpc-failed", `eth_chainId failed at ${rpcUrl}`);
-  return Number(body.result);
 }
 
 async function main(): Promise<void> {
@@ -102,7 +88,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level, json: values.json });
 
-  const chainId = await chainIdOf(values.rpc);
+  const chainId = await rpcChainId(values.rpc, 5_000).catch((cause: unknown) => {
+    throw new SubgraphHostError("rpc-failed", describeError(cause), { cause });
+  });
   const deployment = await readDeployment(chainId, {
     deploymentId: values["deployment-id"],
     deploymentsDir: values["deployments-dir"],
