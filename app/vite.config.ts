@@ -1,15 +1,13 @@
 // Vite builds the dApp from app/ and imports the shared SDK from ../sdk and the TypeChain
-// types from ../types, so ABIs, queries and manifest rules have one source. A few SDK modules
-// import Node built-ins for code paths the browser never takes (hashing files from disk,
-// importing directories): they resolve to small shims in src/shims that either do the same
-// thing with browser APIs (sha256) or throw if ever reached.
+// types from ../types, so ABIs, queries and manifest rules have one source. The SDK modules the
+// app imports are pure (no Node built-ins: their file-system companions, such as
+// sdk/results/fs.ts and sdk/content/cid-fs.ts, sit beside them), so nothing is shimmed.
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
 
 const here = import.meta.dirname;
-const shim = (name: string) => path.join(here, "src", "shims", name);
 
 /**
  * `vite dev` serves /config.json from the file named by CONUN_APP_CONFIG (the production
@@ -36,15 +34,6 @@ function devConfig(): Plugin {
 export default defineConfig({
   root: here,
   plugins: [react(), devConfig()],
-  resolve: {
-    alias: [
-      { find: /^node:crypto$/, replacement: shim("node-crypto.ts") },
-      { find: /^node:fs\/promises$/, replacement: shim("node-fs.ts") },
-      { find: /^node:fs$/, replacement: shim("node-fs.ts") },
-      { find: /^node:path$/, replacement: shim("node-path.ts") },
-      { find: /^node:stream\/promises$/, replacement: shim("node-stream.ts") },
-    ],
-  },
   server: { host: "127.0.0.1", fs: { allow: [path.join(here, "..")] } },
   build: {
     outDir: path.join(here, "dist"),

@@ -1,4 +1,3 @@
-import "./shims/buffer-global.ts";
 import "./styles.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";

@@ -1,10 +1,8 @@
-import { createReadStream } from "node:fs";
 import type { Blockstore } from "interface-blockstore";
 import { type ImporterOptions, importer } from "ipfs-unixfs-importer";
 import { fixedSize } from "ipfs-unixfs-importer/chunker";
 import { balanced } from "ipfs-unixfs-importer/layout";
 import { CID } from "multiformats/cid";
-import { directoryCandidates } from "./directory-source.ts";
 import { ContentError } from "./errors.ts";
 
 /** Multicodec codes the store accepts: raw leaves and dag-pb (UnixFS) nodes. */
@@ -83,7 +81,7 @@ export function isValidCid(text: string): boolean {
 }
 
 /** A block sink that keeps nothing: computing a CID needs the DAG's hashes, not its blocks. */
-const discard: Pick<Blockstore, "put"> = { put: async (cid) => cid };
+export const discard: Pick<Blockstore, "put"> = { put: async (cid) => cid };
 
 /** Imports one file's bytes into `sink`, returning the root CID. */
 export async function importBytesTo(
@@ -98,28 +96,7 @@ export async function importBytesTo(
   return root;
 }
 
-/** Imports a directory tree into `sink` (symlinks and special files are refused). */
-export async function importDirectoryTo(path: string, sink: Pick<Blockstore, "put">): Promise<CID> {
-  let root: CID | undefined;
-  const { rootName, candidates } = directoryCandidates(path);
-  for await (const entry of importer(candidates, sink, kuboImporterOptions())) {
-    if (entry.path === rootName) root = entry.cid;
-  }
-  if (root === undefined) throw new Error("importer produced no root directory");
-  return root;
-}
-
 /** The CID `ipfs add --cid-version 1` gives these bytes, computed without storing anything. */
 export async function cidOf(bytes: Uint8Array): Promise<string> {
   return (await importBytesTo(bytes, discard)).toString();
-}
-
-/** The CID of a file's contents, streamed from disk, computed without storing anything. */
-export async function cidOfFile(path: string): Promise<string> {
-  return (await importBytesTo(createReadStream(path), discard)).toString();
-}
-
-/** The CID of a directory tree (as `ipfs add -r -H --cid-version 1`), without storing. */
-export async function cidOfDirectory(path: string): Promise<string> {
-  return (await importDirectoryTo(path, discard)).toString();
 }

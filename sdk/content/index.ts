@@ -7,7 +7,8 @@ import { type IpfsContentStoreOptions, openIpfsContentStore } from "./ipfs.ts";
 import { openLocalContentStore } from "./local.ts";
 import type { ContentStore } from "./types.ts";
 
-export { cidOf, cidOfDirectory, cidOfFile, isValidCid, parseCid } from "./cid.ts";
+export { cidOf, isValidCid, parseCid } from "./cid.ts";
+export { cidOfDirectory, cidOfFile } from "./cid-fs.ts";
 export { ContentError, type ContentErrorCode } from "./errors.ts";
 export {
   type IpfsContentStore,

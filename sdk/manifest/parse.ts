@@ -40,7 +40,7 @@ export function parseManifest(
   problems.push(...crossChecks(value, form));
   if (problems.length > 0) throw new ManifestError(sortProblems(problems));
   const manifest = (result as { data: Manifest | SourceManifest }).data;
-  const size = Buffer.byteLength(JSON.stringify(manifest, null, 2));
+  const size = new TextEncoder().encode(JSON.stringify(manifest, null, 2)).length;
   if (size > LIMITS.maxManifestBytes) {
     throw new ManifestError([
       {

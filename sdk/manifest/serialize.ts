@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sha256 } from "ethers";
 import type { Manifest, SourceManifest } from "./schema.ts";
 import { resolvedManifestSchema, sourceManifestSchema } from "./schema.ts";
 
@@ -30,7 +30,7 @@ export function manifestBytes(manifest: Manifest | SourceManifest): Uint8Array {
 
 /** `JobSpec.manifestDigest`: SHA-256 of the exact manifest bytes, 0x-prefixed hex. */
 export function manifestDigest(bytes: Uint8Array): string {
-  return `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  return sha256(bytes);
 }
 
 function hasLocalReferences(manifest: Manifest | SourceManifest): boolean {

@@ -1,4 +1,4 @@
-import { formatUnits, parseUnits } from "ethers";
+import { formatUnits, hexlify, parseUnits } from "ethers";
 import type { JobSpec } from "../chain/contracts.ts";
 import type { Manifest } from "./schema.ts";
 import { manifestDigest } from "./serialize.ts";
@@ -18,7 +18,7 @@ export function specFromManifest(
   const digest =
     typeof reference.manifestDigest === "string"
       ? reference.manifestDigest.toLowerCase()
-      : `0x${Buffer.from(reference.manifestDigest).toString("hex")}`;
+      : hexlify(reference.manifestDigest);
   if (!/^0x[0-9a-f]{64}$/.test(digest)) {
     throw new TypeError(`manifestDigest must be 32 bytes, got ${digest}`);
   }

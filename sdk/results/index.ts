@@ -1,23 +1,43 @@
 /**
  * Results: the canonical output hash of a task, the result Merkle tree a provider commits to
- * (compatible with contracts/libraries/ResultMerkle.sol), and the results bundle.
+ * (compatible with contracts/libraries/ResultMerkle.sol), and the results bundle. This index is
+ * the Node surface (it includes fs.ts); browser code imports the pure modules themselves
+ * (bundle.ts, job.ts, layout.ts, merkle.ts, outcome.ts, output-hash.ts, verify.ts).
  */
 export {
-  type BundleTaskInput,
-  type BundleVerification,
+  buildResultsFile,
+  parseResultsFile,
+  type ResultsEntry,
   type ResultsFile,
-  readBundle,
+  serializeResultsFile,
   TASK_STATUSES,
   type TaskStatus,
-  type TaskVerdict,
-  type TaskVerification,
   unsuccessfulTaskHash,
+} from "./bundle.ts";
+export { ResultsError } from "./errors.ts";
+export {
+  type BundleTaskInput,
+  findGroupBundle,
+  groupBundlePath,
+  outputHash,
+  outputListing,
+  readBundle,
+  scanOutput,
+  sha256File,
   verifyBundle,
   type WriteBundleOptions,
   writeBundle,
-} from "./bundle.ts";
-export { ResultsError } from "./errors.ts";
-export { findGroupBundle, groupBundleName, groupBundlePath } from "./layout.ts";
+} from "./fs.ts";
+export {
+  type BundleSource,
+  type GroupCheck,
+  type JobCheck,
+  type JobTaskVerdict,
+  type TaskCheck,
+  type VerifiedFile,
+  verifyJobResults,
+} from "./job.ts";
+export { groupBundleName, type LocatedBundle, locateGroupBundle } from "./layout.ts";
 export {
   proofFor,
   RESULT_LEAF_ENCODING,
@@ -36,12 +56,20 @@ export {
   taskOutcomeOf,
 } from "./outcome.ts";
 export {
+  compareUtf8,
+  type ListingEntry,
+  listingHash,
   MAX_PATH_BYTES,
   type OutputFile,
   type OutputScan,
-  outputHash,
-  outputListing,
+  outputHashOf,
   type ScanLimits,
-  scanOutput,
-  sha256File,
+  sha256Hex,
 } from "./output-hash.ts";
+export {
+  type BundleVerification,
+  type TaskOutputRead,
+  type TaskVerdict,
+  type TaskVerification,
+  verifyResults,
+} from "./verify.ts";

@@ -1,8 +1,11 @@
-import { createHash } from "node:crypto";
-import { constants, createReadStream } from "node:fs";
-import { lstat, open, readdir } from "node:fs/promises";
-import { join } from "node:path";
-import { ResultsError } from "./errors.ts";
+/**
+ * The canonical output hash over bytes: pure and free of Node built-ins, so the CLI and the
+ * worker (through fs.ts, which walks a directory and streams its files) and the dApp (over
+ * files downloaded from a gateway) compute it with the same code. SHA-256 is ethers' `sha256`,
+ * which runs on Node's crypto in Node and on @noble/hashes in the browser (ethers' own
+ * `browser` map), so no shim is needed.
+ */
+import { sha256 } from "ethers";
 
 /** One regular file of a task's output, by its relative POSIX path. */
 export interface OutputFile {
@@ -25,7 +28,12 @@ export interface OutputScan {
   entries: number;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+/** One line of an output's canonical listing: a file's path and the hex SHA-256 of its bytes. */
+export interface ListingEntry {
+  path: string;
+  /** 64 lowercase hex digits, without `0x`. */
+  sha256: string;
+}
 
 /**
  * The longest relative path an output may hold. Linux refuses longer paths to open() and
@@ -34,121 +42,44 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  */
 export const MAX_PATH_BYTES = 3072;
 
-function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+const encoder = new TextEncoder();
+
+/** Orders strings by their UTF-8 bytes (the canonical path order). */
+export function compareUtf8(a: string, b: string): number {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const d = (x[i] as number) - (y[i] as number);
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+/** SHA-256 of `bytes` (a string is taken as its UTF-8 bytes), as 64 lowercase hex digits. */
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return sha256(typeof bytes === "string" ? encoder.encode(bytes) : bytes).slice(2);
 }
 
 /**
- * Lists a task's output directory without ever following a symlink: every entry is looked at
- * with lstat, and anything but a regular file or a directory (symlink, device, fifo, socket)
- * makes the output invalid, because hashing or copying it would make the host read or write
- * outside the task's own files. Names must be valid UTF-8 so that the canonical path order is
- * defined.
+ * The canonical output hash of one task (`0x` + 64 hex, usable as a bytes32) from its listing:
+ * SHA-256 over the lines `<relative POSIX path>\0<hex SHA-256 of contents>\n` of every regular
+ * file, sorted by the UTF-8 bytes of the path. Directories are implied by the paths (an empty
+ * directory does not count); timestamps, owners and modes are ignored.
  */
-export async function scanOutput(dir: string, limits: ScanLimits = {}): Promise<OutputScan> {
-  const maxBytes = limits.maxBytes ?? Number.POSITIVE_INFINITY;
-  const maxEntries = limits.maxEntries ?? Number.POSITIVE_INFINITY;
-  const root = await lstat(dir);
-  if (!root.isDirectory()) {
-    throw new ResultsError("invalid-output", `output root is not a directory: ${dir}`, {
-      details: { dir },
-    });
+export function listingHash(listing: readonly ListingEntry[]): string {
+  const lines = [...listing].sort((a, b) => compareUtf8(a.path, b.path));
+  const parts = lines.map((line) => encoder.encode(`${line.path}\0${line.sha256}\n`));
+  const total = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    total.set(part, offset);
+    offset += part.length;
   }
-  const files: OutputFile[] = [];
-  let totalBytes = 0;
-  let entries = 0;
-  const pending: string[] = [""];
-  while (pending.length > 0) {
-    const relDir = pending.pop() as string;
-    const names = await readdir(join(dir, relDir), { encoding: "buffer" });
-    for (const raw of names) {
-      let name: string;
-      try {
-        name = utf8.decode(raw);
-      } catch {
-        throw new ResultsError("invalid-output", "output holds a file name that is not UTF-8", {
-          details: { dir: relDir, name: raw.toString("hex") },
-        });
-      }
-      const rel = relDir === "" ? name : `${relDir}/${name}`;
-      if (Buffer.byteLength(rel) > MAX_PATH_BYTES) {
-        throw new ResultsError(
-          "invalid-output",
-          `output path longer than ${MAX_PATH_BYTES} bytes`,
-          {
-            details: { prefix: rel.slice(0, 200) },
-          },
-        );
-      }
-      const stat = await lstat(join(dir, rel));
-      entries += 1;
-      if (entries > maxEntries) {
-        throw new ResultsError("output-too-large", `output has more than ${maxEntries} entries`, {
-          details: { entries, maxEntries },
-        });
-      }
-      if (stat.isDirectory()) {
-        pending.push(rel);
-      } else if (stat.isFile()) {
-        files.push({ path: rel, size: stat.size });
-        totalBytes += stat.size;
-        if (totalBytes > maxBytes) {
-          throw new ResultsError("output-too-large", `output exceeds ${maxBytes} bytes`, {
-            details: { totalBytes, maxBytes },
-          });
-        }
-      } else {
-        const kind = stat.isSymbolicLink() ? "symlink" : "special file";
-        throw new ResultsError("invalid-output", `output holds a ${kind}: ${rel}`, {
-          details: { path: rel, kind },
-        });
-      }
-    }
-  }
-  files.sort((a, b) => compareUtf8(a.path, b.path));
-  return { files, totalBytes, entries };
+  return `0x${sha256Hex(total)}`;
 }
 
-/**
- * SHA-256 of one file, opened with O_NOFOLLOW so that a symlink swapped in after the scan is
- * refused by the kernel rather than followed.
- */
-export async function sha256File(path: string): Promise<string> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    const hash = createHash("sha256");
-    const stream = createReadStream("", { fd: handle.fd, autoClose: false });
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-    return hash.digest("hex");
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The canonical manifest lines of an output directory: `<path>\0<hex sha256>\n` per file. */
-export async function outputListing(
-  dir: string,
-  limits: ScanLimits = {},
-): Promise<{ path: string; sha256: string; size: number }[]> {
-  const { files } = await scanOutput(dir, limits);
-  const listing: { path: string; sha256: string; size: number }[] = [];
-  for (const file of files) {
-    listing.push({ ...file, sha256: await sha256File(join(dir, file.path)) });
-  }
-  return listing;
-}
-
-/**
- * The canonical output hash of one task (`0x` + 64 hex, usable as a bytes32): SHA-256 over
- * the lines `<relative POSIX path>\0<hex SHA-256 of contents>\n` of every regular file, sorted
- * by the UTF-8 bytes of the path. Directories are implied by the paths (an empty directory
- * does not count); timestamps, owners and modes are ignored.
- */
-export async function outputHash(dir: string, limits: ScanLimits = {}): Promise<string> {
-  const hash = createHash("sha256");
-  for (const file of await outputListing(dir, limits)) {
-    hash.update(Buffer.from(file.path, "utf8"));
-    hash.update(`\0${file.sha256}\n`);
-  }
-  return `0x${hash.digest("hex")}`;
+/** The canonical output hash of in-memory files (paths relative to the task's /output). */
+export function outputHashOf(files: readonly { path: string; bytes: Uint8Array }[]): string {
+  return listingHash(files.map((file) => ({ path: file.path, sha256: sha256Hex(file.bytes) })));
 }

@@ -14,7 +14,6 @@ import {
   offers,
   readActionFacts,
 } from "../../app/src/lib/actions.ts";
-import { explainError } from "../../app/src/lib/errors.ts";
 import {
   type Connection,
   commitAll,
@@ -25,6 +24,7 @@ import {
   registerProviders,
   revealAll,
 } from "../../devnet/protocol.ts";
+import { explainError } from "../../sdk/chain/reverts.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
 
 const KINDS: JobActionKind[] = ["cancel", "closeBidding", "finalize", "claim", "withdraw"];

@@ -1,4 +1,4 @@
-// The dApp's copy of the results parser (app/src/lib/verify.ts) reads a task's outcome — exit
+// The dApp's results check (sdk/results/job.ts, the parser the CLI uses) reads a task's outcome — exit
 // code, stderr tail, reason — the way sdk/results does: through a real gateway, escaped and
 // bounded, dropped when malformed, absent in older bundles, and flagged for failed, non-zero or
 // empty-output tasks.
@@ -6,12 +6,17 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { verifyJobResults } from "../../app/src/lib/verify.ts";
+import { gatewaySource } from "../../app/src/lib/gateway.ts";
 import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
 import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import type { JobDetails } from "../../sdk/queries/jobs.ts";
-import { describeOutcome, readBundle, writeBundle } from "../../sdk/results/index.ts";
+import {
+  describeOutcome,
+  readBundle,
+  verifyJobResults,
+  writeBundle,
+} from "../../sdk/results/index.ts";
 import { controlCharacters } from "../helpers/text.ts";
 
 const PROVIDER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
@@ -77,7 +82,7 @@ describe("verifyJobResults#task outcome", () => {
 
   it("reads the outcome as the CLI does and flags the failed and the empty task", async () => {
     const { dir, job } = await bundle();
-    const check = await verifyJobResults(gateway.url, job);
+    const check = await verifyJobResults(gatewaySource(gateway.url), job);
     expect(check.ok).to.equal(true);
     const tasks = check.groups[0]?.tasks ?? [];
     const cli = (await readBundle(dir)).tasks;
@@ -106,7 +111,7 @@ describe("verifyJobResults#task outcome", () => {
         delete task.reason;
       }
     });
-    const check = await verifyJobResults(gateway.url, job);
+    const check = await verifyJobResults(gatewaySource(gateway.url), job);
     expect(check.ok).to.equal(true);
     expect(check.groups[0]?.tasks.map((t) => t.outcome)).to.deep.equal([{}, {}, {}]);
   });
@@ -119,7 +124,7 @@ describe("verifyJobResults#task outcome", () => {
       first.exitCode = "127";
       second.reason = { html: "<script>" };
     });
-    const check = await verifyJobResults(gateway.url, job);
+    const check = await verifyJobResults(gatewaySource(gateway.url), job);
     expect(check.ok).to.equal(true);
     const [first, second] = check.groups[0]?.tasks ?? [];
     expect(first?.outcome.exitCode).to.equal(undefined);

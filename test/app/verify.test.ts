@@ -1,15 +1,21 @@
-// The dApp's results check (app/src/lib/verify.ts) run in Node against a real gateway: it must
+// The dApp's results check (sdk/results/job.ts over app/src/lib/gateway.ts) run in Node against a real gateway: it must
 // agree with sdk/results (the CLI's rules) on hashes, layouts and verdicts.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { outputHashOf, verifyJobResults } from "../../app/src/lib/verify.ts";
+import { gatewaySource } from "../../app/src/lib/gateway.ts";
 import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
 import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import type { JobDetails } from "../../sdk/queries/jobs.ts";
-import { groupBundlePath, outputHash, writeBundle } from "../../sdk/results/index.ts";
+import {
+  groupBundlePath,
+  outputHash,
+  outputHashOf,
+  verifyJobResults,
+  writeBundle,
+} from "../../sdk/results/index.ts";
 
 const PROVIDER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
@@ -104,7 +110,7 @@ describe("verifyJobResults", () => {
   it("verifies every task of a provider holding two groups, including a failed task's sentinel", async () => {
     const { cid, roots } = await twoGroupReveal("good");
     const check = await verifyJobResults(
-      gateway.url,
+      gatewaySource(gateway.url),
       job([
         { root: roots[0] as string, cids: [cid], taskStart: 0, taskCount: 2 },
         { root: roots[1] as string, cids: [cid], taskStart: 2, taskCount: 1 },
@@ -126,7 +132,7 @@ describe("verifyJobResults", () => {
   it("reports a file that differs from its claim as an output mismatch", async () => {
     const { cid, roots } = await twoGroupReveal("bad", true);
     const check = await verifyJobResults(
-      gateway.url,
+      gatewaySource(gateway.url),
       job([{ root: roots[0] as string, cids: [cid], taskStart: 0, taskCount: 2 }]),
     );
     expect(check.ok).to.equal(false);
@@ -141,7 +147,7 @@ describe("verifyJobResults", () => {
     const good = await twoGroupReveal("good");
     expect(bad.roots[0]).to.equal(good.roots[0]);
     const check = await verifyJobResults(
-      gateway.url,
+      gatewaySource(gateway.url),
       job([
         { root: good.roots[0] as string, cids: [bad.cid, good.cid], taskStart: 0, taskCount: 2 },
       ]),
@@ -153,7 +159,7 @@ describe("verifyJobResults", () => {
   it("refuses a bundle whose claims are not under the on-chain root", async () => {
     const { cid } = await twoGroupReveal("other");
     const check = await verifyJobResults(
-      gateway.url,
+      gatewaySource(gateway.url),
       job([{ root: `0x${"11".repeat(32)}`, cids: [cid], taskStart: 0, taskCount: 2 }]),
     );
     expect(check.ok).to.equal(false);

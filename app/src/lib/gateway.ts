@@ -1,5 +1,6 @@
 /** The content gateway as seen from the browser (sdk/content/gateway.ts is the server). */
 import type { GatewayListing } from "../../../sdk/content/gateway.ts";
+import type { BundleSource } from "../../../sdk/results/job.ts";
 
 export type { GatewayListing };
 
@@ -45,4 +46,13 @@ export async function listDirectory(gatewayUrl: string, cid: string): Promise<Ga
     throw new Error(`${cid} is a file, not a results bundle directory`);
   }
   return (await res.json()) as GatewayListing;
+}
+
+/** The gateway as the source of revealed bundles that sdk/results/job.ts verifies. */
+export function gatewaySource(gatewayUrl: string): BundleSource {
+  return {
+    list: (cid) => listDirectory(gatewayUrl, cid),
+    read: (cid, path) => fetchBytes(gatewayUrl, cid, path),
+    urlOf: (cid, path) => contentUrl(gatewayUrl, cid, path),
+  };
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { explainError } from "./errors.ts";
+import { explainError } from "../../../sdk/chain/reverts.ts";
 
 export interface Polled<T> {
   data: T | undefined;

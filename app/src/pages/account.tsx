@@ -1,9 +1,9 @@
 import { parseUnits } from "ethers";
 import { useEffect, useState } from "react";
+import { explainError } from "../../../sdk/chain/reverts.ts";
 import { Card, ErrorMessage, Facts, Status } from "../components/ui.tsx";
 import { LOCAL_CHAIN_IDS } from "../config.ts";
 import { useApp } from "../context.ts";
-import { explainError } from "../lib/errors.ts";
 import { conun } from "../lib/format.ts";
 import { usePoll } from "../lib/hooks.ts";
 import {

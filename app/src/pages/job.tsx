@@ -1,7 +1,9 @@
 import { useState } from "react";
+import { explainError } from "../../../sdk/chain/reverts.ts";
 import { getJob, type JobDetails } from "../../../sdk/queries/jobs.ts";
 import { listProviders } from "../../../sdk/queries/providers.ts";
 import { jobReasons } from "../../../sdk/queries/reasons.ts";
+import { type JobCheck, verifyJobResults } from "../../../sdk/results/job.ts";
 import { describeOutcome } from "../../../sdk/results/outcome.ts";
 import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
 import { Address, Badge, Card, ErrorMessage, Facts, Loading, Status } from "../components/ui.tsx";
@@ -12,10 +14,9 @@ import {
   type JobAction,
   readActionFacts,
 } from "../lib/actions.ts";
-import { explainError } from "../lib/errors.ts";
 import { conun, shortHash, time } from "../lib/format.ts";
+import { gatewaySource } from "../lib/gateway.ts";
 import { usePoll } from "../lib/hooks.ts";
-import { type JobCheck, verifyJobResults } from "../lib/verify.ts";
 
 const STEPS = ["Open", "Awarded", "Committed", "Revealed", "Finalized"] as const;
 
@@ -96,7 +97,7 @@ export function JobPage({ id }: { id: string }) {
     setError(undefined);
     setStatus("Downloading and verifying results…");
     try {
-      const result = await verifyJobResults(config.gatewayUrl, job);
+      const result = await verifyJobResults(gatewaySource(config.gatewayUrl), job);
       setCheck(result);
       setStatus(
         result.ok

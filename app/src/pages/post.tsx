@@ -1,9 +1,9 @@
 import { type DragEvent, useState } from "react";
 import { parse as parseYaml } from "yaml";
+import { explainError } from "../../../sdk/chain/reverts.ts";
 import { ManifestError } from "../../../sdk/manifest/errors.ts";
 import { Card, ErrorMessage, Status } from "../components/ui.tsx";
 import { useApp } from "../context.ts";
-import { explainError } from "../lib/errors.ts";
 import {
   type Funding,
   type JobForm,
