@@ -1,5 +1,7 @@
 import { chmod, lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type KillCause, outputViolation } from "./outcome.ts";
 
 export interface OutputUsage {
   bytes: number;
@@ -89,4 +91,30 @@ export async function measureOutput(
     }
   }
   return { bytes, entries, exceeded: false };
+}
+
+/**
+ * Watches a running task's /output until `signal` aborts, measuring it every `pollMs` (slower
+ * when the walk is slow, to stay under ~10% of a core however many files the task keeps);
+ * resolves with the first violation of its bounds, or undefined once stopped.
+ */
+export async function watchOutput(
+  dir: string,
+  options: { maxBytes: number; maxEntries: number; pollMs: number; signal: AbortSignal },
+): Promise<KillCause | undefined> {
+  const { signal, pollMs } = options;
+  const bounds = { maxBytes: options.maxBytes, maxEntries: options.maxEntries };
+  let delay = pollMs;
+  while (!signal.aborted) {
+    try {
+      await sleep(delay, undefined, { signal });
+    } catch {
+      return undefined;
+    }
+    const walkStarted = performance.now();
+    const violation = outputViolation(await measureOutput(dir, bounds), bounds);
+    if (violation !== undefined && !signal.aborted) return violation;
+    delay = Math.max(pollMs, 10 * (performance.now() - walkStarted));
+  }
+  return undefined;
 }

@@ -5,11 +5,18 @@ import type Docker from "dockerode";
 import { describeError, isConunError } from "../../../sdk/errors.ts";
 import { type Logger, silentLogger } from "../../../sdk/logger.ts";
 import type { TaskStatus } from "../../../sdk/results/bundle.ts";
-import { scanOutput } from "../../../sdk/results/output-hash.ts";
+import { scanOutput } from "../../../sdk/results/fs.ts";
 import { DEFAULT_API_TIMEOUT_MS, dockerCall, dockerStatus } from "./docker.ts";
 import { ExecutionError } from "./errors.ts";
+import {
+  classifyOutcome,
+  discardsOutput,
+  type KillCause,
+  needsOutputCheck,
+  type OutputCheck,
+} from "./outcome.ts";
 import { makeOutputReadable, removeOutput } from "./output-cleanup.ts";
-import { measureOutput } from "./output-watch.ts";
+import { measureOutput, watchOutput } from "./output-watch.ts";
 
 export type { TaskStatus };
 
@@ -318,12 +325,188 @@ async function readLogs(
   return { stdout: await read("stdout"), stderr: await read("stderr") };
 }
 
-function exitReason(exitCode: number): string {
-  if (exitCode === 0) return "exited with code 0";
-  if (exitCode === 153) return "exited with code 153 (file size limit exceeded)";
-  if (exitCode > 128) return `exited with code ${exitCode} (signal ${exitCode - 128})`;
-  return `exited with code ${exitCode}`;
+/** Sends SIGKILL once, remembering why; a later cause does not replace the first. */
+class Killer {
+  cause: KillCause | undefined;
+  running = true;
+
+  readonly #container: Docker.Container;
+  readonly #apiTimeoutMs: number;
+  readonly #log: Logger;
+
+  constructor(container: Docker.Container, apiTimeoutMs: number, log: Logger) {
+    this.#container = container;
+    this.#apiTimeoutMs = apiTimeoutMs;
+    this.#log = log;
+  }
+
+  async kill(cause: KillCause): Promise<void> {
+    if (this.cause !== undefined || !this.running) return;
+    this.cause = cause;
+    this.#log.info("killing task", { status: cause.status, reason: cause.reason });
+    // 409 means "not running": either it already stopped (then `running` turns false as soon
+    // as the wait returns) or the engine has not marked it running yet, so try again briefly.
+    for (let attempt = 0; attempt < 10 && this.running; attempt++) {
+      try {
+        await dockerCall("kill a container", this.#apiTimeoutMs, (abortSignal) =>
+          this.#container.kill({ signal: "SIGKILL", abortSignal }),
+        );
+        return;
+      } catch (error) {
+        const code = dockerStatus(error);
+        if (code === 404) return;
+        if (code !== 409) {
+          this.#log.warn("kill failed", { error: describeError(error) });
+          return;
+        }
+        await sleep(50);
+      }
+    }
+  }
 }
+
+/** What running the container showed, before the output is looked at. */
+interface ContainerRun {
+  unstartable?: string;
+  killed?: KillCause;
+  exitCode: number | null;
+  oomKilled: boolean;
+  durationMs: number;
+  logs: { stdout: string; stderr: string };
+}
+
+/**
+ * Starts the container and sees it to its end: the wall-clock timeout, the output watcher and
+ * `signal` may kill it. Returns what was observed; the caller removes the container.
+ */
+async function superviseContainer(
+  container: Docker.Container,
+  options: RunTaskOptions,
+  apiTimeoutMs: number,
+  maxEntries: number,
+  log: Logger,
+): Promise<ContainerRun> {
+  const { limits, signal, outputDir } = options;
+  const killer = new Killer(container, apiTimeoutMs, log);
+  const watcherStop = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const onTimeout = async () => {
+    let reason = `wall-clock timeout of ${limits.timeoutSeconds} s exceeded`;
+    // A fork bomb shows up as a task stuck at its process limit: say so in the report.
+    if (await hitProcessLimit(container, limits.pids)) {
+      reason += `; process limit (${limits.pids}) reached`;
+    }
+    await killer.kill({ status: "timed-out", reason });
+  };
+  const onAbort = () =>
+    void killer.kill({ status: "cancelled", reason: "cancelled by the worker" });
+  const started = performance.now();
+  try {
+    // Watch from before the start: the task may already be writing while start() returns.
+    const watcher = watchOutput(outputDir, {
+      maxBytes: limits.maxOutputBytes,
+      maxEntries,
+      pollMs: options.outputPollMs ?? 50,
+      signal: watcherStop.signal,
+    }).then((violation) => (violation === undefined ? undefined : killer.kill(violation)));
+    const unstartable = await startContainer(container, apiTimeoutMs);
+    if (unstartable === undefined) {
+      log.debug("task started", { containerId: container.id });
+      timer = setTimeout(() => void onTimeout(), limits.timeoutSeconds * 1000);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+      // Bounded even if the engine loses the container: timeout, then the kill, then a grace.
+      const waitMs = limits.timeoutSeconds * 1000 + 2 * apiTimeoutMs + 5_000;
+      await dockerCall("wait for a container", waitMs, (abortSignal) =>
+        container.wait({ condition: "not-running", abortSignal } as object),
+      );
+    }
+    const durationMs = performance.now() - started;
+    killer.running = false;
+    watcherStop.abort();
+    await watcher;
+    const killed = killer.cause;
+    if (unstartable !== undefined) {
+      return { unstartable, exitCode: null, oomKilled: false, durationMs, logs: NO_LOGS };
+    }
+    const info = await dockerCall("inspect a container", apiTimeoutMs, (abortSignal) =>
+      container.inspect({ abortSignal } as object),
+    );
+    const logs = await readLogs(container, apiTimeoutMs, options.logTailBytes ?? 8192, log);
+    return {
+      ...(killed === undefined ? {} : { killed }),
+      exitCode: info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      durationMs,
+      logs,
+    };
+  } finally {
+    killer.running = false;
+    watcherStop.abort();
+    if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Starts the container; returns why the job's own argv cannot be executed in its image (a
+ * task outcome, not an engine fault), or undefined once it runs.
+ */
+async function startContainer(
+  container: Docker.Container,
+  apiTimeoutMs: number,
+): Promise<string | undefined> {
+  try {
+    await dockerCall("start a container", apiTimeoutMs, (abortSignal) =>
+      container.start({ abortSignal } as object),
+    );
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (dockerStatus(error) !== 400 || !/exec: /.test(message)) throw error;
+    return message.slice(message.indexOf("exec: ")).replace(/: unknown$/, "");
+  }
+}
+
+async function removeContainer(container: Docker.Container, apiTimeoutMs: number, log: Logger) {
+  try {
+    await dockerCall("remove a container", apiTimeoutMs, (abortSignal) =>
+      container.remove({ force: true, v: true, abortSignal } as object),
+    );
+  } catch (error) {
+    if (dockerStatus(error) !== 404) {
+      log.warn("could not remove container", {
+        containerId: container.id,
+        error: describeError(error),
+      });
+    }
+  }
+}
+
+/** The authoritative look at /output once nothing can change it: lstat only, never followed. */
+async function checkOutput(
+  outputDir: string,
+  bounds: { maxBytes: number; maxEntries: number },
+): Promise<OutputCheck> {
+  try {
+    if (process.getuid?.() !== 0) await makeOutputReadable(outputDir);
+    await scanOutput(outputDir, bounds);
+    return { ok: true };
+  } catch (error) {
+    if (isConunError(error)) {
+      const status = error.code === "output-too-large" ? "output-too-large" : "invalid-output";
+      return { ok: false, status, reason: error.message };
+    }
+    // e.g. EACCES: a file another uid wrote and locked; the host cannot hash it.
+    return {
+      ok: false,
+      status: "invalid-output",
+      reason: `output cannot be read: ${describeError(error)}`,
+    };
+  }
+}
+
+const NO_LOGS = { stdout: "", stderr: "" };
 
 /**
  * Runs one task in a fresh, locked-down container and reports how it ended. The container
@@ -335,7 +518,9 @@ function exitReason(exitCode: number): string {
  * invalid, and nothing the task wrote is ever followed or executed by the host.
  *
  * Task outcomes (a crash, a timeout, an OOM kill, …) are results, not errors; only a bad
- * request or an engine failure throws (ExecutionError).
+ * request or an engine failure throws (ExecutionError). Three parts: the container run
+ * (superviseContainer), the output watch (watchOutput) and the outcome, a pure function of
+ * what they observed (classifyOutcome).
  */
 export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   const user = validate(options);
@@ -346,7 +531,6 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     jobId: options.labels?.jobId,
     taskIndex: options.labels?.taskIndex,
   });
-  const noLogs = { stdout: "", stderr: "" };
   if (signal?.aborted) {
     return {
       status: "cancelled",
@@ -354,7 +538,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       reason: "cancelled before start",
       durationMs: 0,
       outputBytes: 0,
-      logs: noLogs,
+      logs: NO_LOGS,
     };
   }
   try {
@@ -369,140 +553,11 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   const container = await dockerCall("create a container", apiTimeoutMs, (abortSignal) =>
     docker.createContainer({ ...spec, abortSignal } as Docker.ContainerCreateOptions),
   );
-  let killed: { status: TaskStatus; reason: string } | undefined;
-  let running = true;
-  let timer: NodeJS.Timeout | undefined;
-  const watcherStop = new AbortController();
-
-  const kill = async (status: TaskStatus, reason: string) => {
-    if (killed !== undefined || !running) return;
-    killed = { status, reason };
-    log.info("killing task", { status, reason });
-    // 409 means "not running": either it already stopped (then `running` turns false as soon
-    // as the wait returns) or the engine has not marked it running yet, so try again briefly.
-    for (let attempt = 0; attempt < 10 && running; attempt++) {
-      try {
-        await dockerCall("kill a container", apiTimeoutMs, (abortSignal) =>
-          container.kill({ signal: "SIGKILL", abortSignal }),
-        );
-        return;
-      } catch (error) {
-        const code = dockerStatus(error);
-        if (code === 404) return;
-        if (code !== 409) {
-          log.warn("kill failed", { error: describeError(error) });
-          return;
-        }
-        await sleep(50);
-      }
-    }
-  };
-
-  const onTimeout = async () => {
-    let reason = `wall-clock timeout of ${limits.timeoutSeconds} s exceeded`;
-    // A fork bomb shows up as a task stuck at its process limit: say so in the report.
-    if (await hitProcessLimit(container, limits.pids)) {
-      reason += `; process limit (${limits.pids}) reached`;
-    }
-    await kill("timed-out", reason);
-  };
-
-  const onAbort = () => void kill("cancelled", "cancelled by the worker");
-
-  const watch = async () => {
-    const pollMs = options.outputPollMs ?? 50;
-    let delay = pollMs;
-    while (running) {
-      try {
-        await sleep(delay, undefined, { signal: watcherStop.signal });
-      } catch {
-        return;
-      }
-      const walkStarted = performance.now();
-      const usage = await measureOutput(outputDir, {
-        maxBytes: limits.maxOutputBytes,
-        maxEntries,
-      });
-      if (usage.exceeded && running) {
-        const what =
-          usage.entries > maxEntries
-            ? `more than ${maxEntries} files and directories`
-            : `more than ${limits.maxOutputBytes} bytes`;
-        await kill("output-too-large", `output grew to ${what} while running`);
-        return;
-      }
-      if (usage.unmeasurable !== undefined && running) {
-        // What cannot be measured cannot be bounded: stop the task rather than trust it.
-        await kill(
-          "invalid-output",
-          `output cannot be measured while running (${usage.unmeasurable})`,
-        );
-        return;
-      }
-      // Keep the watcher under ~10% of a core however many files the task keeps in /output.
-      delay = Math.max(pollMs, 10 * (performance.now() - walkStarted));
-    }
-  };
-
-  const started = performance.now();
-  let durationMs = 0;
-  let exitCode: number | null = null;
-  let oomKilled = false;
-  let unstartable: string | undefined;
-  let logs = noLogs;
+  let run: ContainerRun;
   try {
-    // Watch from before the start: the task may already be writing while start() returns.
-    const watcher = watch();
-    try {
-      await dockerCall("start a container", apiTimeoutMs, (abortSignal) =>
-        container.start({ abortSignal } as object),
-      );
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      // The job's own argv cannot be executed in its image: a task outcome, not an engine fault.
-      if (dockerStatus(error) !== 400 || !/exec: /.test(message)) throw error;
-      unstartable = message.slice(message.indexOf("exec: ")).replace(/: unknown$/, "");
-    }
-    if (unstartable === undefined) {
-      log.debug("task started", { containerId: container.id });
-      timer = setTimeout(() => void onTimeout(), limits.timeoutSeconds * 1000);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      if (signal?.aborted) onAbort();
-      // Bounded even if the engine loses the container: timeout, then the kill, then a grace.
-      const waitMs = limits.timeoutSeconds * 1000 + 2 * apiTimeoutMs + 5_000;
-      await dockerCall("wait for a container", waitMs, (abortSignal) =>
-        container.wait({ condition: "not-running", abortSignal } as object),
-      );
-    }
-    durationMs = performance.now() - started;
-    running = false;
-    watcherStop.abort();
-    await watcher;
-    if (unstartable === undefined) {
-      const info = await dockerCall("inspect a container", apiTimeoutMs, (abortSignal) =>
-        container.inspect({ abortSignal } as object),
-      );
-      exitCode = info.State.ExitCode;
-      oomKilled = info.State.OOMKilled;
-      logs = await readLogs(container, apiTimeoutMs, options.logTailBytes ?? 8192, log);
-    }
+    run = await superviseContainer(container, options, apiTimeoutMs, maxEntries, log);
   } finally {
-    running = false;
-    watcherStop.abort();
-    if (timer !== undefined) clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
-    try {
-      await dockerCall("remove a container", apiTimeoutMs, (abortSignal) =>
-        container.remove({ force: true, v: true, abortSignal } as object),
-      );
-    } catch (error) {
-      if (dockerStatus(error) !== 404) {
-        log.warn("could not remove container", {
-          containerId: container.id,
-          error: describeError(error),
-        });
-      }
-    }
+    await removeContainer(container, apiTimeoutMs, log);
   }
 
   // The container and every process in it are gone: /output can no longer change under us.
@@ -510,41 +565,21 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     maxBytes: Number.MAX_SAFE_INTEGER,
     maxEntries: maxEntries + 1,
   });
-  const result = (status: TaskStatus, reason: string): TaskResult => ({
+  const facts = { ...run, memoryMiB: limits.memoryMiB };
+  const output = needsOutputCheck(facts)
+    ? await checkOutput(outputDir, { maxBytes: limits.maxOutputBytes, maxEntries })
+    : undefined;
+  const { status, reason } = classifyOutcome(output === undefined ? facts : { ...facts, output });
+  const outcome: TaskResult = {
     status,
-    exitCode,
+    exitCode: run.exitCode,
     reason,
-    durationMs: Math.round(durationMs),
+    durationMs: Math.round(run.durationMs),
     outputBytes: usage.bytes,
-    logs,
+    logs: run.logs,
     containerId: container.id,
-  });
-  let outcome: TaskResult;
-  if (unstartable !== undefined) {
-    outcome = result("failed", `the command cannot be executed in this image: ${unstartable}`);
-  } else if (killed !== undefined) {
-    outcome = result(killed.status, killed.reason);
-  } else if (oomKilled) {
-    outcome = result(
-      "out-of-memory",
-      `killed for exceeding its memory limit of ${limits.memoryMiB} MiB`,
-    );
-  } else {
-    try {
-      if (process.getuid?.() !== 0) await makeOutputReadable(outputDir);
-      await scanOutput(outputDir, { maxBytes: limits.maxOutputBytes, maxEntries });
-      outcome = result(exitCode === 0 ? "succeeded" : "failed", exitReason(exitCode ?? -1));
-    } catch (error) {
-      if (isConunError(error)) {
-        const status = error.code === "output-too-large" ? "output-too-large" : "invalid-output";
-        outcome = result(status, error.message);
-      } else {
-        // e.g. EACCES: a file another uid wrote and locked; the host cannot hash it.
-        outcome = result("invalid-output", `output cannot be read: ${describeError(error)}`);
-      }
-    }
-  }
-  if (outcome.status === "output-too-large" || killed?.status === "invalid-output") {
+  };
+  if (discardsOutput(outcome, run.killed)) {
     // Useless and possibly large (or, unmeasurable, possibly a hidden flood): give the disk
     // back now rather than when the job ends.
     await removeOutput(outputDir, { keepRoot: true }).catch((error: unknown) =>
@@ -553,7 +588,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   }
   log.info("task finished", {
     status: outcome.status,
-    exitCode,
+    exitCode: run.exitCode,
     durationMs: outcome.durationMs,
     outputBytes: outcome.outputBytes,
   });
