@@ -1,5 +1,7 @@
 // The auditor's three reports, as pure functions from query results to text (the CLI only
 // fetches and prints, so these are what a reader of the code checks against the schema).
+
+import { failureStage } from "../sdk/protocol/index.ts";
 import type {
   JobDetails,
   NetworkDay,
@@ -115,9 +117,7 @@ export function jobReport(j: JobDetails, reasons: readonly string[] = []): strin
     ]),
   );
   if (reasons.length > 0) {
-    out.push(
-      section(j.status === "Unfilled" || j.status === "Open" ? "Why not filled" : "Why no quorum"),
-    );
+    out.push(section(failureStage(j.status) === "fill" ? "Why not filled" : "Why no quorum"));
     out.push(reasons.map((line) => `  ${line}`).join("\n"));
   }
   out.push(section("Money"));

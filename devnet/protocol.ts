@@ -5,15 +5,17 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import type { Signer } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { PERMIT_TYPES } from "../sdk/chain/permit.ts";
+import { DEPLOY_DEFAULTS, ONE_CONUN } from "../sdk/protocol/limits.ts";
 import type { ConunToken, JobMarket, ProviderRegistry } from "../types/ethers-contracts/index.js";
 import type { IJobMarket } from "../types/ethers-contracts/JobMarket.js";
 
 export type Connection = NetworkConnection<"l1">;
 
-export const ONE = 10n ** 18n;
-export const SUPPLY = 1_000_000_000n * ONE;
-export const COOLDOWN = 28n * 24n * 3600n;
-export const FEE_BPS = 100n;
+export const ONE = ONE_CONUN;
+/** The protocol's deploy defaults (sdk/protocol/limits.ts), which `deployProtocol` uses. */
+export const SUPPLY = DEPLOY_DEFAULTS.supply;
+export const COOLDOWN = DEPLOY_DEFAULTS.unstakeCooldown;
+export const FEE_BPS = DEPLOY_DEFAULTS.feeBps;
 /** `jobSpec()`'s stake per task-replica. */
 export const DEFAULT_STAKE_PER_TASK_REPLICA = 2n * ONE;
 /** What `registerProviders` stakes for each provider unless told otherwise. */

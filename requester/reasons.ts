@@ -13,9 +13,16 @@ import {
   whyNoQuorum,
   whyUnfillable,
 } from "../sdk/chain/diagnose.ts";
-import { JOB_STATUS_NAMES, readPostedJob } from "../sdk/chain/index.ts";
+import { readPostedJob } from "../sdk/chain/index.ts";
 import { publishedPricing } from "../sdk/chain/pricing.ts";
 import type { ContentStore } from "../sdk/content/types.ts";
+import {
+  failureStage,
+  type GroupOutcomeName,
+  groupOutcomeName,
+  type JobStatusName,
+  jobStatusName,
+} from "../sdk/protocol/index.ts";
 import type { RequesterContext } from "./context.ts";
 import { inRanges } from "./logs.ts";
 
@@ -59,7 +66,7 @@ export async function readBids(ctx: ChainFacts, jobId: bigint): Promise<BidFacts
 export async function readGroups(
   ctx: ChainFacts,
   jobId: bigint,
-): Promise<(GroupFacts & { outcome: "Pending" | "Agreed" | "NoQuorum" })[]> {
+): Promise<(GroupFacts & { outcome: GroupOutcomeName })[]> {
   const job = await ctx.market.getJob(jobId);
   const fromBlock = ctx.deployment.startBlock;
   const [commits, reveals] = await Promise.all([
@@ -82,8 +89,7 @@ export async function readGroups(
   const groups = [];
   for (let g = 0; g < Number(job.groupCount); g++) {
     const group = await ctx.market.getGroup(jobId, g);
-    const outcome =
-      (["Pending", "Agreed", "NoQuorum"] as const)[Number(group.outcome)] ?? "Pending";
+    const outcome = groupOutcomeName(group.outcome);
     groups.push({
       groupId: g,
       taskStart: Number(group.taskStart),
@@ -129,7 +135,7 @@ export async function checkFillable(ctx: ChainFacts, job: JobRequirements): Prom
 }
 
 export interface JobReasons {
-  status: string;
+  status: JobStatusName;
   /** Set for an Unfilled job, and for an Open one whose bids do not cover it yet. */
   fill?: FillDiagnosis;
   noQuorum: QuorumDiagnosis[];
@@ -146,10 +152,11 @@ export async function explainJob(
   jobId: bigint,
 ): Promise<JobReasons> {
   const job = await ctx.market.getJob(jobId);
-  const status = JOB_STATUS_NAMES[Number(job.status)] ?? String(job.status);
+  const status = jobStatusName(job.status);
   const lines: string[] = [];
   const result: JobReasons = { status, noQuorum: [], lines };
-  if (status === "Unfilled" || status === "Open") {
+  const stage = failureStage(status);
+  if (stage === "fill") {
     const [providers, bids] = await Promise.all([readProviders(ctx), readBids(ctx, jobId)]);
     let timeoutSeconds: number | undefined;
     if (ctx.store !== undefined && providers.some((p) => publishedPricing(p.metadataURI))) {
@@ -186,7 +193,7 @@ export async function explainJob(
       }
     }
   }
-  if (status === "Finalized" || status === "Awarded") {
+  if (stage === "quorum") {
     for (const group of await readGroups(ctx, jobId)) {
       if (group.outcome !== "NoQuorum") continue;
       const diagnosis = whyNoQuorum(group);

@@ -6,13 +6,19 @@
 import { type Log, type Provider, type Signer, toBeHex, zeroPadValue } from "ethers";
 import { sleep } from "../sdk/async.ts";
 import { whyNoQuorum } from "../sdk/chain/diagnose.ts";
-import { chainTime, JOB_STATUS_NAMES, JobStatus } from "../sdk/chain/index.ts";
+import { chainTime } from "../sdk/chain/index.ts";
+import {
+  GroupOutcome,
+  isTerminalStatus,
+  type JobStatusName,
+  jobStatusName,
+  phaseOf,
+  SLASH_REASON_NAMES,
+} from "../sdk/protocol/index.ts";
 import { JobMarket__factory } from "../types/ethers-contracts/factories/JobMarket__factory.ts";
 import type { JobMarket } from "../types/ethers-contracts/JobMarket.ts";
 import { RequesterError } from "./errors.ts";
 import { LOG_RANGE } from "./logs.ts";
-
-export type JobStatusName = "None" | "Open" | "Cancelled" | "Unfilled" | "Awarded" | "Finalized";
 
 export interface GroupProgress {
   groupId: number;
@@ -65,9 +71,6 @@ export interface WatchEvent {
   text: string;
 }
 
-export const SLASH_REASONS = ["None", "WrongResult", "NoCommit", "NoReveal"];
-export const TERMINAL: readonly JobStatusName[] = ["Cancelled", "Unfilled", "Finalized"];
-
 export interface WatchOptions {
   /** Called for each event, after `progress` has been updated. */
   onEvent?: (event: WatchEvent, progress: JobProgress) => void;
@@ -91,7 +94,8 @@ function short(address: string): string {
 /** The job's state from the chain (throws unknown-job for an id that was never posted). */
 export async function readJobProgress(market: JobMarket, jobId: bigint): Promise<JobProgress> {
   const job = await market.getJob(jobId);
-  if (Number(job.status) === JobStatus.None) {
+  const status = jobStatusName(job.status);
+  if (status === "None") {
     const count = await market.jobCount();
     throw new RequesterError(
       "unknown-job",
@@ -103,7 +107,7 @@ export async function readJobProgress(market: JobMarket, jobId: bigint): Promise
   }
   return {
     jobId,
-    status: JOB_STATUS_NAMES[Number(job.status)] as JobStatusName,
+    status,
     requester: job.requester,
     taskCount: Number(job.taskCount),
     replication: Number(job.replication),
@@ -212,15 +216,15 @@ export function applyLog(
         groupId: Number(a.groupId),
         provider: a.provider,
         amount: a.amount,
-        reason: SLASH_REASONS[Number(a.reason)] ?? String(a.reason),
+        reason: SLASH_REASON_NAMES[Number(a.reason)] ?? String(a.reason),
       });
       return {
         ...at,
-        text: `slashed ${short(a.provider)} in group ${a.groupId}: ${SLASH_REASONS[Number(a.reason)]}`,
+        text: `slashed ${short(a.provider)} in group ${a.groupId}: ${SLASH_REASON_NAMES[Number(a.reason)]}`,
       };
     case "GroupFinalized": {
       const g = group(a.groupId);
-      const outcome = Number(a.outcome) === 1 ? "Agreed" : "NoQuorum";
+      const outcome = Number(a.outcome) === GroupOutcome.Agreed ? "Agreed" : "NoQuorum";
       if (g !== undefined) {
         g.outcome = outcome;
         g.winningRoot = a.winningRoot;
@@ -288,7 +292,7 @@ export function paidProviders(progress: JobProgress): string[] {
 
 /** Share of the way to the end, 0..1, for a progress bar. */
 export function fractionDone(progress: JobProgress): number {
-  if (TERMINAL.includes(progress.status)) return 1;
+  if (isTerminalStatus(progress.status)) return 1;
   const members = progress.groups.length * progress.replication;
   if (progress.status === "Open" || members === 0) return 0.05;
   const commits = progress.groups.reduce((s, g) => s + g.committed.size, 0);
@@ -340,7 +344,7 @@ export async function watchJob(
       }
       fromBlock = toBlock + 1;
     }
-    if (TERMINAL.includes(progress.status)) {
+    if (isTerminalStatus(progress.status)) {
       if (!options.untilClaimed || progress.status !== "Finalized") return progress;
       claimWaitStarted ??= Date.now();
       const unclaimed = paidProviders(progress).filter((p) => !progress.claims.has(p));
@@ -368,7 +372,7 @@ async function drive(signer: Signer, marketAddress: string, progress: JobProgres
       const provider = signer.provider;
       const wallClock = BigInt(Math.floor(Date.now() / 1000));
       const latest = provider === null ? 0n : await chainTime(provider);
-      if ((wallClock > latest ? wallClock : latest) > progress.biddingDeadline) {
+      if (phaseOf(progress, wallClock > latest ? wallClock : latest) === "BiddingClosed") {
         await (await market.closeBidding(progress.jobId)).wait(1, 60_000);
       }
     } else if (progress.status === "Awarded" && (await market.isFinalizable(progress.jobId))) {

@@ -88,6 +88,26 @@ export const TERMINAL_STATUSES: readonly JobStatusName[] =
   JOB_STATUS_NAMES.filter(isTerminalStatus);
 
 /**
+ * Which of a job's two ways to end without results its status can show: too little capacity to
+ * fill it (`fill`: while Open, and once Unfilled) or a replica group without quorum (`quorum`:
+ * from the award on); `null` when neither applies. Explanations ("why not filled", "why no
+ * quorum") pick their question by it.
+ */
+const FAILURE_STAGE: Record<JobStatusName, "fill" | "quorum" | null> = {
+  None: null,
+  Open: "fill",
+  Cancelled: null,
+  Unfilled: "fill",
+  Awarded: "quorum",
+  Finalized: "quorum",
+};
+
+/** See FAILURE_STAGE: `fill` for Open and Unfilled, `quorum` for Awarded and Finalized. */
+export function failureStage(status: JobStatusName): "fill" | "quorum" | null {
+  return FAILURE_STAGE[status];
+}
+
+/**
  * Ends an exhaustive `switch`: the call only compiles when every case was handled, so adding a
  * state to one of the unions above fails the build wherever it is not handled yet.
  */

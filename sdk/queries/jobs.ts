@@ -1,13 +1,13 @@
 // Job queries: one job with everything an auditor checks (spec, bids, groups with commits and
 // reveals, outcome, payments, refunds, slashes), and job lists by status or requester.
+import type { AppliedSlashReason, GroupOutcomeName, PostedJobStatus } from "../protocol/states.ts";
 import type { SubgraphClient } from "./client.ts";
 import { toBig, toOptBig } from "./convert.ts";
 
-export type JobStatus = "Open" | "Cancelled" | "Unfilled" | "Awarded" | "Finalized";
+// The job, group and slash states are the protocol's (sdk/protocol/states.ts); the subgraph
+// spells them by name and has no "None". Bid and member outcomes are the subgraph's own.
 export type BidStatus = "Placed" | "Withdrawn" | "Accepted" | "Released";
-export type GroupOutcome = "Pending" | "Agreed" | "NoQuorum";
 export type MemberOutcome = "Pending" | "Paid" | "Unpaid" | "Slashed";
-export type SlashReason = "WrongResult" | "NoCommit" | "NoReveal";
 export type FlowKind =
   | "EscrowDeposit"
   | "SlashedStake"
@@ -27,7 +27,7 @@ const JOB_SUMMARY_FIELDS = `
 interface JobSummaryRaw {
   id: string;
   jobId: string;
-  status: JobStatus;
+  status: PostedJobStatus;
   requester: { id: string };
   taskCount: number;
   replication: number;
@@ -51,7 +51,7 @@ interface JobSummaryRaw {
 export interface JobSummary {
   id: string;
   jobId: bigint;
-  status: JobStatus;
+  status: PostedJobStatus;
   requester: string;
   taskCount: number;
   replication: number;
@@ -167,7 +167,7 @@ interface JobRaw extends JobSummaryRaw {
     taskCount: number;
     commitCount: number;
     revealCount: number;
-    outcome: GroupOutcome;
+    outcome: GroupOutcomeName;
     winningRoot: string | null;
     agreeing: number;
     refund: string;
@@ -182,7 +182,7 @@ interface JobRaw extends JobSummaryRaw {
       revealedAt: string | null;
       outcome: MemberOutcome;
       payment: string;
-      slashReason: SlashReason | null;
+      slashReason: AppliedSlashReason | null;
       slashedAmount: string;
     }[];
   }[];
@@ -199,7 +199,7 @@ interface JobRaw extends JobSummaryRaw {
     provider: { id: string };
     group: { groupId: number };
     amount: string;
-    reason: SlashReason;
+    reason: AppliedSlashReason;
     blockTimestamp: string;
   }[];
   flows: {
@@ -235,7 +235,7 @@ export interface GroupMembership {
   revealedAt: bigint | null;
   outcome: MemberOutcome;
   payment: bigint;
-  slashReason: SlashReason | null;
+  slashReason: AppliedSlashReason | null;
   slashedAmount: bigint;
 }
 
@@ -246,7 +246,7 @@ export interface JobGroup {
   taskCount: number;
   commitCount: number;
   revealCount: number;
-  outcome: GroupOutcome;
+  outcome: GroupOutcomeName;
   winningRoot: string | null;
   agreeing: number;
   refund: bigint;
@@ -268,7 +268,7 @@ export interface JobSlash {
   provider: string;
   groupId: number;
   amount: bigint;
-  reason: SlashReason;
+  reason: AppliedSlashReason;
   timestamp: bigint;
 }
 
@@ -408,7 +408,7 @@ export const JOBS_QUERY = `
 `;
 
 export interface ListJobsOptions {
-  status?: JobStatus;
+  status?: PostedJobStatus;
   /** Requester address (any case). */
   requester?: string;
   /** At most 1000 (graph-node's limit); default 100. */

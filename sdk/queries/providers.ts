@@ -1,8 +1,10 @@
 // Provider queries: a provider's track record (stake, capabilities, work done, earnings,
 // slashes, recent bids) and provider rankings.
+
+import type { AppliedSlashReason as SlashReason } from "../protocol/states.ts";
 import type { SubgraphClient } from "./client.ts";
 import { toBig, toOptBig } from "./convert.ts";
-import type { BidStatus, SlashReason } from "./jobs.ts";
+import type { BidStatus } from "./jobs.ts";
 
 const PROVIDER_SUMMARY_FIELDS = `
   id registered registeredAt cpuMillicores memoryMiB gpuCount metadataURI stake locked

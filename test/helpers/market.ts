@@ -13,21 +13,22 @@ import {
   resultRoot,
   saltOf,
 } from "../../devnet/protocol.js";
+import { GroupOutcome, JobStatus, SlashReason } from "../../sdk/protocol/states.ts";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 
-/** `IJobMarket.JobStatus`. */
-export const Status = {
-  None: 0n,
-  Open: 1n,
-  Cancelled: 2n,
-  Unfilled: 3n,
-  Awarded: 4n,
-  Finalized: 5n,
-};
-/** `IJobMarket.GroupOutcome`. */
-export const Outcome = { Pending: 0n, Agreed: 1n, NoQuorum: 2n };
-/** `IJobMarket.SlashReason`. */
-export const Slash = { None: 0n, WrongResult: 1n, NoCommit: 2n, NoReveal: 3n };
+/** An enum of sdk/protocol/states.ts as bigints, the way ethers returns enum values. */
+function asBigInts<Name extends string>(values: Record<Name, number>): Record<Name, bigint> {
+  return Object.fromEntries(
+    Object.entries<number>(values).map(([name, value]) => [name, BigInt(value)]),
+  ) as Record<Name, bigint>;
+}
+
+/** `IJobMarket.JobStatus`, as bigints. */
+export const Status = asBigInts(JobStatus);
+/** `IJobMarket.GroupOutcome`, as bigints. */
+export const Outcome = asBigInts(GroupOutcome);
+/** `IJobMarket.SlashReason`, as bigints. */
+export const Slash = asBigInts(SlashReason);
 
 export const RESULTS_CID = "bafybeiresults";
 
