@@ -16,12 +16,22 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { ConunError } from "../sdk/errors.ts";
+import { ConunError, errorCodes } from "../sdk/errors.ts";
 import type { Logger } from "../sdk/logger.ts";
 import type { AppConfig } from "./src/config.ts";
 
 export const APP_DIR = import.meta.dirname;
 export const DIST_DIR = path.join(APP_DIR, "dist");
+
+export const APP_SERVER_ERROR_CODES = errorCodes("app-server", ["app-server-listen"] as const);
+
+export class AppServerError extends ConunError<(typeof APP_SERVER_ERROR_CODES)[number]> {}
+
+declare module "../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "app-server": AppServerError;
+  }
+}
 
 /** What the browser reads from /config.json: the app validates it in app/src/config.ts. */
 export type AppServerConfig = AppConfig;
@@ -166,7 +176,7 @@ export async function startAppServer(options: StartAppServerOptions): Promise<Ap
   await new Promise<void>((resolve, reject) => {
     server.once("error", (cause) =>
       reject(
-        new ConunError("app-server-listen", `cannot listen on port ${options.port ?? 0}`, {
+        new AppServerError("app-server-listen", `cannot listen on port ${options.port ?? 0}`, {
           cause,
         }),
       ),

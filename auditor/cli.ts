@@ -10,7 +10,7 @@
 // 2 usage error.
 import { parseArgs } from "node:util";
 import { readDevnet } from "../sdk/devnet.ts";
-import { ConunError, describeError } from "../sdk/errors.ts";
+import { ConunError, describeError, errorCodes } from "../sdk/errors.ts";
 import {
   createSubgraphClient,
   getJobReasons,
@@ -39,7 +39,22 @@ Options:
   --days <n>           network report: how many days (default 7)
   -h, --help           this text`;
 
-class UsageError extends ConunError {
+export const AUDITOR_ERROR_CODES = errorCodes("auditor", [
+  /** A bad command line: the usage text follows. */
+  "usage",
+  /** The provider or job asked for is unknown to the subgraph. */
+  "audit-not-found",
+] as const);
+
+export class AuditorError extends ConunError<(typeof AUDITOR_ERROR_CODES)[number]> {}
+
+declare module "../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    auditor: AuditorError;
+  }
+}
+
+class UsageError extends AuditorError {
   constructor(message: string) {
     super("usage", message);
   }
@@ -101,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
       const recent = positiveInt("recent", values.recent, 10, 1000);
       const provider = await getProvider(subgraph, arg, { recent });
       if (!provider)
-        throw new ConunError(
+        throw new AuditorError(
           "audit-not-found",
           `provider ${arg.toLowerCase()} is unknown to ${url}`,
         );
@@ -109,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
     } else if (report === "job") {
       if (!arg || !/^\d+$/.test(arg)) throw new UsageError("job needs a job id (a decimal number)");
       const found = await getJobReasons(subgraph, BigInt(arg));
-      if (!found) throw new ConunError("audit-not-found", `job ${arg} is unknown to ${url}`);
+      if (!found) throw new AuditorError("audit-not-found", `job ${arg} is unknown to ${url}`);
       body = jobReport(found.job, found.reasons.lines);
     } else if (report === "network") {
       if (arg) throw new UsageError(`network takes no argument, got ${arg}`);

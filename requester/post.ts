@@ -62,13 +62,13 @@ type Json = Record<string, unknown>;
 /** Reads a manifest file as JSON or YAML; a syntax error is a manifest error. */
 export async function readManifestFile(file: string): Promise<unknown> {
   const text = await readFile(file, "utf8").catch((cause: unknown) => {
-    throw new RequesterError("manifest-invalid", `cannot read manifest ${file}`, { cause });
+    throw new RequesterError("manifest-unreadable", `cannot read manifest ${file}`, { cause });
   });
   try {
     return /\.ya?ml$/i.test(file) ? YAML.parse(text) : JSON.parse(text);
   } catch (cause) {
     throw new RequesterError(
-      "manifest-invalid",
+      "manifest-unreadable",
       `manifest ${file} is not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"}: ${
         (cause as Error).message
       }`,
@@ -104,7 +104,7 @@ export async function resolveManifest(
       }
       const local = path.resolve(baseDir, input.source);
       const info = await stat(local).catch((cause: unknown) => {
-        throw new RequesterError("manifest-invalid", `input ${local} does not exist`, { cause });
+        throw new RequesterError("manifest-unreadable", `input ${local} does not exist`, { cause });
       });
       ctx.log.info("uploading input", { source: local, path: input.path });
       const cid = info.isDirectory()

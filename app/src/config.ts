@@ -4,6 +4,7 @@
  * bad value is named on screen instead of surfacing later as a confusing RPC failure.
  */
 import { getAddress } from "ethers";
+import { ConunError, errorCodes } from "../../sdk/errors.ts";
 
 export interface AppConfig {
   chainId: number;
@@ -18,7 +19,20 @@ export interface AppConfig {
   networkName?: string;
 }
 
-export class ConfigError extends Error {}
+export const APP_CONFIG_ERROR_CODES = errorCodes("app-config", ["app-config-invalid"] as const);
+
+/** The app's /config.json is missing or wrong; the message names the field. */
+export class ConfigError extends ConunError<(typeof APP_CONFIG_ERROR_CODES)[number]> {
+  constructor(message: string) {
+    super("app-config-invalid", message);
+  }
+}
+
+declare module "../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "app-config": ConfigError;
+  }
+}
 
 function url(value: unknown, name: string): string {
   if (typeof value !== "string") throw new ConfigError(`config.json: ${name} is missing`);

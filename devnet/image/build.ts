@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { ConunError } from "../../sdk/errors.ts";
+import { ConunError, errorCodes } from "../../sdk/errors.ts";
 
 const run = promisify(execFile);
 
@@ -35,7 +35,17 @@ export interface DemoImage {
   cached: boolean;
 }
 
-export class DemoImageError extends ConunError {}
+export const DEMO_IMAGE_ERROR_CODES = errorCodes("demo-image", [
+  "demo-image-build-failed",
+] as const);
+
+export class DemoImageError extends ConunError<(typeof DEMO_IMAGE_ERROR_CODES)[number]> {}
+
+declare module "../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "demo-image": DemoImageError;
+  }
+}
 
 async function sh(file: string, args: string[], timeoutMs: number): Promise<string> {
   try {

@@ -6,18 +6,26 @@ import { ConunToken__factory } from "../../types/ethers-contracts/factories/Conu
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { Assignment__factory } from "../../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
-import { ConunError } from "../errors.ts";
+import { ConunError, errorCodes } from "../errors.ts";
 
 /** Codes of ChainError. */
-export type ChainErrorCode =
-  | "tx-reverted"
-  | "tx-failed"
-  | "tx-timeout"
-  | "rpc-unavailable"
-  | "chain-id-mismatch";
+export const CHAIN_ERROR_CODES = errorCodes("chain", [
+  /** The contract refused: `revert` names the custom error. */
+  "tx-reverted",
+  /** Sending failed after every attempt (not a revert). */
+  "tx-failed",
+  /** Sending timed out after every attempt. */
+  "tx-timeout",
+  /** The JSON-RPC node does not answer. */
+  "rpc-unavailable",
+  /** The node serves another chain than the one configured. */
+  "chain-id-mismatch",
+] as const);
+
+export type ChainErrorCode = (typeof CHAIN_ERROR_CODES)[number];
 
 /** A failed chain interaction; `revert` holds the decoded custom error when there was one. */
-export class ChainError extends ConunError {
+export class ChainError extends ConunError<ChainErrorCode> {
   readonly revert: DecodedRevert | undefined;
 
   constructor(
@@ -27,6 +35,12 @@ export class ChainError extends ConunError {
   ) {
     super(code, message, options);
     this.revert = options.revert;
+  }
+}
+
+declare module "../errors.ts" {
+  interface ConunErrorDomains {
+    chain: ChainError;
   }
 }
 

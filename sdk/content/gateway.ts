@@ -23,10 +23,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join } from "node:path";
-import { ConunError, describeError } from "../errors.ts";
+import { describeError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { parseCid } from "./cid.ts";
-import { ContentError } from "./errors.ts";
+import { ContentError, GatewayError } from "./errors.ts";
 import type { ContentStore } from "./types.ts";
 
 export interface ContentGatewayOptions {
@@ -67,14 +67,6 @@ export interface GatewayListing {
 }
 
 export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
-
-class HttpError extends ConunError {
-  readonly status: number;
-  constructor(status: number, code: string, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, options);
-    this.status = status;
-  }
-}
 
 const CONTENT_TYPES: Record<string, string> = {
   ".json": "application/json",
@@ -152,15 +144,15 @@ export async function startContentGateway(options: ContentGatewayOptions): Promi
       try {
         return parseCid(cidText).toString();
       } catch (cause) {
-        throw new HttpError(400, "invalid-cid", describeError(cause), { cause });
+        throw new ContentError("invalid-cid", describeError(cause), { cause });
       }
     })();
     const parts = segments.filter((s) => s !== "").map((s) => decodeSegment(s));
     if (parts.some((p) => p === "." || p === ".." || p.includes("/") || p.includes("\0"))) {
-      throw new HttpError(400, "invalid-path", `unsafe path in ${rest}`);
+      throw new GatewayError(400, "invalid-path", `unsafe path in ${rest}`);
     }
     if (!(await store.has(cid))) {
-      throw new HttpError(404, "content-not-found", `${cid} is not in the store`);
+      throw new ContentError("content-not-found", `${cid} is not in the store`);
     }
     const head = req.method === "HEAD";
     if (parts.length === 0) {
@@ -169,12 +161,12 @@ export async function startContentGateway(options: ContentGatewayOptions): Promi
     }
     const root = await directoryCopy(cid, signal);
     if (root === null) {
-      throw new HttpError(404, "content-not-found", `${cid} is a file: it has no path ${rest}`);
+      throw new ContentError("content-not-found", `${cid} is a file: it has no path ${rest}`);
     }
     const target = join(root, ...parts);
     const info = await lstat(target).catch(() => null);
     if (info === null) {
-      throw new HttpError(404, "content-not-found", `no ${parts.join("/")} in ${cid}`);
+      throw new ContentError("content-not-found", `no ${parts.join("/")} in ${cid}`);
     }
     const immutable = { ETag: `"${cid}/${parts.join("/")}"`, "Cache-Control": cacheControl };
     if (info.isDirectory()) {
@@ -257,11 +249,11 @@ export async function startContentGateway(options: ContentGatewayOptions): Promi
   async function upload(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = req.headers.origin;
     if (origin !== undefined && !uploadOrigins.has(origin)) {
-      throw new HttpError(403, "origin-not-allowed", `uploads from ${origin} are not allowed`);
+      throw new GatewayError(403, "origin-not-allowed", `uploads from ${origin} are not allowed`);
     }
     const declared = Number(req.headers["content-length"] ?? Number.NaN);
     if (declared > maxUploadBytes) {
-      throw new HttpError(
+      throw new GatewayError(
         413,
         "upload-too-large",
         `upload of ${declared} bytes exceeds the limit of ${maxUploadBytes}`,
@@ -272,7 +264,7 @@ export async function startContentGateway(options: ContentGatewayOptions): Promi
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxUploadBytes) {
-        throw new HttpError(
+        throw new GatewayError(
           413,
           "upload-too-large",
           `upload exceeds the limit of ${maxUploadBytes} bytes`,
@@ -298,19 +290,19 @@ export async function startContentGateway(options: ContentGatewayOptions): Promi
     }
     if (url.pathname.startsWith("/ipfs/")) {
       if (req.method !== "GET" && req.method !== "HEAD") {
-        throw new HttpError(405, "method-not-allowed", `${req.method} is not allowed on /ipfs`);
+        throw new GatewayError(405, "method-not-allowed", `${req.method} is not allowed on /ipfs`);
       }
       await serveContent(req, res, url.pathname.slice("/ipfs/".length), signal);
       return;
     }
     if (url.pathname === "/upload") {
       if (req.method !== "POST") {
-        throw new HttpError(405, "method-not-allowed", "use POST to upload");
+        throw new GatewayError(405, "method-not-allowed", "use POST to upload");
       }
       await upload(req, res);
       return;
     }
-    throw new HttpError(404, "not-found", `no route ${url.pathname}`);
+    throw new GatewayError(404, "not-found", `no route ${url.pathname}`);
   }
 
   const server = createServer((req, res) => {
@@ -359,7 +351,7 @@ function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch (cause) {
-    throw new HttpError(400, "invalid-path", `bad escape in path segment ${segment}`, { cause });
+    throw new GatewayError(400, "invalid-path", `bad escape in path segment ${segment}`, { cause });
   }
 }
 
@@ -369,7 +361,7 @@ function contentTypeOf(path: string): string {
 }
 
 function classify(error: unknown): { status: number; code: string; message: string } {
-  if (error instanceof HttpError)
+  if (error instanceof GatewayError)
     return { status: error.status, code: error.code, message: error.message };
   if (error instanceof ContentError) {
     const status =

@@ -1,4 +1,9 @@
-import { ConunError } from "../errors.ts";
+import { ConunError, errorCodes } from "../errors.ts";
+
+/** The manifest parser has one code: every problem is listed in `problems`. */
+export const MANIFEST_ERROR_CODES = errorCodes("manifest", ["manifest-invalid"] as const);
+
+export type ManifestErrorCode = (typeof MANIFEST_ERROR_CODES)[number];
 
 /** One problem in a manifest: where (`tasks.count`, `inputs[0].path`) and what. */
 export interface ManifestProblem {
@@ -11,7 +16,7 @@ export interface ManifestProblem {
  * requester fixes them all in one go. `message` is `invalid manifest: <path>: <message>` for one
  * problem, else a count and the problems one per line.
  */
-export class ManifestError extends ConunError {
+export class ManifestError extends ConunError<ManifestErrorCode> {
   readonly problems: ManifestProblem[];
 
   constructor(problems: ManifestProblem[], options: { cause?: unknown } = {}) {
@@ -25,5 +30,11 @@ export class ManifestError extends ConunError {
       { ...options, details: { problems } },
     );
     this.problems = problems;
+  }
+}
+
+declare module "../errors.ts" {
+  interface ConunErrorDomains {
+    manifest: ManifestError;
   }
 }

@@ -10,6 +10,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { ConunError, errorCodes } from "../errors.ts";
 
 /** The Ignition module id of ignition/modules/conun.ts: future ids are `Conun#<Contract>`. */
 export const MODULE_ID = "Conun";
@@ -74,19 +75,23 @@ export function deploymentFromAddresses(
   };
 }
 
-export type DeploymentErrorCode =
-  | "DEPLOYMENT_NOT_FOUND"
-  | "DEPLOYMENT_INCOMPLETE"
-  | "DEPLOYMENT_UNREADABLE";
+export const DEPLOYMENT_ERROR_CODES = errorCodes("deployment", [
+  /** No deployment is recorded for the chain. */
+  "deployment-not-found",
+  /** A record lacks one of the CONUN contracts. */
+  "deployment-incomplete",
+  /** A record that cannot be read or is not JSON. */
+  "deployment-unreadable",
+] as const);
+
+export type DeploymentErrorCode = (typeof DEPLOYMENT_ERROR_CODES)[number];
 
 /** Raised when a deployment's records are missing, partial or malformed. */
-export class DeploymentError extends Error {
-  readonly code: DeploymentErrorCode;
+export class DeploymentError extends ConunError<DeploymentErrorCode> {}
 
-  constructor(code: DeploymentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "DeploymentError";
-    this.code = code;
+declare module "../errors.ts" {
+  interface ConunErrorDomains {
+    deployment: DeploymentError;
   }
 }
 
@@ -119,13 +124,13 @@ export async function readDeployment(
     const block = blocks.get(futureId);
     if (typeof address !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(address)) {
       throw new DeploymentError(
-        "DEPLOYMENT_INCOMPLETE",
+        "deployment-incomplete",
         `${dir} has no address for ${futureId}: run the Ignition deployment to completion`,
       );
     }
     if (block === undefined) {
       throw new DeploymentError(
-        "DEPLOYMENT_INCOMPLETE",
+        "deployment-incomplete",
         `${dir}/journal.jsonl has no confirmed transaction for ${futureId}`,
       );
     }
@@ -180,7 +185,7 @@ async function readText(file: string): Promise<string> {
   } catch (cause) {
     const missing = (cause as NodeJS.ErrnoException).code === "ENOENT";
     throw new DeploymentError(
-      missing ? "DEPLOYMENT_NOT_FOUND" : "DEPLOYMENT_UNREADABLE",
+      missing ? "deployment-not-found" : "deployment-unreadable",
       missing
         ? `no CONUN deployment recorded at ${path.dirname(file)} (missing ${path.basename(file)})`
         : `cannot read ${file}`,
@@ -194,7 +199,7 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch (cause) {
-    throw new DeploymentError("DEPLOYMENT_UNREADABLE", `${file} is not valid JSON`, { cause });
+    throw new DeploymentError("deployment-unreadable", `${file} is not valid JSON`, { cause });
   }
 }
 

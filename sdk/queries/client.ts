@@ -4,25 +4,9 @@
  * the subgraph URL (so a CLI can say which endpoint is down or wrong).
  */
 import { ClientError, GraphQLClient } from "graphql-request";
-import { ConunError } from "../errors.ts";
+import { SubgraphQueryError } from "./errors.ts";
 
-/**
- * Codes: `subgraph-unreachable` (connection refused, DNS), `subgraph-timeout`,
- * `subgraph-not-found` (HTTP 404: wrong subgraph name), `subgraph-http` (other HTTP status),
- * `subgraph-query-failed` (the server answered with GraphQL errors).
- */
-export class SubgraphQueryError extends ConunError {
-  readonly url: string;
-  constructor(
-    code: string,
-    message: string,
-    url: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(code, message, { ...options, details: { url, ...options.details } });
-    this.url = url;
-  }
-}
+export { SubgraphQueryError };
 
 export interface SubgraphClientOptions {
   /** Per-request timeout; default 10 s. */
@@ -82,7 +66,9 @@ export class SubgraphClient {
     try {
       parsed = new URL(url);
     } catch (err) {
-      throw new SubgraphQueryError("config-invalid", `not a URL: ${url}`, url, { cause: err });
+      throw new SubgraphQueryError("subgraph-url-invalid", `not a URL: ${url}`, url, {
+        cause: err,
+      });
     }
     this.url = parsed.toString();
     this.timeoutMs = options.timeoutMs ?? 10_000;

@@ -1,14 +1,18 @@
 // Subgraph scalars arrive as JSON strings (BigInt, BigDecimal, Bytes); these turn them into the
 // types the helpers promise, failing loudly on anything that is not what the schema says.
-import { ConunError } from "../errors.ts";
+import { SubgraphDataError } from "./errors.ts";
 
 export function toBig(value: string | number, field: string): bigint {
   try {
     return BigInt(value);
   } catch (err) {
-    throw new ConunError("subgraph-bad-value", `${field} is not an integer: ${String(value)}`, {
-      cause: err,
-    });
+    throw new SubgraphDataError(
+      "subgraph-bad-value",
+      `${field} is not an integer: ${String(value)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

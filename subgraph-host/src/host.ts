@@ -49,7 +49,7 @@ export function createSubgraphIndexing(options: SubgraphIndexingOptions): Subgra
     for (const h of ds.eventHandlers) {
       if (!module.hasHandler(h.handler)) {
         throw new SubgraphHostError(
-          "manifest-invalid",
+          "subgraph-manifest-invalid",
           `data source "${ds.name}": the WASM does not export handler ${h.handler}`,
         );
       }

@@ -61,12 +61,12 @@ export interface DataSourceOverride {
 const SUPPORTED_API_VERSIONS = new Set(["0.0.7", "0.0.8", "0.0.9"]);
 
 function invalid(message: string, details: Record<string, unknown> = {}): never {
-  throw new SubgraphHostError("manifest-invalid", message, { details });
+  throw new SubgraphHostError("subgraph-manifest-invalid", message, { details });
 }
 
 function unsupported(dataSource: string, what: string): never {
   throw new SubgraphHostError(
-    "manifest-unsupported",
+    "subgraph-manifest-unsupported",
     `data source "${dataSource}" uses ${what}, which the embedded host does not support`,
     { details: { dataSource, feature: what } },
   );
@@ -108,7 +108,9 @@ export function loadManifest(
   try {
     doc = parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
   } catch (cause) {
-    throw new SubgraphHostError("manifest-invalid", `cannot read ${manifestPath}`, { cause });
+    throw new SubgraphHostError("subgraph-manifest-invalid", `cannot read ${manifestPath}`, {
+      cause,
+    });
   }
   const base = dirname(manifestPath);
   if (Array.isArray(doc.templates) && doc.templates.length > 0) {

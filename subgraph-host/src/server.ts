@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { GraphQLSchema } from "graphql";
-import { ConunError } from "../../sdk/errors.ts";
+import { ConunError, errorCodes } from "../../sdk/errors.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import {
@@ -26,7 +26,22 @@ import {
 } from "./graphql/index.ts";
 import { parseSubgraphSchema, type SubgraphSchema } from "./store/index.ts";
 
-export class GraphqlServerError extends ConunError {}
+export const GRAPHQL_SERVER_ERROR_CODES = errorCodes("graphql-server", [
+  "graphql-listen-failed",
+  /** Answered with HTTP 400, 404, 405 and 413 (see HttpError). */
+  "graphql-bad-request",
+  "graphql-not-found",
+  "graphql-method-not-allowed",
+  "graphql-body-too-large",
+] as const);
+
+export class GraphqlServerError extends ConunError<(typeof GRAPHQL_SERVER_ERROR_CODES)[number]> {}
+
+declare module "../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "graphql-server": GraphqlServerError;
+  }
+}
 
 export interface GraphqlServerOptions {
   store: QueryableStore;
@@ -59,10 +74,18 @@ const CORS = {
   "access-control-max-age": "600",
 };
 
-class HttpError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
+const HTTP_ERROR_CODES = {
+  400: "graphql-bad-request",
+  404: "graphql-not-found",
+  405: "graphql-method-not-allowed",
+  413: "graphql-body-too-large",
+} as const;
+
+/** A request refused with an HTTP status (the body says why in GraphQL's error shape). */
+class HttpError extends GraphqlServerError {
+  readonly status: keyof typeof HTTP_ERROR_CODES;
+  constructor(status: keyof typeof HTTP_ERROR_CODES, message: string) {
+    super(HTTP_ERROR_CODES[status], message);
     this.status = status;
   }
 }

@@ -72,7 +72,7 @@ describe("readDeployment", () => {
   it("says plainly when a chain has no deployment", async () => {
     const error = await readDeployment(chainId + 1, { deploymentsDir }).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(DeploymentError);
-    expect((error as DeploymentError).code).to.equal("DEPLOYMENT_NOT_FOUND");
+    expect((error as DeploymentError).code).to.equal("deployment-not-found");
     expect((error as DeploymentError).message).to.contain(String(chainId + 1));
   });
 
@@ -90,7 +90,7 @@ describe("readDeployment", () => {
       (e: unknown) => e,
     );
     expect(error).to.be.instanceOf(DeploymentError);
-    expect((error as DeploymentError).code).to.equal("DEPLOYMENT_INCOMPLETE");
+    expect((error as DeploymentError).code).to.equal("deployment-incomplete");
     expect((error as DeploymentError).message).to.contain("JobMarket");
   });
 });

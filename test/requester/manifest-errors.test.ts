@@ -48,7 +48,7 @@ describe("conun:post's errors for the image", () => {
     expect(printed).to.deep.equal([
       `error: image.archive: ${archive} does not exist: save the image there with ` +
         `\`docker save -o ${archive} <image>\`, or fix the path (it is relative to the manifest) ` +
-        "[manifest-invalid]",
+        "[manifest-unreadable]",
     ]);
     expect(await f.connection.ethers.provider.getTransactionCount(f.requester.address)).to.equal(
       nonce,
@@ -59,7 +59,7 @@ describe("conun:post's errors for the image", () => {
     const printed = await post(sourceManifest({ image: { archive: "." } }));
     expect(printed).to.deep.equal([
       `error: image.archive: ${f.dir} is not a file: name the \`docker save\` tarball itself ` +
-        "[manifest-invalid]",
+        "[manifest-unreadable]",
     ]);
   });
 

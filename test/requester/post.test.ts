@@ -121,7 +121,7 @@ describe("postJob", () => {
   it("rejects a manifest that is not JSON", async () => {
     const file = path.join(f.dir, "broken.json");
     await writeFile(file, "{ not json");
-    await expectError(postJob(f.ctx, { manifestPath: file }), "manifest-invalid");
+    await expectError(postJob(f.ctx, { manifestPath: file }), "manifest-unreadable");
   });
 
   it("refuses to post without enough tokens and names the faucet", async () => {

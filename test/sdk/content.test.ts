@@ -30,11 +30,11 @@ import {
   openContentStore,
 } from "../../sdk/content/index.ts";
 import { UnixfsContentStore } from "../../sdk/content/unixfs-store.ts";
-import { isConunError } from "../../sdk/errors.ts";
+import { type ErrorCode, isConunError } from "../../sdk/errors.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
-async function expectContentError(promise: Promise<unknown>, code: string): Promise<Error> {
+async function expectContentError(promise: Promise<unknown>, code: ErrorCode): Promise<Error> {
   try {
     await promise;
   } catch (error) {

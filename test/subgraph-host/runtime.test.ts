@@ -94,7 +94,7 @@ describe("loadManifest", () => {
     );
     expect(() => loadManifest(dir))
       .to.throw('data source "JobMarket" uses block handlers')
-      .with.property("code", "manifest-unsupported");
+      .with.property("code", "subgraph-manifest-unsupported");
   });
 
   it("refuses an override for a data source the build does not have", () => {

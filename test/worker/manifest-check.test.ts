@@ -121,6 +121,6 @@ describe("fetchVerifiedManifest", () => {
       ...job,
       spec: { ...job.spec, manifestCid: cid, manifestDigest: manifestDigest(bytes) },
     });
-    expect(error.code).to.equal("manifest-invalid");
+    expect(error.code).to.equal("job-manifest-invalid");
   });
 });

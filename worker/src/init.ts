@@ -17,11 +17,27 @@ import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { type DevnetRecord, readDevnet, sameRpcUrl } from "../../sdk/devnet.ts";
-import { ConunError, describeError } from "../../sdk/errors.ts";
+import { ConunError, describeError, errorCodes } from "../../sdk/errors.ts";
 import { readDeployment } from "../../sdk/protocol/deployments.ts";
 import { loadConfig } from "./config/index.ts";
 
-export class InitError extends ConunError {}
+/** Why `conun-worker init` stopped. */
+export const INIT_ERROR_CODES = errorCodes("worker-init", [
+  /** A bad option (or the prompt was cancelled). */
+  "init-invalid",
+  /** The folder already holds a worker; `--force` replaces it. */
+  "init-exists",
+  "init-no-password",
+  "init-failed",
+] as const);
+
+export class InitError extends ConunError<(typeof INIT_ERROR_CODES)[number]> {}
+
+declare module "../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "worker-init": InitError;
+  }
+}
 
 /** Chains `--chain` knows by name. */
 export const KNOWN_CHAINS: Record<string, number> = { localhost: 31337, sepolia: 11155111 };

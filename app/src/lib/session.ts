@@ -14,6 +14,7 @@ import {
   type Signer,
 } from "ethers";
 import { connectContracts, type ProtocolContracts } from "../../../sdk/chain/contracts.ts";
+import { ConunError, errorCodes } from "../../../sdk/errors.ts";
 import { type AppConfig, LOCAL_CHAIN_IDS } from "../config.ts";
 
 export interface Session {
@@ -24,15 +25,24 @@ export interface Session {
   contracts: ProtocolContracts;
 }
 
-export class WrongChainError extends Error {
+export const WALLET_ERROR_CODES = errorCodes("app-wallet", ["wallet-wrong-chain"] as const);
+
+export class WrongChainError extends ConunError<(typeof WALLET_ERROR_CODES)[number]> {
   readonly actual: number;
   readonly expected: number;
   constructor(actual: number, expected: number) {
     super(
+      "wallet-wrong-chain",
       `Your wallet is on chain ${actual}, but this app works with chain ${expected}. Switch the wallet to chain ${expected} and connect again.`,
     );
     this.actual = actual;
     this.expected = expected;
+  }
+}
+
+declare module "../../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "app-wallet": WrongChainError;
   }
 }
 

@@ -93,7 +93,7 @@ export function decodeAt(param: ParamType, data: Uint8Array, pos: number): EthVa
     const bits = type === "int" ? 256 : Number(type.slice(3));
     return { kind: "int", value: BigInt.asIntN(bits, word(data, pos)) };
   }
-  throw new SubgraphHostError("manifest-unsupported", `ABI type ${type} is not supported`);
+  throw new SubgraphHostError("subgraph-manifest-unsupported", `ABI type ${type} is not supported`);
 }
 
 /**

@@ -112,7 +112,7 @@ export class LogRouter {
         const fragment = iface.getEvent(h.topic0);
         if (fragment === null) {
           throw new SubgraphHostError(
-            "manifest-invalid",
+            "subgraph-manifest-invalid",
             `data source "${ds.name}": event ${h.signature} of ${h.handler} is not in ABI ${ds.abiName}`,
           );
         }

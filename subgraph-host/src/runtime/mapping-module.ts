@@ -82,7 +82,7 @@ export class MappingModule {
       this.#module = new Wasm.Module(wasm);
     } catch (cause) {
       throw new SubgraphHostError(
-        "manifest-invalid",
+        "subgraph-manifest-invalid",
         `data source "${options.dataSource.name}": invalid WASM`,
         {
           cause,
@@ -113,7 +113,7 @@ export class MappingModule {
     for (const name of ["memory", "__new", "__pin", "__unpin", "id_of_type"]) {
       if (!exported.has(name)) {
         throw new SubgraphHostError(
-          "manifest-unsupported",
+          "subgraph-manifest-unsupported",
           `data source "${options.dataSource.name}": WASM does not export ${name} (not a graph-ts ≥ 0.22 mapping?)`,
         );
       }
@@ -149,7 +149,7 @@ export class MappingModule {
     const fn = instance.exports[handler];
     if (typeof fn !== "function") {
       throw new SubgraphHostError(
-        "manifest-invalid",
+        "subgraph-manifest-invalid",
         `data source "${this.dataSource.name}" has no handler ${handler}`,
       );
     }

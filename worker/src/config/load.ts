@@ -10,11 +10,14 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ZodIssue } from "zod";
 import { type DevnetRecord, devnetFile, readDevnet, sameRpcUrl } from "../../../sdk/devnet.ts";
-import { ConunError, describeError } from "../../../sdk/errors.ts";
+import { ConunError, describeError, errorCodes } from "../../../sdk/errors.ts";
 import { stripJsonComments } from "./jsonc.ts";
 import { configSchema, machineDefaults, type WorkerConfig } from "./schema.ts";
 
-export class ConfigError extends ConunError {
+/** The worker's configuration has one code: every problem, naming its source, is listed. */
+export const WORKER_CONFIG_ERROR_CODES = errorCodes("worker-config", ["config-invalid"] as const);
+
+export class ConfigError extends ConunError<(typeof WORKER_CONFIG_ERROR_CODES)[number]> {
   readonly problems: string[];
 
   constructor(problems: string[], options: { cause?: unknown } = {}) {
@@ -23,6 +26,12 @@ export class ConfigError extends ConunError {
       details: { problems },
     });
     this.problems = problems;
+  }
+}
+
+declare module "../../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "worker-config": ConfigError;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
-import { ExecutionError } from "./errors.ts";
+import { ContentError } from "../../../sdk/content/errors.ts";
 
 /**
  * Just enough of the tar format to inspect and sanitise a `docker save` archive before the
@@ -23,8 +23,8 @@ interface TarEntry {
   end: number;
 }
 
-function invalid(message: string, details: Record<string, unknown> = {}): ExecutionError {
-  return new ExecutionError("image-archive-invalid", `image archive: ${message}`, { details });
+function invalid(message: string, details: Record<string, unknown> = {}): ContentError {
+  return new ContentError("image-archive-invalid", `image archive: ${message}`, { details });
 }
 
 function cString(block: Buffer, from: number, to: number): string {
@@ -156,7 +156,7 @@ async function readJsonEntry(file: FileHandle, entry: TarEntry): Promise<unknown
   try {
     return JSON.parse((await readExactly(file, entry.dataOffset, entry.size)).toString("utf8"));
   } catch (cause) {
-    if (cause instanceof ExecutionError) throw cause;
+    if (cause instanceof ContentError) throw cause;
     throw invalid(`${entry.name} is not JSON`);
   }
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { CID } from "multiformats/cid";
+import { ContentError } from "../../../sdk/content/errors.ts";
 import type { ContentStore } from "../../../sdk/content/types.ts";
 import { type Logger, silentLogger } from "../../../sdk/logger.ts";
 import { DEFAULT_API_TIMEOUT_MS, deadline, dockerCall, dockerStatus } from "./docker.ts";
@@ -99,7 +100,10 @@ async function localImageId(
 }
 
 /** Reads a streamed Docker response of JSON lines to the end; fails on an `error` line. */
-async function drainProgress(stream: NodeJS.ReadableStream, what: string): Promise<string[]> {
+async function drainProgress(
+  stream: NodeJS.ReadableStream,
+  what: "pull" | "load",
+): Promise<string[]> {
   const messages: string[] = [];
   let rest = "";
   const take = (line: string) => {
@@ -232,7 +236,7 @@ async function loadArchive(cid: string, expectedId: string, options: EnsureImage
       bounded.addEventListener("abort", () => (stream as Readable).destroy?.(), { once: true });
       messages = await drainProgress(stream, "load");
     } catch (cause) {
-      if (cause instanceof ExecutionError) throw cause;
+      if (cause instanceof ExecutionError || cause instanceof ContentError) throw cause;
       throw new ExecutionError("image-load-failed", `could not load ${ref}: ${String(cause)}`, {
         cause,
         details: { ref },

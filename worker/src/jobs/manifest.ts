@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { PostedJob } from "../../../sdk/chain/index.ts";
 import type { ContentStore } from "../../../sdk/content/types.ts";
-import { ConunError } from "../../../sdk/errors.ts";
+import { ConunError, errorCodes } from "../../../sdk/errors.ts";
 import {
   checkSpecMatchesManifest,
   type Manifest,
@@ -15,7 +15,25 @@ import {
 /** A resolved version-1 manifest (see sdk/manifest). */
 export type JobManifest = Manifest;
 
-export class ManifestRefused extends ConunError {}
+/** Why a worker refuses a job's manifest (and so the job). */
+export const JOB_MANIFEST_ERROR_CODES = errorCodes("job-manifest", [
+  /** The content store does not have it (or not in time). */
+  "manifest-unavailable",
+  /** Its bytes do not hash to the digest the job names. */
+  "manifest-digest-mismatch",
+  /** The job's manifest does not parse (the cause is the parser's `manifest-invalid`). */
+  "job-manifest-invalid",
+  /** It disagrees with what the job posted on chain. */
+  "manifest-spec-mismatch",
+] as const);
+
+export class ManifestRefused extends ConunError<(typeof JOB_MANIFEST_ERROR_CODES)[number]> {}
+
+declare module "../../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    "job-manifest": ManifestRefused;
+  }
+}
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
@@ -51,7 +69,7 @@ export async function fetchVerifiedManifest(
   try {
     manifest = parseManifest(bytes, { form: "resolved" });
   } catch (cause) {
-    throw new ManifestRefused("manifest-invalid", `manifest ${spec.manifestCid} is invalid`, {
+    throw new ManifestRefused("job-manifest-invalid", `manifest ${spec.manifestCid} is invalid`, {
       cause,
     });
   }

@@ -5,7 +5,7 @@
 // refusing to start, since nothing was acted on after an entry that was never complete.
 import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
 import path from "node:path";
-import { ConunError } from "../../../sdk/errors.ts";
+import { ConunError, errorCodes } from "../../../sdk/errors.ts";
 
 /** What the worker journals. Amounts and ids are decimal strings (JSON has no bigint). */
 export type JournalEvent =
@@ -54,7 +54,20 @@ export interface TaskSummary {
   outputHash: string;
 }
 
-export class JournalError extends ConunError {}
+export const JOURNAL_ERROR_CODES = errorCodes("journal", [
+  "journal-closed",
+  /** A line that is not a journal entry (other than a torn last line, which is repaired). */
+  "journal-corrupt",
+  "journal-unreadable",
+] as const);
+
+export class JournalError extends ConunError<(typeof JOURNAL_ERROR_CODES)[number]> {}
+
+declare module "../../../sdk/errors.ts" {
+  interface ConunErrorDomains {
+    journal: JournalError;
+  }
+}
 
 export class Journal {
   readonly file: string;
