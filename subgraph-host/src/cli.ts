@@ -71,18 +71,18 @@ async function main(): Promise<void> {
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new SubgraphHostError("config-invalid", `--port: "${values.port}" is not a port`);
+    throw new SubgraphHostError("host-config-invalid", `--port: "${values.port}" is not a port`);
   const pollIntervalMs = Number(values["poll-ms"]);
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 10) {
     throw new SubgraphHostError(
-      "config-invalid",
+      "host-config-invalid",
       `--poll-ms: "${values["poll-ms"]}" must be a number ≥ 10`,
     );
   }
   const level = values["log-level"] as LogLevel;
   if (!["debug", "info", "warn", "error"].includes(level)) {
     throw new SubgraphHostError(
-      "config-invalid",
+      "host-config-invalid",
       `--log-level: "${level}" is not debug, info, warn or error`,
     );
   }
