@@ -3,6 +3,7 @@
 // app imports are pure (no Node built-ins: their file-system companions, such as
 // sdk/results/fs.ts and sdk/content/cid-fs.ts, sit beside them), so nothing is shimmed.
 import { readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import path from "node:path";
 import react from "@vitejs/plugin-react";
 import { defineConfig, type Plugin } from "vite";
@@ -31,9 +32,32 @@ function devConfig(): Plugin {
   };
 }
 
+/**
+ * Fails the build when anything in the bundle imports a Node built-in: the SDK modules the app
+ * imports must stay pure (their file-system companions are for Node only), and a built-in that
+ * Vite quietly externalized would only fail in a person's browser.
+ */
+function noNodeBuiltins(): Plugin {
+  const builtins = new Set(builtinModules);
+  return {
+    name: "conun-no-node-builtins",
+    apply: "build",
+    enforce: "pre",
+    resolveId(source, importer) {
+      if (source.startsWith("node:") || builtins.has(source.split("/")[0] as string)) {
+        this.error(
+          `${importer ?? "the app"} imports the Node built-in ${source}; the dApp may import only ` +
+            "pure SDK modules (their fs companions, such as sdk/results/fs.ts, are for Node)",
+        );
+      }
+      return null;
+    },
+  };
+}
+
 export default defineConfig({
   root: here,
-  plugins: [react(), devConfig()],
+  plugins: [react(), devConfig(), noNodeBuiltins()],
   server: { host: "127.0.0.1", fs: { allow: [path.join(here, "..")] } },
   build: {
     outDir: path.join(here, "dist"),

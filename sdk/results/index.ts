@@ -55,17 +55,8 @@ export {
   type TaskOutcome,
   taskOutcomeOf,
 } from "./outcome.ts";
-export {
-  compareUtf8,
-  type ListingEntry,
-  listingHash,
-  MAX_PATH_BYTES,
-  type OutputFile,
-  type OutputScan,
-  outputHashOf,
-  type ScanLimits,
-  sha256Hex,
-} from "./output-hash.ts";
+// Every export of output-hash.ts is public: the hash rules and the scan types.
+export * from "./output-hash.ts";
 export {
   type BundleVerification,
   type TaskOutputRead,
