@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { explainError } from "../../../sdk/chain/reverts.ts";
+import { assertNever } from "../../../sdk/protocol/index.ts";
 import { getJob, type JobDetails } from "../../../sdk/queries/jobs.ts";
 import { listProviders } from "../../../sdk/queries/providers.ts";
 import { jobReasons } from "../../../sdk/queries/reasons.ts";
@@ -19,14 +20,26 @@ import { gatewaySource } from "../lib/gateway.ts";
 import { usePoll } from "../lib/hooks.ts";
 
 const STEPS = ["Open", "Awarded", "Committed", "Revealed", "Finalized"] as const;
+/** How far the job got: a step of the bar, or the status it ended in before the award. */
+type JobStep = (typeof STEPS)[number] | "Cancelled" | "Unfilled";
+/** A step's place in the bar; -1 for Cancelled and Unfilled, which light none. */
+const stepIndex = (step: JobStep) => (STEPS as readonly JobStep[]).indexOf(step);
 
-function phase(job: JobDetails): string {
-  if (job.status === "Cancelled" || job.status === "Unfilled" || job.status === "Finalized")
-    return job.status;
-  if (job.status === "Open") return "Open";
-  const committed = job.groups.every((g) => g.commitCount === job.replication);
-  const revealed = job.groups.every((g) => g.revealCount === job.replication);
-  return revealed ? "Revealed" : committed ? "Committed" : "Awarded";
+function phase(job: JobDetails): JobStep {
+  switch (job.status) {
+    case "Open":
+    case "Cancelled":
+    case "Unfilled":
+    case "Finalized":
+      return job.status;
+    case "Awarded": {
+      const committed = job.groups.every((g) => g.commitCount === job.replication);
+      const revealed = job.groups.every((g) => g.revealCount === job.replication);
+      return revealed ? "Revealed" : committed ? "Committed" : "Awarded";
+    }
+    default:
+      return assertNever(job.status, "job status");
+  }
 }
 
 function tone(outcome: string): "good" | "bad" | "neutral" | "warn" {
@@ -128,8 +141,7 @@ export function JobPage({ id }: { id: string }) {
           <ol className="steps" aria-label="Progress">
             {STEPS.map((step) => {
               const reached =
-                currentPhase !== undefined &&
-                STEPS.indexOf(step) <= STEPS.indexOf(currentPhase as (typeof STEPS)[number]);
+                currentPhase !== undefined && stepIndex(step) <= stepIndex(currentPhase);
               return (
                 <li
                   key={step}
