@@ -8,7 +8,10 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
 import { busyboxImage, saveImage, type TestImage } from "../../devnet/images.ts";
-import { inspectImageArchive, sanitizedArchive } from "../../worker/src/execution/image-archive.ts";
+import {
+  inspectImageArchiveFile as inspectImageArchive,
+  sanitizedArchiveFile as sanitizedArchive,
+} from "../../sdk/content/image-archive-file.ts";
 
 let image: TestImage;
 let scratch: string;

@@ -5,11 +5,14 @@ import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { CID } from "multiformats/cid";
 import { ContentError } from "../../../sdk/content/errors.ts";
+import {
+  inspectImageArchiveFile,
+  sanitizedArchiveFile,
+} from "../../../sdk/content/image-archive-file.ts";
 import type { ContentStore } from "../../../sdk/content/types.ts";
 import { type Logger, silentLogger } from "../../../sdk/logger.ts";
 import { DEFAULT_API_TIMEOUT_MS, deadline, dockerCall, dockerStatus } from "./docker.ts";
 import { ExecutionError } from "./errors.ts";
-import { inspectImageArchive, sanitizedArchive } from "./image-archive.ts";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 /** `name[:tag]@sha256:<64 hex>`, name as the distribution reference grammar allows. */
@@ -224,11 +227,11 @@ async function loadArchive(cid: string, expectedId: string, options: EnsureImage
       options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
       bounded,
     );
-    const archive = await inspectImageArchive(tarball);
+    const archive = await inspectImageArchiveFile(tarball);
     if (archive.imageId !== expectedId) throw mismatch(ref, expectedId, archive.imageId);
     let messages: string[];
     try {
-      const body = Readable.from(sanitizedArchive(archive));
+      const body = Readable.from(sanitizedArchiveFile(archive));
       const stream = (await docker.loadImage(body, {
         quiet: true,
         abortSignal: bounded,

@@ -2,6 +2,11 @@
  * The worker's sandboxed execution: getting a job's image (pinned, verified) and running
  * one task in a locked-down Docker container with hard limits.
  */
+
+export {
+  type ImageArchive,
+  inspectImageArchiveFile as inspectImageArchive,
+} from "../../../sdk/content/image-archive-file.ts";
 export { removeStaleContainers } from "./containers.ts";
 export { connectDocker, DEFAULT_API_TIMEOUT_MS, DEFAULT_DOCKER_SOCKET } from "./docker.ts";
 export { ExecutionError } from "./errors.ts";
@@ -13,7 +18,6 @@ export {
   type ImageSource,
   parseImageRef,
 } from "./image.ts";
-export { type ImageArchive, inspectImageArchive } from "./image-archive.ts";
 export { removeOutput } from "./output-cleanup.ts";
 export {
   DEFAULT_TASK_USER,
