@@ -1,19 +1,16 @@
+import { PROTOCOL_LIMITS } from "../protocol/limits.ts";
+
 /**
- * Bounds a manifest must respect. The protocol's own bounds mirror the constants of
- * contracts/JobMarket.sol and the widths of IJobMarket.JobSpec (a test reads both, so they
+ * Bounds a manifest must respect. The protocol's own bounds are JobMarket's constants
+ * (sdk/protocol/limits.ts) and the widths of IJobMarket.JobSpec (a test reads both, so they
  * cannot drift); the rest are this format's choices, explained where they are not obvious.
  */
 export const LIMITS = {
-  /** JobMarket.MAX_TASK_COUNT */
-  maxTaskCount: 1_000_000,
-  /** JobMarket.MAX_REPLICATION */
-  maxReplication: 8,
-  /** JobMarket.MAX_BIDDING_WINDOW (7 days) */
-  maxBiddingSeconds: 7 * 24 * 3600,
-  /** JobMarket.MAX_EXECUTION_WINDOW (14 days) */
-  maxExecutionSeconds: 14 * 24 * 3600,
-  /** JobMarket.MAX_REVEAL_WINDOW (3 days) */
-  maxRevealSeconds: 3 * 24 * 3600,
+  maxTaskCount: PROTOCOL_LIMITS.maxTaskCount,
+  maxReplication: PROTOCOL_LIMITS.maxReplication,
+  maxBiddingSeconds: PROTOCOL_LIMITS.maxBiddingWindow,
+  maxExecutionSeconds: PROTOCOL_LIMITS.maxExecutionWindow,
+  maxRevealSeconds: PROTOCOL_LIMITS.maxRevealWindow,
   /** JobSpec.cpuMillicores / memoryMiB are uint32. */
   maxUint32: 4_294_967_295,
   /** JobSpec.gpuCount is uint16. */
