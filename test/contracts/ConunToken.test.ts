@@ -1,9 +1,8 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import { at, ONE, SUPPLY, signPermit } from "../../devnet/protocol.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
+const { connection, ethers, networkHelpers } = await contractsNetwork();
 
 describe("ConunToken", () => {
   async function deployedTokenFixture() {

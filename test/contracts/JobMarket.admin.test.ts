@@ -1,6 +1,5 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import { network } from "hardhat";
 import type { Protocol } from "../../devnet/protocol.js";
 import {
   COOLDOWN,
@@ -16,9 +15,9 @@ import {
   SUPPLY,
 } from "../../devnet/protocol.js";
 import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
+const { connection, ethers, networkHelpers } = await contractsNetwork();
 
 const DAY = 24n * 3600n;
 const BPS = 10_000n;

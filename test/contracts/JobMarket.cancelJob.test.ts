@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   deployProtocol,
   ONE,
@@ -8,10 +7,9 @@ import {
   registerProviders,
 } from "../../devnet/protocol.js";
 import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { time } = networkHelpers;
+const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
 const STAKE = 100n * ONE;
 const STAKE_PER_TASK_REPLICA = 5n * ONE;

@@ -1,6 +1,5 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   commitAll,
@@ -30,10 +29,9 @@ import {
   Status,
   take,
 } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { networkHelpers } = connection;
-const { loadFixture } = networkHelpers;
+const { connection, loadFixture } = await contractsNetwork();
 
 const PRICE = ONE / 2n;
 const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;

@@ -1,6 +1,5 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   DEFAULT_PROVIDER_STAKE,
@@ -23,10 +22,9 @@ import {
   Status,
   take,
 } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { networkHelpers } = connection;
-const { loadFixture } = networkHelpers;
+const { connection, networkHelpers, loadFixture } = await contractsNetwork();
 
 const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
 const FULL_STAKE = DEFAULT_PROVIDER_STAKE;

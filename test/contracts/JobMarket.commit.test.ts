@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   commitAll,
@@ -23,10 +22,9 @@ import {
   signerOf,
   take,
 } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { loadFixture } = networkHelpers;
+const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
 
 const PRICE = ONE / 2n;
 

@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import type { Result } from "ethers";
-import { network } from "hardhat";
 import {
   at,
   deployProtocol,
@@ -10,10 +9,9 @@ import {
   registerProviders,
 } from "../../devnet/protocol.js";
 import { Status, take } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { time } = networkHelpers;
+const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
 const STAKE = 100n * ONE;
 const STAKE_PER_TASK_REPLICA = 5n * ONE;

@@ -1,14 +1,12 @@
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import type { Result } from "ethers";
-import { network } from "hardhat";
 import { at, deployProtocol, FEE_BPS, jobSpec, ONE, signPermit } from "../../devnet/protocol.js";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 import { Status } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { time } = networkHelpers;
+const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
 const DAY = 24 * 3600;
 

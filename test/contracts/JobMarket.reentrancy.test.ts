@@ -4,7 +4,6 @@
 // market in the middle of withdraw, claim, finalize (via the registry's slash transfer) and
 // postJob. A mock is the only way to get a token that calls back; CONUN itself cannot.
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   COOLDOWN,
   commitAll,
@@ -23,10 +22,9 @@ import type {
 } from "../../types/ethers-contracts/index.js";
 import type { ReentrantToken } from "../../types/ethers-contracts/mocks/ReentrantToken.js";
 import { awardJob, defined, take } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { loadFixture } = networkHelpers;
+const { connection, ethers, loadFixture } = await contractsNetwork();
 
 const PRICE = ONE / 2n;
 const STAKE = 2n * ONE;

@@ -1,6 +1,5 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   commitAll,
@@ -26,10 +25,9 @@ import {
   Status,
   take,
 } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { loadFixture } = networkHelpers;
+const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
 
 const PRICE = ONE / 2n;
 

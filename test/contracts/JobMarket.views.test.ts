@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   commitAll,
@@ -22,10 +21,9 @@ import {
   placeBids,
   Status,
 } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { loadFixture } = networkHelpers;
+const { connection, ethers, loadFixture } = await contractsNetwork();
 
 const PRICE = ONE / 2n;
 const TASKS = 10n;

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   commitAll,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -10,10 +9,9 @@ import {
   revealAll,
 } from "../../devnet/protocol.js";
 import { awardOneTaskJob } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { networkHelpers } = connection;
-const { loadFixture } = networkHelpers;
+const { connection, loadFixture } = await contractsNetwork();
 
 const PRICE = ONE / 2n;
 const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;

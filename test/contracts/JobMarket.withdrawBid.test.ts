@@ -1,6 +1,5 @@
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   deployProtocol,
   ONE,
@@ -9,9 +8,9 @@ import {
   registerProviders,
 } from "../../devnet/protocol.js";
 import { closeBiddingAfterDeadline, groupsOf, placeBids, Status, take } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
+const { connection, ethers, networkHelpers } = await contractsNetwork();
 
 const STAKE = 100n * ONE;
 const STAKE_PER_TASK_REPLICA = 5n * ONE;

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   COOLDOWN,
@@ -13,9 +12,9 @@ import {
 } from "../../devnet/protocol.js";
 import type { ProviderRegistry } from "../../types/ethers-contracts/index.js";
 import { awardJob, Slash, take } from "../helpers/market.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
+const { connection, ethers, networkHelpers } = await contractsNetwork();
 
 const STAKE = 100n * ONE;
 

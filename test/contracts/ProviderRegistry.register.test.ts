@@ -1,9 +1,8 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import { at, deployProtocol, ONE, postJob, registerProviders } from "../../devnet/protocol.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { networkHelpers } = connection;
+const { connection, networkHelpers } = await contractsNetwork();
 
 const CAPABILITIES = { cpuMillicores: 4000, memoryMiB: 8192, gpuCount: 1 };
 const METADATA_URI = "ipfs://bafkreiprovidermetadata";

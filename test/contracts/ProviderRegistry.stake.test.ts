@@ -1,6 +1,5 @@
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   COOLDOWN,
@@ -10,10 +9,9 @@ import {
   registerProviders,
   signPermit,
 } from "../../devnet/protocol.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
-const { time } = networkHelpers;
+const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
 const STAKE = 100n * ONE;
 

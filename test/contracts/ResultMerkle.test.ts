@@ -1,10 +1,9 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
-import { network } from "hardhat";
 import { at } from "../../devnet/protocol.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, networkHelpers } = connection;
+const { ethers, networkHelpers } = await contractsNetwork();
 
 /** The per-task output hashes of a 7-task group starting at task 40. */
 function groupOutputs(): [bigint, string][] {

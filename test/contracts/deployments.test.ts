@@ -4,15 +4,15 @@ import path from "node:path";
 import { HardhatArtifactResolver } from "@nomicfoundation/hardhat-ignition/helpers";
 import { DeploymentResultType, deploy } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
-import hre, { network } from "hardhat";
+import hre from "hardhat";
 import ConunModule from "../../ignition/modules/conun.js";
 import { DeploymentError, readDeployment } from "../../sdk/protocol/deployments.js";
+import { contractsNetwork } from "./support/network.ts";
 
 // readDeployment reads what Ignition writes to disk. The in-process network never writes
 // deployments, so this drives ignition-core's own `deploy` with a deployment folder: the files
 // read below are Ignition's real journal and address book, not hand-made copies.
-const connection = await network.create({ chainType: "l1" });
-const { ethers } = connection;
+const { connection, ethers } = await contractsNetwork();
 
 let deploymentsDir: string;
 let deployed: Record<string, { address: string }>;

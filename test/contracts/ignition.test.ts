@@ -1,7 +1,6 @@
 import path from "node:path";
 import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
-import { network } from "hardhat";
 import {
   at,
   commitAll,
@@ -14,9 +13,9 @@ import {
   revealAll,
 } from "../../devnet/protocol.js";
 import ConunModule from "../../ignition/modules/conun.js";
+import { contractsNetwork } from "./support/network.ts";
 
-const connection = await network.create({ chainType: "l1" });
-const { ethers, ignition, networkHelpers } = connection;
+const { connection, ethers, ignition, networkHelpers } = await contractsNetwork();
 
 const PARAMETERS_DIR = path.join(import.meta.dirname, "..", "..", "ignition", "parameters");
 const DAY = 24n * 60n * 60n;
