@@ -3,18 +3,29 @@
 // every slash with its reason (the market's ProviderSlashed events), and each journaled job's
 // on-chain state next to the journal's phase.
 import { formatEther, formatUnits } from "ethers";
+import { connectContracts, connectRpc, type ProtocolContracts } from "../../sdk/chain/index.ts";
 import {
-  connectContracts,
-  connectRpc,
   JOB_STATUS_NAMES,
-  type ProtocolContracts,
-} from "../../sdk/chain/index.ts";
+  SLASH_REASON_NAMES,
+  type SlashReasonName,
+} from "../../sdk/protocol/index.ts";
 import type { WorkerConfig } from "./config/index.ts";
 import { journalPath, loadWallet, resolveAddresses } from "./daemon.ts";
 import { reduceJournal, replayJournal } from "./journal/index.ts";
 
-/** `IJobMarket.SlashReason`, as people read it. */
-export const SLASH_REASONS = ["none", "wrong result", "no commit", "no reveal"] as const;
+/** `IJobMarket.SlashReason` (sdk/protocol), as people read it. */
+export const SLASH_REASONS: Record<SlashReasonName, string> = {
+  None: "none",
+  WrongResult: "wrong result",
+  NoCommit: "no commit",
+  NoReveal: "no reveal",
+};
+
+/** The reader's name of an on-chain slash reason; an unknown value is shown as a number. */
+function slashReasonText(value: bigint): string {
+  const name = SLASH_REASON_NAMES[Number(value)];
+  return name === undefined ? `reason ${value}` : SLASH_REASONS[name];
+}
 
 export interface SlashRecord {
   jobId: string;
@@ -156,7 +167,7 @@ async function slashesOf(
           jobId: jobId.toString(),
           groupId: Number(groupId),
           amount: fmt(amount),
-          reason: SLASH_REASONS[Number(reason)] ?? `reason ${reason}`,
+          reason: slashReasonText(reason),
           block: log.blockNumber,
           tx: log.transactionHash,
         },

@@ -1,7 +1,8 @@
 // Decides whether to bid on a job the discovery found, and journals the decision. Sending the
 // bid is the job lifecycle's first step, so a bid decided before a crash is sent (once) after.
-import { chainTime, JobStatus, type PostedJob } from "../../../sdk/chain/index.ts";
+import { chainTime, type PostedJob } from "../../../sdk/chain/index.ts";
 import { describeError } from "../../../sdk/errors.ts";
+import { phaseOf } from "../../../sdk/protocol/index.ts";
 import { formatConun, type WorkerContext } from "../context.ts";
 import { fetchVerifiedManifest } from "../jobs/manifest.ts";
 import { isActive } from "../journal/index.ts";
@@ -35,7 +36,8 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
   const log = ctx.log.child("bidding", { jobId: key });
   const onChain = await ctx.contracts.market.getJob(job.jobId);
   const now = await chainTime(ctx.provider);
-  if (Number(onChain.status) !== JobStatus.Open || now >= onChain.biddingDeadline) {
+  // Asked of the next second: a bid sent now is mined in a later block.
+  if (phaseOf(onChain, now + 1n) !== "Bidding") {
     return { outcome: "skip", reason: "not open for bids", retryable: false };
   }
   const { spec } = job;

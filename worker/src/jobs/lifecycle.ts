@@ -7,13 +7,11 @@ import {
   ChainError,
   chainTime,
   formatRevert,
-  JOB_STATUS_NAMES,
-  JobStatus,
   type PostedJob,
   readPostedJob,
 } from "../../../sdk/chain/index.ts";
 import type { Logger } from "../../../sdk/logger.ts";
-import { commitmentFor } from "../../../sdk/protocol/commitment.ts";
+import { commitmentFor, phaseOf, statusOf } from "../../../sdk/protocol/index.ts";
 import { formatConun, type WorkerContext } from "../context.ts";
 import type { JobPhase, JobState } from "../journal/index.ts";
 import { executeJob } from "./execute.ts";
@@ -103,7 +101,7 @@ async function placeBid({ ctx, state, jobId, me, market, log }: StepInput): Prom
   }
   const job = await market.getJob(jobId);
   const now = await chainTime(ctx.provider);
-  if (Number(job.status) !== JobStatus.Open || now > job.biddingDeadline || ctx.shutdown.aborted) {
+  if (phaseOf(job, now) !== "Bidding" || ctx.shutdown.aborted) {
     await ctx.record({
       type: "closed",
       jobId: state.jobId,
@@ -134,10 +132,9 @@ async function placeBid({ ctx, state, jobId, me, market, log }: StepInput): Prom
 /** Closes bidding once its deadline passed, then reads what the award gave this worker. */
 async function awaitAward({ ctx, state, jobId, me, market, log }: StepInput): Promise<boolean> {
   const job = await market.getJob(jobId);
-  const status = Number(job.status);
-  if (status === JobStatus.Open) {
-    const now = await chainTime(ctx.provider);
-    if (now <= job.biddingDeadline) return false;
+  const status = statusOf(job);
+  if (status === "Open") {
+    if (phaseOf(job, await chainTime(ctx.provider)) === "Bidding") return false;
     // Anyone may close bidding; the first bidder to notice does it.
     try {
       await sendJobTx(
@@ -152,12 +149,8 @@ async function awaitAward({ ctx, state, jobId, me, market, log }: StepInput): Pr
     }
     return true;
   }
-  if (status === JobStatus.Cancelled || status === JobStatus.Unfilled) {
-    await ctx.record({
-      type: "closed",
-      jobId: state.jobId,
-      reason: JOB_STATUS_NAMES[status] ?? "ended",
-    });
+  if (status === "Cancelled" || status === "Unfilled") {
+    await ctx.record({ type: "closed", jobId: state.jobId, reason: status });
     return true;
   }
   const assignments = await market.assignmentsOf(jobId, me);
@@ -251,16 +244,14 @@ async function revealResults({ ctx, state, jobId, me, market, log }: StepInput):
   const pending = assignments.filter((a) => a.commitment !== ZERO && !a.revealed);
   const job = await market.getJob(jobId);
   const now = await chainTime(ctx.provider);
-  if (
-    pending.length === 0 ||
-    now > job.revealDeadline ||
-    Number(job.status) !== JobStatus.Awarded
-  ) {
+  const phase = phaseOf(job, now);
+  if (pending.length === 0 || (phase !== "Committing" && phase !== "Revealing")) {
     if (pending.length > 0) log.error("reveal deadline passed with memberships unrevealed");
     await ctx.record({ type: "revealed", jobId: state.jobId });
     return true;
   }
-  let ready = now > job.commitDeadline;
+  // In the commit phase only a fully committed group may reveal (sdk/protocol mayRevealAt).
+  let ready = phase === "Revealing";
   if (!ready) {
     for (const a of pending) {
       const group = await market.getGroup(jobId, a.groupId);
@@ -302,7 +293,7 @@ async function revealResults({ ctx, state, jobId, me, market, log }: StepInput):
 /** Finalizes the job once the market allows it (or notes that another provider did). */
 async function finalizeJob({ ctx, state, jobId, market, log }: StepInput): Promise<boolean> {
   const job = await market.getJob(jobId);
-  if (Number(job.status) === JobStatus.Finalized) {
+  if (statusOf(job) === "Finalized") {
     await ctx.record({ type: "finalized", jobId: state.jobId });
     return true;
   }
