@@ -56,7 +56,7 @@ describe("loadConfig", () => {
       minPerTask: "0.01",
     });
     expect(config.dockerSocket).to.equal("/var/run/docker.sock");
-    expect(config.fault).to.equal("none");
+    expect(config, "no test fault mode in the production config").to.not.have.property("fault");
     expect(config.metrics.port).to.equal(0);
   });
 
@@ -108,14 +108,21 @@ describe("loadConfig", () => {
     ]);
   });
 
-  it("refuses a raw key and the cheating mode on any chain but the local one", async () => {
-    const found = await problems({
-      file: await file(base({ chainId: 11155111, fault: "wrong-results" })),
-    });
+  it("refuses a raw key on any chain but the local one", async () => {
+    const found = await problems({ file: await file(base({ chainId: 11155111 })) });
     expect(found).to.deep.equal([
       "key.devKey: a raw key is only allowed on the local chain 31337; use key.keystore",
-      "fault: is a test-only option, refused on chains other than 31337",
     ]);
+  });
+
+  it("has no cheating mode: a fault in the file is refused on every chain", async () => {
+    for (const chainId of [31337, 11155111]) {
+      expect(
+        await problems({ file: await file(base({ chainId, fault: "wrong-results" })) }),
+      ).to.deep.equal([
+        "fault: not a setting; test fault modes run through worker/src/testing/faulty-worker.ts --fault <mode>",
+      ]);
+    }
   });
 
   it("requires a key source, and a password with a keystore", async () => {

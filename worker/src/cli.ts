@@ -3,12 +3,14 @@
 //   conun-worker run    [--config file] [flags]   start the worker (SIGINT/SIGTERM stop it)
 //   conun-worker status [--config file] [--json]  balances, stake, slashes, jobs, earnings
 // Exit codes: 0 ok (including an orderly shutdown), 1 failure, 2 bad configuration.
+import { realpathSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { describeError, isConunError } from "../../sdk/errors.ts";
-import { createLogger } from "../../sdk/logger.ts";
+import { createLogger, type Logger } from "../../sdk/logger.ts";
 import { detectGpus } from "./capacity/machine.ts";
 import { ConfigError, loadConfig, SETTINGS, type WorkerConfig } from "./config/index.ts";
 import { startWorker } from "./daemon.ts";
+import type { WorkerHooks } from "./hooks.ts";
 import { DEFAULT_INIT_DIR, formatInit, InitError, initWorker } from "./init.ts";
 import { formatStatus, readStatus } from "./status.ts";
 
@@ -45,7 +47,16 @@ const stop = (signal: string) => {
 process.on("SIGINT", () => stop("SIGINT"));
 process.on("SIGTERM", () => stop("SIGTERM"));
 
-async function main(argv: string[]): Promise<number> {
+export interface CliOptions {
+  /**
+   * Hooks for the daemon, built once the configuration is read (worker/src/hooks.ts); only the
+   * fault-injecting entry point (worker/src/testing/faulty-worker.ts) gives any.
+   */
+  hooksFor?(config: WorkerConfig, log: Logger): WorkerHooks;
+}
+
+/** Runs `conun-worker <argv>` and resolves with the exit code. */
+export async function main(argv: string[], cli: CliOptions = {}): Promise<number> {
   // init has options of its own and needs no configuration: it writes one.
   if (argv[0] === "init") return init(argv.slice(1));
   const options: Record<string, { type: "string" | "boolean" }> = {
@@ -102,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
   }
   onStop = (signal) => log.info("shutdown requested", { signal });
   try {
-    const worker = await startWorker(config, log, controller.signal);
+    const worker = await startWorker(config, log, controller.signal, cli.hooksFor?.(config, log));
     await worker.done;
     return 0;
   } catch (error) {
@@ -200,10 +211,19 @@ function askHidden(prompt: string): Promise<string> {
   });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`conun-worker: ${describeError(error)}\n`);
-    process.exit(1);
-  },
-);
+/** Exits with `run`'s code; a crash is one line on stderr and exit code 1. */
+export function exitWith(run: Promise<number>): void {
+  run.then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`conun-worker: ${describeError(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+// Run when this file is the program (bin/conun-worker), not when another entry imports it.
+const entry = process.argv[1];
+if (entry !== undefined && realpathSync(entry) === import.meta.filename) {
+  exitWith(main(process.argv.slice(2)));
+}

@@ -8,6 +8,7 @@ import type { ContentStore } from "../../sdk/content/types.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import type { PricingStrategy } from "./bidding/pricing.ts";
 import type { WorkerConfig } from "./config/index.ts";
+import type { WorkerHooks } from "./hooks.ts";
 import type { JobState, Journal, JournalEvent } from "./journal/index.ts";
 import type { WorkerMetrics } from "./metrics/metrics.ts";
 
@@ -34,6 +35,8 @@ export interface WorkerContext {
   slots: Semaphore;
   /** Aborted on shutdown: running tasks stop, no new work starts. */
   shutdown: AbortSignal;
+  /** Seams a caller may set at start-up (none in production); see hooks.ts. */
+  hooks: WorkerHooks;
   /** Journals an event durably and folds it into `jobs`. */
   record(event: JournalEvent): Promise<void>;
 }

@@ -26,6 +26,7 @@ import { ConfigError, type WorkerConfig } from "./config/index.ts";
 import { openWorkerStore, Semaphore, type WorkerContext } from "./context.ts";
 import { Discovery } from "./discovery.ts";
 import { connectDocker, removeStaleContainers } from "./execution/index.ts";
+import type { WorkerHooks } from "./hooks.ts";
 import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
 import { isActive, Journal, reduceJournal } from "./journal/index.ts";
 import { createMetrics, serveMetrics } from "./metrics/metrics.ts";
@@ -97,6 +98,8 @@ export async function startWorker(
   config: WorkerConfig,
   log: Logger,
   shutdown: AbortSignal,
+  /** Seams for the fault-injecting entry point (worker/src/testing/); none in production. */
+  hooks: WorkerHooks = {},
 ): Promise<RunningWorker> {
   const provider = connectRpc(config.rpcUrl, config.chainId, { timeoutMs: config.rpcTimeoutMs });
   await withRetries(
@@ -127,6 +130,7 @@ export async function startWorker(
   const ctx: WorkerContext = {
     config,
     log,
+    hooks,
     provider,
     wallet,
     address: wallet.address,

@@ -1,2 +1,2 @@
 export { ConfigError, type LoadConfigOptions, loadConfig, SETTINGS } from "./load.ts";
-export { FAULTS, machineDefaults, type RawConfig, type WorkerConfig } from "./schema.ts";
+export { machineDefaults, type RawConfig, type WorkerConfig } from "./schema.ts";

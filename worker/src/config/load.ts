@@ -159,7 +159,6 @@ export const SETTINGS: readonly Setting[] = [
     flag: "lookback-blocks",
     kind: "int",
   },
-  { path: "fault", env: "CONUN_WORKER_FAULT", flag: "fault", kind: "string" },
 ];
 
 export interface LoadConfigOptions {
@@ -196,7 +195,18 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Worke
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
       throw new ConfigError([`--config: ${options.file} must hold a JSON object`]);
     }
-    Object.assign(raw, resolvePaths(parsed as Record<string, unknown>, path.dirname(options.file)));
+    const fromFile = parsed as Record<string, unknown>;
+    if ("fault" in fromFile) {
+      // Test fault modes are not settings (worker/src/testing/faulty-worker.ts injects them).
+      // A `"fault": "none"` written by an older devnet means nothing and is dropped.
+      if (fromFile.fault !== "none") {
+        throw new ConfigError([
+          "fault: not a setting; test fault modes run through worker/src/testing/faulty-worker.ts --fault <mode>",
+        ]);
+      }
+      delete fromFile.fault;
+    }
+    Object.assign(raw, resolvePaths(fromFile, path.dirname(options.file)));
   }
   const env = options.env ?? {};
   for (const setting of SETTINGS) {

@@ -83,21 +83,6 @@ const contentStoreSchema = z
           },
   );
 
-/**
- * Test-only misbehaviour. `wrong-results` commits a wrong root; `stall-after-commit` stops
- * before revealing; `crash-after-<step>` kills the process (SIGKILL) right after that step's
- * transaction is mined and before the journal records it — the worst moment for a restart.
- */
-export const FAULTS = [
-  "none",
-  "wrong-results",
-  "stall-after-commit",
-  "crash-after-bid",
-  "crash-after-commit",
-  "crash-after-reveal",
-  "crash-after-claim",
-] as const;
-
 export const configSchema = z
   .object({
     rpcUrl: z.string({ required_error: "is required" }).url({ message: "must be a URL" }),
@@ -185,8 +170,6 @@ export const configSchema = z
     receiptTimeoutMs: int(100, 3_600_000).default(30_000),
     /** Blocks scanned back for open jobs at start when there is no subgraph. */
     lookbackBlocks: int(0).default(50_000),
-    /** Test-only misbehaviour; refused unless chainId is 31337. */
-    fault: z.enum(FAULTS).default("none"),
   })
   .strict({ message: "unknown setting" })
   .superRefine((config, ctx) => {
@@ -222,13 +205,6 @@ export const configSchema = z
         code: z.ZodIssueCode.custom,
         path: ["key", "devKey"],
         message: `a raw key is only allowed on the local chain ${LOCAL_CHAIN_ID}; use key.keystore`,
-      });
-    }
-    if (config.fault !== "none" && config.chainId !== LOCAL_CHAIN_ID) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ["fault"],
-        message: `is a test-only option, refused on chains other than ${LOCAL_CHAIN_ID}`,
       });
     }
   });

@@ -4,7 +4,6 @@
 // trusted or reused.
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import { concat, keccak256 } from "ethers";
 import { describeError, isConunError } from "../../../sdk/errors.ts";
 import { groupBundlePath, type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
 import type { WorkerContext } from "../context.ts";
@@ -14,7 +13,7 @@ import type { JobManifest } from "./manifest.ts";
 
 export interface JobResults {
   roots: GroupRoot[];
-  /** The honest roots, before any test-only fault is applied. */
+  /** The honest roots, before any hook (worker/src/hooks.ts) changed them. */
   honestRoots: GroupRoot[];
   resultsCid: string;
   tasks: TaskSummary[];
@@ -184,12 +183,6 @@ export async function executeJob(
     }
   }
   const resultsCid = await ctx.store.addDirectory(bundleRoot);
-  const committed =
-    ctx.config.fault === "wrong-results"
-      ? roots.map((r) => ({ groupId: r.groupId, root: keccak256(concat([r.root, "0x01"])) }))
-      : roots;
-  if (ctx.config.fault === "wrong-results") {
-    log.warn("fault mode wrong-results: committing a wrong root (test-only)", { jobId });
-  }
+  const committed = ctx.hooks.committedRoots?.(jobId, roots) ?? roots;
   return { roots: committed, honestRoots: roots, resultsCid, tasks };
 }

@@ -31,11 +31,7 @@ export async function sendJobTx(
     signal: undefined,
     beforeBroadcast: (hash) => ctx.record({ type: "tx-signed", jobId, action, hash }),
   });
-  if (ctx.config.fault === CRASH_FAULTS[action]) {
-    ctx.log.warn(`fault mode ${ctx.config.fault}: killing the worker (test-only)`, { jobId });
-    process.kill(process.pid, "SIGKILL");
-    await new Promise(() => {}); // never continue to the journal entry
-  }
+  await ctx.hooks.afterTx?.(action, jobId);
   return receipt;
 }
 
@@ -63,13 +59,6 @@ async function settleJournaledTx(
   }
   return false;
 }
-
-const CRASH_FAULTS: Record<string, string> = {
-  placeBid: "crash-after-bid",
-  commit: "crash-after-commit",
-  reveal: "crash-after-reveal",
-  claim: "crash-after-claim",
-};
 
 /** A revert name from a ChainError, or undefined. */
 function revertName(error: unknown): string | undefined {
@@ -236,10 +225,7 @@ async function commitResults({ ctx, state, jobId, me, market, log }: StepInput):
 
 /** Reveals once every group is fully committed (or the commit deadline passed). */
 async function revealResults({ ctx, state, jobId, me, market, log }: StepInput): Promise<boolean> {
-  if (ctx.config.fault === "stall-after-commit") {
-    // Test-only: stands still between commit and reveal, so a test can kill it there.
-    return false;
-  }
+  if (ctx.hooks.holdsReveal?.(state.jobId)) return false;
   const assignments = await market.assignmentsOf(jobId, me);
   const pending = assignments.filter((a) => a.commitment !== ZERO && !a.revealed);
   const job = await market.getJob(jobId);
