@@ -62,6 +62,51 @@ describe("conun-worker (command line)", function () {
   });
 });
 
+describe("faulty-worker (test faults, outside the production config)", function () {
+  this.timeout(60_000);
+  const FAULTY = path.join(REPO, "worker", "src", "testing", "faulty-worker.ts");
+  const NODE = path.join(REPO, "node_modules", ".bin", "node");
+  const faulty = (args: string[], env: Record<string, string> = {}) =>
+    new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        NODE,
+        [FAULTY, ...args],
+        { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 },
+        (error, _stdout, stderr) => {
+          const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+          resolve({ code, stderr });
+        },
+      );
+    });
+
+  it("names the fault modes when none or an unknown one is given", async () => {
+    for (const args of [["run"], ["--fault", "be-nice", "run"]]) {
+      const { code, stderr } = await faulty(args);
+      expect(code).to.equal(2);
+      expect(stderr).to.contain("--fault <none|wrong-results|stall-after-commit|crash-after-bid");
+    }
+  });
+
+  it("refuses a fault on any chain but the local one, before connecting anywhere", async () => {
+    const { code, stderr } = await faulty(["--fault", "wrong-results", "run"], {
+      CONUN_WORKER_RPC_URL: "http://127.0.0.1:1",
+      CONUN_WORKER_CHAIN_ID: "11155111",
+      CONUN_WORKER_KEYSTORE: "/nonexistent/keystore.json",
+      CONUN_WORKER_KEYSTORE_PASSWORD: "x",
+      CONUN_WORKER_CONTENT_DIR: "/tmp/content",
+      CONUN_WORKER_DATA_DIR: "/tmp/conun-faulty-data",
+    });
+    expect(code).to.equal(2);
+    expect(stderr).to.contain("--fault: is a test-only option, refused on chains other than 31337");
+  });
+
+  it("is no flag of the production CLI", async () => {
+    const { code, stderr } = await conunWorker(["run", "--fault", "wrong-results"]);
+    expect(code).to.equal(2);
+    expect(stderr).to.contain("fault");
+  });
+});
+
 describe("conun-worker status (against a chain)", function () {
   this.timeout(120_000);
 

@@ -1,20 +1,12 @@
 // `conun-worker` with a fault injected, for the tests and the demo's cheater:
 //   node worker/src/testing/faulty-worker.ts --fault <mode> run --config <file> [flags]
-// The same command line as worker/src/cli.ts after `--fault <mode>` (FAULTS in faults.ts).
+// The same command line as worker/src/cli.ts after `--fault <mode>` (FAULTS in faults.ts);
+// orchestrators build it with workerArgv (argv.ts).
 // It refuses every chain but the local one: a fault is a way to lose stake on purpose.
 import { realpathSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { exitWith, main } from "../cli.ts";
 import { ConfigError } from "../config/index.ts";
 import { FAULT_CHAIN_ID, FAULTS, faultHooks, isFault } from "./faults.ts";
-
-/** The argv (after the Node binary) that starts a worker with `fault` (none: the plain CLI). */
-export function workerArgv(fault: string | undefined, args: readonly string[]): string[] {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  if (fault === undefined || fault === "none") return [path.join(here, "..", "cli.ts"), ...args];
-  return [fileURLToPath(import.meta.url), "--fault", fault, ...args];
-}
 
 async function faulty(argv: string[]): Promise<number> {
   const [flag, fault, ...rest] = argv;
