@@ -1,8 +1,6 @@
 // The chain layer shared by the worker and the requester tools: typed contracts, custom-error
 // decoding and a retrying transaction sender.
 
-// The protocol's states live in sdk/protocol; re-exported here for the chain layer's callers.
-export { JOB_STATUS_NAMES, JobStatus } from "../protocol/states.ts";
 export {
   chainTime,
   connectContracts,
