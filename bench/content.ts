@@ -45,7 +45,8 @@ export async function benchContent(mib: number): Promise<ContentBenchResult> {
     for (let i = 0; i < mib; i++) {
       block[0] = i; // no two leaves dedupe
       expected.update(block);
-      if (!sink.write(Buffer.from(block))) await new Promise((r) => sink.once("drain", r));
+      if (!sink.write(Buffer.from(block)))
+        await new Promise<void>((r) => sink.once("drain", () => r()));
     }
     sink.end();
     await finished(sink);
