@@ -1,6 +1,7 @@
 // The devnet's providers: `conun-worker` processes started exactly as a provider starts one
-// (`node worker/src/cli.ts run --config …`), each with its own data folder and config file,
-// on the devnet's chain and content store; and the waits for them to be registered and staked.
+// (`node worker/src/cli.ts run --config …`; one with a test fault through
+// worker/src/testing/faulty-worker.ts --fault <mode>), each with its own data folder and config
+// file, on the devnet's chain and content store; and the waits for them to be registered and staked.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -8,6 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { formatConun } from "../requester/manage.ts";
 import { ProviderRegistry__factory } from "../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
+import { workerArgv } from "../worker/src/testing/argv.ts";
 import { type Chain, REPO } from "./chain.ts";
 import { DevnetStartError } from "./teardown.ts";
 
@@ -21,7 +23,7 @@ export interface WorkerProcess {
   name: string;
   account: number;
   address: string;
-  /** The configured test fault (`none` for an honest provider). */
+  /** The test fault it runs with (`none` for an honest provider). */
   fault: string;
   pid: number;
   dataDir: string;
@@ -54,7 +56,9 @@ interface SpawnWorker {
 }
 
 function spawnWorker(spec: SpawnWorker): WorkerProcess {
-  const child = spawn(process.execPath, [WORKER_CLI, "run", "--config", spec.configPath], {
+  // A worker with a test fault runs worker/src/testing/faulty-worker.ts, the plain CLI otherwise.
+  const argv = workerArgv(spec.fault, ["run", "--config", spec.configPath]);
+  const child = spawn(process.execPath, argv, {
     cwd: REPO,
     env: spec.env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -143,7 +147,6 @@ export async function startWorkers(
       dataDir,
       log: { level: "info", json: true },
       pollIntervalMs: 250,
-      fault: spec.fault ?? "none",
       ...spec.config,
     };
     const configPath = path.join(home, "config.json");
@@ -203,7 +206,6 @@ export async function writeWorkerConfig(site: WorkerSite, options: WorkerOptions
     receiptTimeoutMs: 5000,
     metrics: { port: options.metricsPort ?? 0 },
     log: { level: "debug", json: true },
-    fault: options.fault ?? "none",
     ...options.extra,
   };
   const configPath = path.join(dataDir, "config.json");
