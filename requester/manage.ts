@@ -4,6 +4,7 @@
 import { isAddress, parseUnits, type Signer } from "ethers";
 import { formatConun } from "../sdk/chain/diagnose.ts";
 import { chainTime } from "../sdk/chain/index.ts";
+import { phaseOf } from "../sdk/protocol/phase.ts";
 import { ConunToken__factory } from "../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { LOCAL_CHAIN_IDS, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
@@ -38,7 +39,7 @@ export async function cancelJob(
   }
   const now = await chainTime(ctx.provider);
   const wallClock = BigInt(Math.floor(Date.now() / 1000));
-  if ((now > wallClock ? now : wallClock) > job.biddingDeadline) {
+  if (phaseOf(job, now > wallClock ? now : wallClock) !== "Bidding") {
     throw new RequesterError(
       "deadline-passed",
       `bidding on job ${jobId} closed at ${new Date(Number(job.biddingDeadline) * 1000).toISOString()}; ` +
