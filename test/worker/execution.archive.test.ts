@@ -1,31 +1,20 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { expect } from "chai";
-import { busyboxImage, saveImage, type TestImage } from "../../devnet/images.ts";
+import { saveImage } from "../../devnet/images.ts";
 import {
   inspectImageArchiveFile as inspectImageArchive,
   sanitizedArchiveFile as sanitizedArchive,
 } from "../../sdk/content/image-archive-file.ts";
+import { rejection, useBusybox, useScratch } from "./support/execution.ts";
 
-let image: TestImage;
-let scratch: string;
-
-before(async function () {
-  this.timeout(60_000);
-  image = await busyboxImage();
-});
-beforeEach(async () => {
-  scratch = await mkdtemp(join(tmpdir(), "conun-archive-"));
-});
-afterEach(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const image = useBusybox();
+const scratch = useScratch("conun-archive-");
 
 async function sanitize(path: string, destination: string): Promise<string> {
   await pipeline(
@@ -41,15 +30,6 @@ function extract(tarball: string, into: string): string {
   return into;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: string };
-  }
-  throw new Error("expected a rejection");
-}
-
 /**
  * Rewrites a `docker save` tree into the OCI layout newer engines write (blobs/sha256/…,
  * index.json with naming annotations), plus a file with a 150-character path, and tars it
@@ -57,11 +37,11 @@ async function rejection(promise: Promise<unknown>): Promise<{ code?: string; me
  */
 async function ociStyleArchive(format: "pax" | "gnu"): Promise<string> {
   const legacy = extract(
-    await saveImage("conun-test/busybox:1", join(scratch, "legacy.tar")),
-    join(scratch, "legacy"),
+    await saveImage("conun-test/busybox:1", join(scratch(), "legacy.tar")),
+    join(scratch(), "legacy"),
   );
   const [manifest] = JSON.parse(await readFile(join(legacy, "manifest.json"), "utf8"));
-  const root = join(scratch, `oci-${format}`);
+  const root = join(scratch(), `oci-${format}`);
   await mkdir(join(root, "blobs/sha256"), { recursive: true });
   const blob = async (path: string) => {
     const bytes = await readFile(join(legacy, path));
@@ -97,7 +77,7 @@ async function ociStyleArchive(format: "pax" | "gnu"): Promise<string> {
   const deep = join(root, "d".repeat(60), "e".repeat(60));
   await mkdir(deep, { recursive: true });
   await writeFile(join(deep, "f".repeat(30)), "long name");
-  const tarball = join(scratch, `oci-${format}.tar`);
+  const tarball = join(scratch(), `oci-${format}.tar`);
   execFileSync("tar", [`--format=${format}`, "-C", root, "-cf", tarball, "."]);
   return tarball;
 }
@@ -107,16 +87,16 @@ describe("execution#inspectImageArchive", function () {
 
   it("reads the image ID and tags of a docker save archive without loading it", async () => {
     const archive = await inspectImageArchive(
-      await saveImage("conun-test/busybox:1", join(scratch, "image.tar")),
+      await saveImage("conun-test/busybox:1", join(scratch(), "image.tar")),
     );
-    expect(archive.imageId).to.equal(image.id);
+    expect(archive.imageId).to.equal(image().id);
     expect(archive.repoTags).to.deep.equal(["conun-test/busybox:1"]);
   });
 
   for (const format of ["pax", "gnu"] as const) {
     it(`reads an OCI-layout archive whose long names use ${format} headers`, async () => {
       const archive = await inspectImageArchive(await ociStyleArchive(format));
-      expect(archive.imageId).to.equal(image.id);
+      expect(archive.imageId).to.equal(image().id);
       expect(archive.repoTags).to.deep.equal(["ubuntu:latest"]);
       expect(archive.entries.map((e) => e.name)).to.include(
         `${"d".repeat(60)}/${"e".repeat(60)}/${"f".repeat(30)}`,
@@ -126,26 +106,26 @@ describe("execution#inspectImageArchive", function () {
 
   it("refuses an archive with two images, a corrupt header, or a truncated end", async () => {
     const tree = extract(
-      await saveImage("conun-test/busybox:1", join(scratch, "image.tar")),
-      join(scratch, "tree"),
+      await saveImage("conun-test/busybox:1", join(scratch(), "image.tar")),
+      join(scratch(), "tree"),
     );
     const [entry] = JSON.parse(await readFile(join(tree, "manifest.json"), "utf8"));
     await writeFile(join(tree, "manifest.json"), JSON.stringify([entry, entry]));
-    const twoImages = join(scratch, "two.tar");
+    const twoImages = join(scratch(), "two.tar");
     execFileSync("tar", ["-C", tree, "-cf", twoImages, "."]);
     expect((await rejection(inspectImageArchive(twoImages))).message).to.contain(
       "exactly one image",
     );
 
-    const bytes = await readFile(join(scratch, "image.tar"));
+    const bytes = await readFile(join(scratch(), "image.tar"));
     const corrupt = Buffer.from(bytes);
     corrupt[10] = (corrupt[10] ?? 0) ^ 0xff;
-    await writeFile(join(scratch, "corrupt.tar"), corrupt);
-    expect((await rejection(inspectImageArchive(join(scratch, "corrupt.tar")))).code).to.equal(
+    await writeFile(join(scratch(), "corrupt.tar"), corrupt);
+    expect((await rejection(inspectImageArchive(join(scratch(), "corrupt.tar")))).code).to.equal(
       "image-archive-invalid",
     );
-    await writeFile(join(scratch, "short.tar"), bytes.subarray(0, 4096 + 100));
-    expect((await rejection(inspectImageArchive(join(scratch, "short.tar")))).code).to.equal(
+    await writeFile(join(scratch(), "short.tar"), bytes.subarray(0, 4096 + 100));
+    expect((await rejection(inspectImageArchive(join(scratch(), "short.tar")))).code).to.equal(
       "image-archive-invalid",
     );
   });
@@ -155,10 +135,10 @@ describe("execution#sanitizedArchive", function () {
   this.timeout(60_000);
 
   it("drops every tag and leaves every other byte of a docker save archive as it was", async () => {
-    const original = await saveImage("conun-test/busybox:1", join(scratch, "image.tar"));
-    const clean = await sanitize(original, join(scratch, "clean.tar"));
-    const before = extract(original, join(scratch, "before"));
-    const after = extract(clean, join(scratch, "after"));
+    const original = await saveImage("conun-test/busybox:1", join(scratch(), "image.tar"));
+    const clean = await sanitize(original, join(scratch(), "clean.tar"));
+    const before = extract(original, join(scratch(), "before"));
+    const after = extract(clean, join(scratch(), "after"));
     const names = (await readdir(after, { recursive: true })).sort();
     expect(names).to.deep.equal(
       (await readdir(before, { recursive: true })).filter((n) => n !== "repositories").sort(),
@@ -173,12 +153,12 @@ describe("execution#sanitizedArchive", function () {
         );
       }
     }
-    expect((await inspectImageArchive(clean)).imageId).to.equal(image.id);
+    expect((await inspectImageArchive(clean)).imageId).to.equal(image().id);
   });
 
   it("drops the naming annotations of an OCI index but keeps the others", async () => {
-    const clean = await sanitize(await ociStyleArchive("pax"), join(scratch, "clean.tar"));
-    const after = extract(clean, join(scratch, "after"));
+    const clean = await sanitize(await ociStyleArchive("pax"), join(scratch(), "clean.tar"));
+    const after = extract(clean, join(scratch(), "after"));
     const index = JSON.parse(await readFile(join(after, "index.json"), "utf8"));
     expect(index.manifests[0].annotations).to.deep.equal({ "org.example.kept": "yes" });
     expect(

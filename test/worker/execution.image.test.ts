@@ -20,6 +20,7 @@ import {
   inspectImageArchive,
   parseImageRef,
 } from "../../worker/src/execution/index.ts";
+import { rejection } from "./support/execution.ts";
 
 const docker = connectDocker();
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -35,15 +36,6 @@ afterEach(async () => {
   await store.close();
   await rm(scratch, { recursive: true, force: true });
 });
-
-async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: string };
-  }
-  throw new Error("expected a rejection");
-}
 
 async function present(refOrId: string): Promise<boolean> {
   try {

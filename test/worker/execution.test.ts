@@ -1,30 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import {
-  chmod,
-  chown,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  stat,
-  writeFile,
-} from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { expect } from "chai";
-import { busyboxImage, type TestImage } from "../../devnet/images.ts";
 import { outputHash } from "../../sdk/results/index.ts";
 import {
-  connectDocker,
   LABEL_WORKER,
   removeStaleContainers,
-  runTask,
   type TaskLimits,
 } from "../../worker/src/execution/index.ts";
+import { docker, rejection, taskRunner, useBusybox, useScratch } from "./support/execution.ts";
 
-const docker = connectDocker();
 const workerId = `execution-test-${randomUUID()}`;
 const limits: TaskLimits = {
   cpuMillicores: 1000,
@@ -34,19 +20,8 @@ const limits: TaskLimits = {
   maxOutputBytes: 1 << 20,
 };
 
-let image: TestImage;
-let scratch: string;
-
-before(async function () {
-  this.timeout(60_000);
-  image = await busyboxImage();
-});
-beforeEach(async () => {
-  scratch = await mkdtemp(join(tmpdir(), "conun-exec-"));
-});
-afterEach(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const image = useBusybox();
+const scratch = useScratch("conun-exec-");
 
 async function ourContainers(): Promise<number> {
   const list = await docker.listContainers({
@@ -56,32 +31,13 @@ async function ourContainers(): Promise<number> {
   return list.length;
 }
 
-function run(command: string[], extra: Partial<Parameters<typeof runTask>[0]> = {}) {
-  return runTask({
-    docker,
-    imageId: image.id,
-    command,
-    outputDir: join(scratch, `out-${randomUUID()}`),
-    limits,
-    labels: { jobId: 1n, taskIndex: 0, workerId },
-    ...extra,
-  });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<{ code?: string; message?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as { code?: string };
-  }
-  throw new Error("expected a rejection");
-}
+const run = taskRunner({ image, scratch, limits, jobId: 1n, workerId });
 
 describe("execution#runTask", function () {
   this.timeout(30_000);
 
   it("runs the argv with TASK_INDEX, TASK_COUNT and args as nobody, writing /output", async () => {
-    const outputDir = join(scratch, "out");
+    const outputDir = join(scratch(), "out");
     const result = await run(
       [
         "sh",
@@ -103,10 +59,10 @@ describe("execution#runTask", function () {
   });
 
   it("mounts inputs read-only at /input", async () => {
-    const inputsDir = join(scratch, "in");
+    const inputsDir = join(scratch(), "in");
     await mkdir(join(inputsDir, "data"), { recursive: true });
     await writeFile(join(inputsDir, "data", "numbers.txt"), "1\n2\n3\n");
-    const outputDir = join(scratch, "out");
+    const outputDir = join(scratch(), "out");
     const result = await run(
       [
         "sh",
@@ -128,8 +84,8 @@ describe("execution#runTask", function () {
       "-c",
       "mkdir -p /output/a/b; seq 1 1000 > /output/a/b/seq; echo done > /output/z; sleep 0.1; date > /tmp/not-output",
     ];
-    const one = join(scratch, "one");
-    const two = join(scratch, "two");
+    const one = join(scratch(), "one");
+    const two = join(scratch(), "two");
     expect((await run(command, { outputDir: one })).status).to.equal("succeeded");
     expect((await run(command, { outputDir: two })).status).to.equal("succeeded");
     const hash = await outputHash(one);
@@ -197,7 +153,7 @@ describe("execution#runTask", function () {
   });
 
   it("runs as another user when told to, owning /output as that user", async () => {
-    const outputDir = join(scratch, "out");
+    const outputDir = join(scratch(), "out");
     const result = await run(["sh", "-c", "id -u > /output/uid"], {
       outputDir,
       user: { uid: 4242, gid: 4242 },
@@ -214,8 +170,8 @@ describe("execution#runTask in an unprivileged worker", function () {
   it("runs tasks as the worker's own user, which can hash, bound and delete even locked output", async () => {
     // A worker process as uid 4242 in the docker group: the common non-root deployment.
     const dockerGid = Number(execFileSync("getent", ["group", "docker"]).toString().split(":")[2]);
-    await chmod(scratch, 0o755);
-    const home = join(scratch, "worker-home");
+    await chmod(scratch(), 0o755);
+    const home = join(scratch(), "worker-home");
     await mkdir(home);
     await chown(home, 4242, dockerGid);
     const script = `
@@ -223,14 +179,14 @@ describe("execution#runTask in an unprivileged worker", function () {
       import { connectDocker, removeOutput, runTask } from "${process.cwd()}/worker/src/execution/index.ts";
       const outputDir = "${home}/out";
       const result = await runTask({
-        docker: connectDocker(), imageId: "${image.id}", outputDir,
+        docker: connectDocker(), imageId: "${image().id}", outputDir,
         command: ["sh", "-c", "mkdir -p /output/a/b && id -u > /output/a/b/uid && chmod 000 /output/a/b/uid /output/a"],
         limits: ${JSON.stringify(limits)}, labels: { workerId: "${workerId}" },
       });
       const hash = await outputHash(outputDir);
       await removeOutput(outputDir);
       const flood = await runTask({
-        docker: connectDocker(), imageId: "${image.id}", outputDir,
+        docker: connectDocker(), imageId: "${image().id}", outputDir,
         command: ["sh", "-c", "mkdir /output/h && chmod 300 /output/h; i=0; while :; do i=$((i+1)); dd if=/dev/zero of=/output/h/f$i bs=64k count=8 2>/dev/null; done"],
         limits: ${JSON.stringify(limits)}, labels: { workerId: "${workerId}" },
       });
@@ -259,7 +215,7 @@ describe("execution#removeStaleContainers", function () {
 
   async function leftover(worker: string) {
     return docker.createContainer({
-      Image: image.id,
+      Image: image().id,
       Cmd: ["sleep", "30"],
       Labels: { "conun.job": "5", "conun.task": "2", [LABEL_WORKER]: worker },
       HostConfig: { NetworkMode: "none" },

@@ -19,15 +19,13 @@ import {
 import { openContentStore } from "../../sdk/content/index.ts";
 import { outputHash } from "../../sdk/results/index.ts";
 import {
-  connectDocker,
   ensureImage,
   LABEL_WORKER,
-  runTask,
   type TaskLimits,
   type TaskResult,
 } from "../../worker/src/execution/index.ts";
+import { docker, type RunOptions, taskRunner } from "./support/execution.ts";
 
-const docker = connectDocker();
 const workerId = `hostile-test-${randomUUID()}`;
 const tight: TaskLimits = {
   cpuMillicores: 500,
@@ -47,22 +45,18 @@ let image: TestImage;
 let scratch: string;
 let expectedWellBehavedHash: string;
 
-function run(command: string[], extra: Partial<Parameters<typeof runTask>[0]> = {}) {
-  return runTask({
-    docker,
-    imageId: image.id,
-    command,
-    outputDir: join(scratch, `out-${randomUUID()}`),
-    limits: tight,
-    labels: { jobId: 66n, taskIndex: 0, workerId },
-    ...extra,
-  });
-}
+const run = taskRunner({
+  image: () => image,
+  scratch: () => scratch,
+  limits: tight,
+  jobId: 66n,
+  workerId,
+});
 
 /** Runs the hostile task and a well-behaved one side by side; checks the latter is unharmed. */
 async function alongsideWellBehaved(
   command: string[],
-  extra: Partial<Parameters<typeof runTask>[0]> = {},
+  extra: RunOptions = {},
 ): Promise<TaskResult & { outputDir: string }> {
   const outputDir = join(scratch, `hostile-${randomUUID()}`);
   const neighbourDir = join(scratch, `neighbour-${randomUUID()}`);

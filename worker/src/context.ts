@@ -36,7 +36,7 @@ export interface WorkerContext {
   /** Aborted on shutdown: running tasks stop, no new work starts. */
   shutdown: AbortSignal;
   /** Seams a caller may set at start-up (none in production); see hooks.ts. */
-  hooks: WorkerHooks;
+  hooks?: WorkerHooks;
   /** Journals an event durably and folds it into `jobs`. */
   record(event: JournalEvent): Promise<void>;
 }

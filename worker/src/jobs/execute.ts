@@ -183,6 +183,6 @@ export async function executeJob(
     }
   }
   const resultsCid = await ctx.store.addDirectory(bundleRoot);
-  const committed = ctx.hooks.committedRoots?.(jobId, roots) ?? roots;
+  const committed = ctx.hooks?.committedRoots?.(jobId, roots) ?? roots;
   return { roots: committed, honestRoots: roots, resultsCid, tasks };
 }

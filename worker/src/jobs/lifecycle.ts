@@ -31,7 +31,7 @@ export async function sendJobTx(
     signal: undefined,
     beforeBroadcast: (hash) => ctx.record({ type: "tx-signed", jobId, action, hash }),
   });
-  await ctx.hooks.afterTx?.(action, jobId);
+  await ctx.hooks?.afterTx?.(action, jobId);
   return receipt;
 }
 
@@ -225,7 +225,7 @@ async function commitResults({ ctx, state, jobId, me, market, log }: StepInput):
 
 /** Reveals once every group is fully committed (or the commit deadline passed). */
 async function revealResults({ ctx, state, jobId, me, market, log }: StepInput): Promise<boolean> {
-  if (ctx.hooks.holdsReveal?.(state.jobId)) return false;
+  if (ctx.hooks?.holdsReveal?.(state.jobId)) return false;
   const assignments = await market.assignmentsOf(jobId, me);
   const pending = assignments.filter((a) => a.commitment !== ZERO && !a.revealed);
   const job = await market.getJob(jobId);
