@@ -50,6 +50,10 @@ function advance(state: JobState, phase: JobPhase): void {
 }
 
 type EventOf<T extends JournalEntry["type"]> = Extract<JournalEntry, { type: T }>;
+/** Entry types that always name a job. */
+type JobEntryType = {
+  [T in JournalEntry["type"]]: EventOf<T> extends { jobId: string } ? T : never;
+}[JournalEntry["type"]];
 
 /**
  * How each journal entry changes what the worker knows: one fold per entry type, so a new
@@ -60,12 +64,22 @@ type Folds = {
   [T in JournalEntry["type"]]: (entry: EventOf<T>, job: (jobId: string) => JobState) => void;
 };
 
+/** A fold that records `fields` of the entry on its job and moves the job on to `phase`. */
+function moveTo<T extends JobEntryType>(
+  phase: JobPhase,
+  fields: (entry: EventOf<T>) => Partial<JobState> = () => ({}),
+): Folds[T] {
+  return ((entry: EventOf<T>, job: (jobId: string) => JobState) => {
+    const state = job((entry as { jobId: string }).jobId);
+    Object.assign(state, fields(entry));
+    advance(state, phase);
+  }) as Folds[T];
+}
+
 const FOLDS: Folds = {
   started: () => {},
   "bid-intent": (entry, job) => {
-    const state = job(entry.jobId);
-    state.price = entry.price;
-    state.capacity = entry.capacity;
+    Object.assign(job(entry.jobId), { price: entry.price, capacity: entry.capacity });
   },
   "tx-signed": (entry, job) => {
     if (entry.jobId === undefined) return;
@@ -74,36 +88,23 @@ const FOLDS: Folds = {
     list.push(entry.hash);
     state.txs[entry.action] = list;
   },
-  "bid-placed": (entry, job) => advance(job(entry.jobId), "bid-placed"),
-  awarded: (entry, job) => {
-    const state = job(entry.jobId);
-    state.memberships = entry.memberships;
-    state.commitDeadline = entry.commitDeadline;
-    state.revealDeadline = entry.revealDeadline;
-    advance(state, "awarded");
-  },
-  results: (entry, job) => {
-    const state = job(entry.jobId);
-    state.salt = entry.salt;
-    state.roots = entry.roots;
-    state.resultsCid = entry.resultsCid;
-    state.tasks = entry.tasks;
-    advance(state, "results");
-  },
-  committed: (entry, job) => advance(job(entry.jobId), "committed"),
-  revealed: (entry, job) => advance(job(entry.jobId), "revealed"),
-  finalized: (entry, job) => advance(job(entry.jobId), "finalized"),
-  claimed: (entry, job) => {
-    const state = job(entry.jobId);
-    state.payment = entry.payment;
-    state.fee = entry.fee;
-    advance(state, "claimed");
-  },
-  closed: (entry, job) => {
-    const state = job(entry.jobId);
-    state.closedReason = entry.reason;
-    advance(state, "closed");
-  },
+  "bid-placed": moveTo("bid-placed"),
+  awarded: moveTo<"awarded">("awarded", ({ memberships, commitDeadline, revealDeadline }) => ({
+    memberships,
+    commitDeadline,
+    revealDeadline,
+  })),
+  results: moveTo<"results">("results", ({ salt, roots, resultsCid, tasks }) => ({
+    salt,
+    roots,
+    resultsCid,
+    tasks,
+  })),
+  committed: moveTo("committed"),
+  revealed: moveTo("revealed"),
+  finalized: moveTo("finalized"),
+  claimed: moveTo<"claimed">("claimed", ({ payment, fee }) => ({ payment, fee })),
+  closed: moveTo<"closed">("closed", ({ reason }) => ({ closedReason: reason })),
 };
 
 export function reduceJournal(entries: readonly JournalEntry[]): Map<string, JobState> {
