@@ -197,14 +197,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Worke
     }
     const fromFile = parsed as Record<string, unknown>;
     if ("fault" in fromFile) {
-      // Test fault modes are not settings (worker/src/testing/faulty-worker.ts injects them).
-      // A `"fault": "none"` written by an older devnet means nothing and is dropped.
-      if (fromFile.fault !== "none") {
-        throw new ConfigError([
-          "fault: not a setting; test fault modes run through worker/src/testing/faulty-worker.ts --fault <mode>",
-        ]);
-      }
-      delete fromFile.fault;
+      // Test fault modes are not settings: worker/src/testing/faulty-worker.ts injects them.
+      throw new ConfigError([
+        "fault: not a setting; test fault modes run through worker/src/testing/faulty-worker.ts --fault <mode>",
+      ]);
     }
     Object.assign(raw, resolvePaths(fromFile, path.dirname(options.file)));
   }
