@@ -16,21 +16,17 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { ConunError, errorCodes } from "../sdk/errors.ts";
+import { errorClass } from "../sdk/errors.ts";
 import type { Logger } from "../sdk/logger.ts";
 import type { AppConfig } from "./src/config.ts";
 
 export const APP_DIR = import.meta.dirname;
 export const DIST_DIR = path.join(APP_DIR, "dist");
 
-export const APP_SERVER_ERROR_CODES = errorCodes("app-server", ["app-server-listen"] as const);
-
-export class AppServerError extends ConunError<(typeof APP_SERVER_ERROR_CODES)[number]> {}
+export class AppServerError extends errorClass("app-server", ["app-server-listen"]) {}
 
 declare module "../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "app-server": AppServerError;
-  }
+  interface ConunErrorDomains extends Record<"app-server", AppServerError> {}
 }
 
 /** What the browser reads from /config.json: the app validates it in app/src/config.ts. */

@@ -10,7 +10,7 @@
 // 2 usage error.
 import { parseArgs } from "node:util";
 import { readDevnet } from "../sdk/devnet.ts";
-import { ConunError, describeError, errorCodes } from "../sdk/errors.ts";
+import { describeError, errorClass } from "../sdk/errors.ts";
 import {
   createSubgraphClient,
   getJobReasons,
@@ -39,20 +39,12 @@ Options:
   --days <n>           network report: how many days (default 7)
   -h, --help           this text`;
 
-export const AUDITOR_ERROR_CODES = errorCodes("auditor", [
-  /** A bad command line: the usage text follows. */
-  "usage",
-  /** The provider or job asked for is unknown to the subgraph. */
-  "audit-not-found",
-] as const);
-
-export class AuditorError extends ConunError<(typeof AUDITOR_ERROR_CODES)[number]> {}
-
 declare module "../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    auditor: AuditorError;
-  }
+  interface ConunErrorDomains extends Record<"auditor", AuditorError> {}
 }
+
+/** `usage`: a bad command line (the usage text follows); `audit-not-found`: unknown to the subgraph. */
+export class AuditorError extends errorClass("auditor", ["usage", "audit-not-found"]) {}
 
 class UsageError extends AuditorError {
   constructor(message: string) {

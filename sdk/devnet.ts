@@ -13,7 +13,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { ConunError, errorCodes } from "./errors.ts";
+import { errorClass } from "./errors.ts";
 
 /** Where the record lives unless CONUN_DEVNET_FILE says otherwise: <repo>/.conun/devnet.json. */
 export const DEFAULT_DEVNET_FILE = path.resolve(import.meta.dirname, "..", ".conun", "devnet.json");
@@ -42,20 +42,18 @@ export interface DevnetRecord {
   startedAt: string;
 }
 
-/** Why the running demo's record (CONUN_DEVNET_FILE) cannot be used. */
-export const DEVNET_ERROR_CODES = errorCodes("devnet-record", [
-  /** A field is missing or malformed: the message names it and the fix. */
+declare module "./errors.ts" {
+  interface ConunErrorDomains extends Record<"devnet-record", DevnetError> {}
+}
+
+/**
+ * Why the running demo's record (CONUN_DEVNET_FILE) cannot be used: `devnet-invalid` (a field is
+ * missing or malformed; the message names it and the fix) or `devnet-unreadable`.
+ */
+export class DevnetError extends errorClass("devnet-record", [
   "devnet-invalid",
   "devnet-unreadable",
-] as const);
-
-export class DevnetError extends ConunError<(typeof DEVNET_ERROR_CODES)[number]> {}
-
-declare module "./errors.ts" {
-  interface ConunErrorDomains {
-    "devnet-record": DevnetError;
-  }
-}
+]) {}
 
 /** The record's path: CONUN_DEVNET_FILE when set, else the default. */
 export function devnetFile(env: NodeJS.ProcessEnv = process.env): string {

@@ -5,15 +5,14 @@
  * wraps, so logs and CLIs can show both a sentence and something to grep for.
  *
  * Each domain (content, chain, manifest, results, requester, the worker's config, ...) has one
- * error class with a closed union of codes, and adds itself to the catalog twice, once for the
- * compiler and once for the running program:
+ * error class built by `errorClass(domain, codes)`, whose codes are a closed union, and names
+ * itself for the compiler with one line of declaration merging:
  *
  * ```ts
- * export const CONTENT_ERROR_CODES = errorCodes("content", ["content-not-found", ...] as const);
- * export class ContentError extends ConunError<(typeof CONTENT_ERROR_CODES)[number]> {}
  * declare module "../errors.ts" {
- *   interface ConunErrorDomains { content: ContentError }
+ *   interface ConunErrorDomains extends Record<"content", ContentError> {}
  * }
+ * export class ContentError extends errorClass("content", ["content-not-found", ...]) {}
  * ```
  *
  * A code belongs to exactly one domain: two domains declaring the same code fail to compile
@@ -24,7 +23,7 @@
  */
 
 /**
- * Domain name → the error class(es) carrying that domain's codes. Empty here; every domain adds
+ * Domain name → the error class carrying that domain's codes. Empty here; every domain adds
  * its entry with `declare module` (declaration merging), next to its class.
  */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in each domain.
@@ -116,6 +115,22 @@ export function errorCodes<const Codes extends readonly string[]>(
     catalog.set(code, domain);
   }
   return codes;
+}
+
+/**
+ * The base class of one domain: registers `codes` under `domain` (see `errorCodes`) and types
+ * `code` as their union. The domain's class extends it:
+ * `class ResultsError extends errorClass("results", ["bundle-invalid", ...]) {}`.
+ */
+export function errorClass<const Codes extends readonly string[]>(domain: string, codes: Codes) {
+  errorCodes(domain, codes);
+  abstract class DomainError extends ConunError<Codes[number]> {
+    /** The domain's name in the catalog. */
+    static readonly domain: string = domain;
+    /** Every code of the domain. */
+    static readonly codes: Codes = codes;
+  }
+  return DomainError;
 }
 
 /** The running catalog: code → domain, for every domain loaded so far. */

@@ -4,7 +4,7 @@
  * bad value is named on screen instead of surfacing later as a confusing RPC failure.
  */
 import { getAddress } from "ethers";
-import { ConunError, errorCodes } from "../../sdk/errors.ts";
+import { errorClass } from "../../sdk/errors.ts";
 
 export interface AppConfig {
   chainId: number;
@@ -19,19 +19,15 @@ export interface AppConfig {
   networkName?: string;
 }
 
-export const APP_CONFIG_ERROR_CODES = errorCodes("app-config", ["app-config-invalid"] as const);
-
 /** The app's /config.json is missing or wrong; the message names the field. */
-export class ConfigError extends ConunError<(typeof APP_CONFIG_ERROR_CODES)[number]> {
+export class ConfigError extends errorClass("app-config", ["app-config-invalid"]) {
   constructor(message: string) {
     super("app-config-invalid", message);
   }
 }
 
 declare module "../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "app-config": ConfigError;
-  }
+  interface ConunErrorDomains extends Record<"app-config", ConfigError> {}
 }
 
 function url(value: unknown, name: string): string {

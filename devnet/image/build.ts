@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { ConunError, errorCodes } from "../../sdk/errors.ts";
+import { errorClass } from "../../sdk/errors.ts";
 
 const run = promisify(execFile);
 
@@ -35,16 +35,10 @@ export interface DemoImage {
   cached: boolean;
 }
 
-export const DEMO_IMAGE_ERROR_CODES = errorCodes("demo-image", [
-  "demo-image-build-failed",
-] as const);
-
-export class DemoImageError extends ConunError<(typeof DEMO_IMAGE_ERROR_CODES)[number]> {}
+export class DemoImageError extends errorClass("demo-image", ["demo-image-build-failed"]) {}
 
 declare module "../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "demo-image": DemoImageError;
-  }
+  interface ConunErrorDomains extends Record<"demo-image", DemoImageError> {}
 }
 
 async function sh(file: string, args: string[], timeoutMs: number): Promise<string> {

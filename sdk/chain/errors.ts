@@ -6,26 +6,20 @@ import { ConunToken__factory } from "../../types/ethers-contracts/factories/Conu
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { Assignment__factory } from "../../types/ethers-contracts/factories/libraries/Assignment__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
-import { ConunError, errorCodes } from "../errors.ts";
+import { errorClass } from "../errors.ts";
 
-/** Codes of ChainError. */
-export const CHAIN_ERROR_CODES = errorCodes("chain", [
-  /** The contract refused: `revert` names the custom error. */
-  "tx-reverted",
-  /** Sending failed after every attempt (not a revert). */
-  "tx-failed",
-  /** Sending timed out after every attempt. */
-  "tx-timeout",
-  /** The JSON-RPC node does not answer. */
-  "rpc-unavailable",
-  /** The node serves another chain than the one configured. */
-  "chain-id-mismatch",
-] as const);
+declare module "../errors.ts" {
+  interface ConunErrorDomains extends Record<"chain", ChainError> {}
+}
 
-export type ChainErrorCode = (typeof CHAIN_ERROR_CODES)[number];
-
-/** A failed chain interaction; `revert` holds the decoded custom error when there was one. */
-export class ChainError extends ConunError<ChainErrorCode> {
+/**
+ * A failed chain interaction; `revert` holds the decoded custom error when there was one.
+ * Codes: `tx-reverted` (the contract refused: `revert` names the custom error), `tx-failed` and
+ * `tx-timeout` (sending failed, or timed out, after every attempt), `rpc-unavailable` (the
+ * JSON-RPC node does not answer), `chain-id-mismatch` (it serves another chain than configured).
+ */
+// biome-ignore format: a domain's codes stay on one line
+export class ChainError extends errorClass("chain", ["tx-reverted", "tx-failed", "tx-timeout", "rpc-unavailable", "chain-id-mismatch"]) {
   readonly revert: DecodedRevert | undefined;
 
   constructor(
@@ -38,11 +32,7 @@ export class ChainError extends ConunError<ChainErrorCode> {
   }
 }
 
-declare module "../errors.ts" {
-  interface ConunErrorDomains {
-    chain: ChainError;
-  }
-}
+export type ChainErrorCode = ChainError["code"];
 
 /** A custom error (or `Error(string)` / `Panic(uint256)`) decoded from revert data. */
 export interface DecodedRevert {

@@ -1,9 +1,8 @@
-import { ConunError, errorCodes } from "../errors.ts";
+import { errorClass } from "../errors.ts";
 
-/** The manifest parser has one code: every problem is listed in `problems`. */
-export const MANIFEST_ERROR_CODES = errorCodes("manifest", ["manifest-invalid"] as const);
-
-export type ManifestErrorCode = (typeof MANIFEST_ERROR_CODES)[number];
+declare module "../errors.ts" {
+  interface ConunErrorDomains extends Record<"manifest", ManifestError> {}
+}
 
 /** One problem in a manifest: where (`tasks.count`, `inputs[0].path`) and what. */
 export interface ManifestProblem {
@@ -14,9 +13,9 @@ export interface ManifestProblem {
 /**
  * A manifest that cannot be used, with every problem found (not just the first), so a
  * requester fixes them all in one go. `message` is `invalid manifest: <path>: <message>` for one
- * problem, else a count and the problems one per line.
+ * problem, else a count and the problems one per line. Its one code is `manifest-invalid`.
  */
-export class ManifestError extends ConunError<ManifestErrorCode> {
+export class ManifestError extends errorClass("manifest", ["manifest-invalid"]) {
   readonly problems: ManifestProblem[];
 
   constructor(problems: ManifestProblem[], options: { cause?: unknown } = {}) {
@@ -30,11 +29,5 @@ export class ManifestError extends ConunError<ManifestErrorCode> {
       { ...options, details: { problems } },
     );
     this.problems = problems;
-  }
-}
-
-declare module "../errors.ts" {
-  interface ConunErrorDomains {
-    manifest: ManifestError;
   }
 }

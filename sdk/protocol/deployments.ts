@@ -10,7 +10,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { ConunError, errorCodes } from "../errors.ts";
+import { errorClass } from "../errors.ts";
 
 /** The Ignition module id of ignition/modules/conun.ts: future ids are `Conun#<Contract>`. */
 export const MODULE_ID = "Conun";
@@ -75,25 +75,18 @@ export function deploymentFromAddresses(
   };
 }
 
-export const DEPLOYMENT_ERROR_CODES = errorCodes("deployment", [
-  /** No deployment is recorded for the chain. */
-  "deployment-not-found",
-  /** A record lacks one of the CONUN contracts. */
-  "deployment-incomplete",
-  /** A record that cannot be read or is not JSON. */
-  "deployment-unreadable",
-] as const);
-
-export type DeploymentErrorCode = (typeof DEPLOYMENT_ERROR_CODES)[number];
-
-/** Raised when a deployment's records are missing, partial or malformed. */
-export class DeploymentError extends ConunError<DeploymentErrorCode> {}
-
 declare module "../errors.ts" {
-  interface ConunErrorDomains {
-    deployment: DeploymentError;
-  }
+  interface ConunErrorDomains extends Record<"deployment", DeploymentError> {}
 }
+
+/**
+ * Raised when a deployment's records are missing (`deployment-not-found`), partial
+ * (`deployment-incomplete`: a CONUN contract is not in them) or malformed (`deployment-unreadable`).
+ */
+// biome-ignore format: a domain's codes stay on one line
+export class DeploymentError extends errorClass("deployment", ["deployment-not-found", "deployment-incomplete", "deployment-unreadable"]) {}
+
+export type DeploymentErrorCode = DeploymentError["code"];
 
 export interface ReadDeploymentOptions {
   /** Folder holding Ignition's deployments (default: this repository's ignition/deployments). */

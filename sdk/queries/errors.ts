@@ -1,24 +1,22 @@
-import { ConunError, errorCodes } from "../errors.ts";
+import { errorClass } from "../errors.ts";
 
-/** Why a subgraph query failed (every failure names the subgraph URL). */
-export const SUBGRAPH_QUERY_ERROR_CODES = errorCodes("subgraph-query", [
-  /** The subgraph URL is not a URL. */
-  "subgraph-url-invalid",
-  /** Connection refused, DNS. */
-  "subgraph-unreachable",
-  "subgraph-timeout",
-  /** HTTP 404: wrong subgraph name. */
-  "subgraph-not-found",
-  /** Another HTTP status. */
-  "subgraph-http",
-  /** The server answered with GraphQL errors. */
-  "subgraph-query-failed",
-] as const);
+declare module "../errors.ts" {
+  interface ConunErrorDomains
+    extends Record<"subgraph-query", SubgraphQueryError>,
+      Record<"subgraph-data", SubgraphDataError> {}
+}
 
-export class SubgraphQueryError extends ConunError<(typeof SUBGRAPH_QUERY_ERROR_CODES)[number]> {
+/**
+ * Why a subgraph query failed; every failure names the subgraph URL. Codes:
+ * `subgraph-url-invalid` (not a URL), `subgraph-unreachable` (connection refused, DNS),
+ * `subgraph-timeout`, `subgraph-not-found` (HTTP 404: wrong subgraph name), `subgraph-http`
+ * (another HTTP status), `subgraph-query-failed` (the server answered with GraphQL errors).
+ */
+// biome-ignore format: a domain's codes stay on one line
+export class SubgraphQueryError extends errorClass("subgraph-query", ["subgraph-url-invalid", "subgraph-unreachable", "subgraph-timeout", "subgraph-not-found", "subgraph-http", "subgraph-query-failed"]) {
   readonly url: string;
   constructor(
-    code: (typeof SUBGRAPH_QUERY_ERROR_CODES)[number],
+    code: SubgraphQueryError["code"],
     message: string,
     url: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
@@ -29,15 +27,4 @@ export class SubgraphQueryError extends ConunError<(typeof SUBGRAPH_QUERY_ERROR_
 }
 
 /** A subgraph answered a value that is not what its schema says (a BigInt that is not one). */
-export const SUBGRAPH_DATA_ERROR_CODES = errorCodes("subgraph-data", [
-  "subgraph-bad-value",
-] as const);
-
-export class SubgraphDataError extends ConunError<(typeof SUBGRAPH_DATA_ERROR_CODES)[number]> {}
-
-declare module "../errors.ts" {
-  interface ConunErrorDomains {
-    "subgraph-query": SubgraphQueryError;
-    "subgraph-data": SubgraphDataError;
-  }
-}
+export class SubgraphDataError extends errorClass("subgraph-data", ["subgraph-bad-value"]) {}

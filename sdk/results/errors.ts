@@ -1,32 +1,21 @@
-import { ConunError, errorCodes } from "../errors.ts";
-
-/** Codes of the results domain. */
-export const RESULTS_ERROR_CODES = errorCodes("results", [
-  /** A task's output holds a symlink, a device, a fifo, a socket, a name that is not UTF-8, or a
-   * path longer than MAX_PATH_BYTES. */
-  "invalid-output",
-  /** A scan bound was crossed. */
-  "output-too-large",
-  /** A task's output changed while it was being hashed or copied. */
-  "output-changed",
-  /** A results bundle whose `results.json` is missing or malformed. */
-  "bundle-invalid",
-  /** A revealed directory holds no bundle for the group asked for. */
-  "bundle-group-missing",
-  /** No results to build a root from. */
-  "results-empty",
-  /** Results that cannot form a tree (a bad leaf, a task index out of range). */
-  "results-invalid",
-  /** A caller's mistake, e.g. holding zero groups. */
-  "results-invalid-argument",
-] as const);
-
-export type ResultsErrorCode = (typeof RESULTS_ERROR_CODES)[number];
-
-export class ResultsError extends ConunError<ResultsErrorCode> {}
+import { errorClass } from "../errors.ts";
 
 declare module "../errors.ts" {
-  interface ConunErrorDomains {
-    results: ResultsError;
-  }
+  interface ConunErrorDomains extends Record<"results", ResultsError> {}
 }
+
+/**
+ * Errors of the results domain:
+ * - `invalid-output`: a task's output holds a symlink, a device, a fifo, a socket, a name that
+ *   is not UTF-8, or a path longer than MAX_PATH_BYTES;
+ * - `output-too-large`: a scan bound was crossed;
+ * - `output-changed`: a task's output changed while it was being hashed or copied;
+ * - `bundle-invalid`: a results bundle whose `results.json` is missing or malformed;
+ * - `bundle-group-missing`: a revealed directory holds no bundle for the group asked for;
+ * - `results-empty`, `results-invalid`: no results, or results that cannot form a tree;
+ * - `results-invalid-argument`: a caller's mistake, e.g. holding zero groups.
+ */
+// biome-ignore format: a domain's codes stay on one line
+export class ResultsError extends errorClass("results", ["invalid-output", "output-too-large", "output-changed", "bundle-invalid", "bundle-group-missing", "results-empty", "results-invalid", "results-invalid-argument"]) {}
+
+export type ResultsErrorCode = ResultsError["code"];

@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { GraphQLSchema } from "graphql";
-import { ConunError, errorCodes } from "../../sdk/errors.ts";
+import { errorClass } from "../../sdk/errors.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import {
@@ -26,22 +26,13 @@ import {
 } from "./graphql/index.ts";
 import { parseSubgraphSchema, type SubgraphSchema } from "./store/index.ts";
 
-export const GRAPHQL_SERVER_ERROR_CODES = errorCodes("graphql-server", [
-  "graphql-listen-failed",
-  /** Answered with HTTP 400, 404, 405 and 413 (see HttpError). */
-  "graphql-bad-request",
-  "graphql-not-found",
-  "graphql-method-not-allowed",
-  "graphql-body-too-large",
-] as const);
-
-export class GraphqlServerError extends ConunError<(typeof GRAPHQL_SERVER_ERROR_CODES)[number]> {}
-
 declare module "../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "graphql-server": GraphqlServerError;
-  }
+  interface ConunErrorDomains extends Record<"graphql-server", GraphqlServerError> {}
 }
+
+/** `graphql-listen-failed`, or a request refused with an HTTP status (see HttpError). */
+// biome-ignore format: a domain's codes stay on one line
+export class GraphqlServerError extends errorClass("graphql-server", ["graphql-listen-failed", "graphql-bad-request", "graphql-not-found", "graphql-method-not-allowed", "graphql-body-too-large"]) {}
 
 export interface GraphqlServerOptions {
   store: QueryableStore;

@@ -37,13 +37,30 @@ async function productSources(): Promise<{ file: string; text: string }[]> {
   return Promise.all(files.map(async (file) => ({ file, text: await readFile(file, "utf8") })));
 }
 
+/** Domains a file registers: `errorClass("d", ...)` (or the lower-level `errorCodes("d", ...)`). */
 function domainsRegisteredIn(text: string): string[] {
-  return [...text.matchAll(/errorCodes\(\s*"([^"]+)"/g)].map((m) => m[1] as string);
+  return [...text.matchAll(/error(?:Class|Codes)\(\s*"([^"]+)"/g)].map((m) => m[1] as string);
 }
 
+/** Domains a file declares for the compiler: `extends Record<"d", …>` or a `d: …` member. */
 function domainsDeclaredIn(text: string): string[] {
-  const block = /interface ConunErrorDomains \{([^}]*)\}/.exec(text)?.[1] ?? "";
-  return [...block.matchAll(/^\s*"?([\w-]+)"?\s*:/gm)].map((m) => m[1] as string);
+  const start = text.indexOf("interface ConunErrorDomains");
+  if (start < 0) return [];
+  const end = text.indexOf("}", start);
+  const block = text.slice(start, end);
+  const members = [...block.matchAll(/^\s*"?([\w-]+)"?\s*:/gm)];
+  const records = [...block.matchAll(/Record<"([^"]+)"/g)];
+  return [...members, ...records].map((m) => m[1] as string);
+}
+
+/** A domain's class (`errorClass` gives it static `domain` and `codes`) or code list. */
+function codeListOf(name: string, value: unknown): { domain: string; codes: string[] } | undefined {
+  if (typeof value === "function") {
+    const { domain, codes } = value as { domain?: unknown; codes?: unknown };
+    if (typeof domain === "string" && Array.isArray(codes)) return { domain, codes };
+  }
+  if (name.endsWith("_ERROR_CODES") && Array.isArray(value)) return { domain: name, codes: value };
+  return undefined;
 }
 
 describe("sdk/errors", () => {
@@ -129,20 +146,19 @@ describe("sdk/errors", () => {
       );
       const expected = defining.flatMap(({ text }) => domainsRegisteredIn(text));
       // Loading a module registers its domains; a code in two domains would throw here.
-      const lists: { domain: string; codes: readonly string[] }[] = [];
+      const lists = new Map<string, string[]>();
       for (const { file } of defining) {
         const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
         for (const [name, value] of Object.entries(module)) {
-          if (name.endsWith("_ERROR_CODES") && Array.isArray(value)) {
-            lists.push({ domain: name, codes: value as string[] });
-          }
+          const list = codeListOf(name, value);
+          if (list !== undefined) lists.set(list.domain, list.codes);
         }
       }
       const catalog = errorCatalog();
       expect([...new Set(catalog.values())].sort()).to.include.members(expected);
       expect(new Set(expected).size, "a domain name is used twice").to.equal(expected.length);
       const owners = new Map<string, string[]>();
-      for (const { domain, codes } of lists) {
+      for (const [domain, codes] of lists) {
         for (const code of codes) owners.set(code, [...(owners.get(code) ?? []), domain]);
       }
       const shared = [...owners].filter(([, domains]) => domains.length > 1);

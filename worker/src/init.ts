@@ -17,27 +17,21 @@ import { access, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Wallet } from "ethers";
 import { type DevnetRecord, readDevnet, sameRpcUrl } from "../../sdk/devnet.ts";
-import { ConunError, describeError, errorCodes } from "../../sdk/errors.ts";
+import { describeError, errorClass } from "../../sdk/errors.ts";
 import { readDeployment } from "../../sdk/protocol/deployments.ts";
 import { loadConfig } from "./config/index.ts";
 
-/** Why `conun-worker init` stopped. */
-export const INIT_ERROR_CODES = errorCodes("worker-init", [
-  /** A bad option (or the prompt was cancelled). */
-  "init-invalid",
-  /** The folder already holds a worker; `--force` replaces it. */
-  "init-exists",
-  "init-no-password",
-  "init-failed",
-] as const);
-
-export class InitError extends ConunError<(typeof INIT_ERROR_CODES)[number]> {}
-
 declare module "../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "worker-init": InitError;
-  }
+  interface ConunErrorDomains extends Record<"worker-init", InitError> {}
 }
+
+/**
+ * Why `conun-worker init` stopped: `init-invalid` (a bad option, or the prompt was cancelled),
+ * `init-exists` (the folder already holds a worker; `--force` replaces it), `init-no-password`,
+ * `init-failed`.
+ */
+// biome-ignore format: a domain's codes stay on one line
+export class InitError extends errorClass("worker-init", ["init-invalid", "init-exists", "init-no-password", "init-failed"]) {}
 
 /** Chains `--chain` knows by name. */
 export const KNOWN_CHAINS: Record<string, number> = { localhost: 31337, sepolia: 11155111 };

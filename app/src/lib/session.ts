@@ -14,7 +14,7 @@ import {
   type Signer,
 } from "ethers";
 import { connectContracts, type ProtocolContracts } from "../../../sdk/chain/contracts.ts";
-import { ConunError, errorCodes } from "../../../sdk/errors.ts";
+import { errorClass } from "../../../sdk/errors.ts";
 import { type AppConfig, LOCAL_CHAIN_IDS } from "../config.ts";
 
 export interface Session {
@@ -25,9 +25,7 @@ export interface Session {
   contracts: ProtocolContracts;
 }
 
-export const WALLET_ERROR_CODES = errorCodes("app-wallet", ["wallet-wrong-chain"] as const);
-
-export class WrongChainError extends ConunError<(typeof WALLET_ERROR_CODES)[number]> {
+export class WrongChainError extends errorClass("app-wallet", ["wallet-wrong-chain"]) {
   readonly actual: number;
   readonly expected: number;
   constructor(actual: number, expected: number) {
@@ -41,9 +39,7 @@ export class WrongChainError extends ConunError<(typeof WALLET_ERROR_CODES)[numb
 }
 
 declare module "../../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "app-wallet": WrongChainError;
-  }
+  interface ConunErrorDomains extends Record<"app-wallet", WrongChainError> {}
 }
 
 export function readProvider(config: AppConfig): JsonRpcProvider {

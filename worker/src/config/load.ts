@@ -10,14 +10,16 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ZodIssue } from "zod";
 import { type DevnetRecord, devnetFile, readDevnet, sameRpcUrl } from "../../../sdk/devnet.ts";
-import { ConunError, describeError, errorCodes } from "../../../sdk/errors.ts";
+import { describeError, errorClass } from "../../../sdk/errors.ts";
 import { stripJsonComments } from "./jsonc.ts";
 import { configSchema, machineDefaults, type WorkerConfig } from "./schema.ts";
 
-/** The worker's configuration has one code: every problem, naming its source, is listed. */
-export const WORKER_CONFIG_ERROR_CODES = errorCodes("worker-config", ["config-invalid"] as const);
+declare module "../../../sdk/errors.ts" {
+  interface ConunErrorDomains extends Record<"worker-config", ConfigError> {}
+}
 
-export class ConfigError extends ConunError<(typeof WORKER_CONFIG_ERROR_CODES)[number]> {
+/** The worker's configuration, code `config-invalid`: every problem, naming its source. */
+export class ConfigError extends errorClass("worker-config", ["config-invalid"]) {
   readonly problems: string[];
 
   constructor(problems: string[], options: { cause?: unknown } = {}) {
@@ -26,12 +28,6 @@ export class ConfigError extends ConunError<(typeof WORKER_CONFIG_ERROR_CODES)[n
       details: { problems },
     });
     this.problems = problems;
-  }
-}
-
-declare module "../../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "worker-config": ConfigError;
   }
 }
 

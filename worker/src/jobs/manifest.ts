@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { PostedJob } from "../../../sdk/chain/index.ts";
 import type { ContentStore } from "../../../sdk/content/types.ts";
-import { ConunError, errorCodes } from "../../../sdk/errors.ts";
+import { errorClass } from "../../../sdk/errors.ts";
 import {
   checkSpecMatchesManifest,
   type Manifest,
@@ -15,25 +15,18 @@ import {
 /** A resolved version-1 manifest (see sdk/manifest). */
 export type JobManifest = Manifest;
 
-/** Why a worker refuses a job's manifest (and so the job). */
-export const JOB_MANIFEST_ERROR_CODES = errorCodes("job-manifest", [
-  /** The content store does not have it (or not in time). */
-  "manifest-unavailable",
-  /** Its bytes do not hash to the digest the job names. */
-  "manifest-digest-mismatch",
-  /** The job's manifest does not parse (the cause is the parser's `manifest-invalid`). */
-  "job-manifest-invalid",
-  /** It disagrees with what the job posted on chain. */
-  "manifest-spec-mismatch",
-] as const);
-
-export class ManifestRefused extends ConunError<(typeof JOB_MANIFEST_ERROR_CODES)[number]> {}
-
 declare module "../../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    "job-manifest": ManifestRefused;
-  }
+  interface ConunErrorDomains extends Record<"job-manifest", ManifestRefused> {}
 }
+
+/**
+ * Why a worker refuses a job's manifest (and so the job): `manifest-unavailable` (the store does
+ * not have it, or not in time), `manifest-digest-mismatch` (its bytes do not hash to the digest
+ * the job names), `job-manifest-invalid` (it does not parse: the cause is the parser's
+ * `manifest-invalid`), `manifest-spec-mismatch` (it disagrees with what the job posted on chain).
+ */
+// biome-ignore format: a domain's codes stay on one line
+export class ManifestRefused extends errorClass("job-manifest", ["manifest-unavailable", "manifest-digest-mismatch", "job-manifest-invalid", "manifest-spec-mismatch"]) {}
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 

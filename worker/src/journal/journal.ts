@@ -5,7 +5,7 @@
 // refusing to start, since nothing was acted on after an entry that was never complete.
 import { type FileHandle, mkdir, open, readFile, truncate } from "node:fs/promises";
 import path from "node:path";
-import { ConunError, errorCodes } from "../../../sdk/errors.ts";
+import { errorClass } from "../../../sdk/errors.ts";
 
 /** What the worker journals. Amounts and ids are decimal strings (JSON has no bigint). */
 export type JournalEvent =
@@ -54,20 +54,13 @@ export interface TaskSummary {
   outputHash: string;
 }
 
-export const JOURNAL_ERROR_CODES = errorCodes("journal", [
-  "journal-closed",
-  /** A line that is not a journal entry (other than a torn last line, which is repaired). */
-  "journal-corrupt",
-  "journal-unreadable",
-] as const);
-
-export class JournalError extends ConunError<(typeof JOURNAL_ERROR_CODES)[number]> {}
-
 declare module "../../../sdk/errors.ts" {
-  interface ConunErrorDomains {
-    journal: JournalError;
-  }
+  interface ConunErrorDomains extends Record<"journal", JournalError> {}
 }
+
+/** `journal-corrupt`: a line that is not an entry (other than a torn last line, repaired). */
+// biome-ignore format: a domain's codes stay on one line
+export class JournalError extends errorClass("journal", ["journal-closed", "journal-corrupt", "journal-unreadable"]) {}
 
 export class Journal {
   readonly file: string;
