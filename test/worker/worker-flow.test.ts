@@ -169,6 +169,28 @@ describe("conun-worker (integration)", function () {
       () => tails(workers),
     );
   }
+  /** Starts a worker again on a stopped one's data folder (a restart), as one of `workers`. */
+  async function restart(name: string, account: number, dataDir: string) {
+    const restarted = await startWorkerProcess(cluster, { name, account, dataDir });
+    workers.push(restarted);
+    return restarted;
+  }
+
+  /** Restarts a worker and waits until it and the first two workers have claimed. */
+  async function restartAndAwaitClaims(
+    jobId: bigint,
+    name: string,
+    account: number,
+    dataDir: string,
+  ) {
+    const restarted = await restart(name, account, dataDir);
+    await waitForClaims(jobId, [
+      workers[0] as WorkerProcess,
+      workers[1] as WorkerProcess,
+      restarted,
+    ]);
+    return restarted;
+  }
 
   it("runs a 1 × 3 job to payment and gets the worker that commits a wrong root slashed", async () => {
     await fundProviders(cluster, [3, 4, 5]);
@@ -277,17 +299,7 @@ describe("conun-worker (integration)", function () {
     );
     expect((await market.getJob(jobId)).status).to.equal(AWARDED);
 
-    const restarted = await startWorkerProcess(cluster, {
-      name: "victim-restarted",
-      account: 8,
-      dataDir: victim.dataDir,
-    });
-    workers.push(restarted);
-    await waitForClaims(jobId, [
-      workers[0] as WorkerProcess,
-      workers[1] as WorkerProcess,
-      restarted,
-    ]);
+    const restarted = await restartAndAwaitClaims(jobId, "victim-restarted", 8, victim.dataDir);
 
     expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
     const [claimed] = await eventsOf(market, "Claimed", jobId, victim.address);
@@ -567,17 +579,7 @@ describe("conun-worker (integration)", function () {
     expect(journal).to.contain('"type":"awarded"');
     expect(journal).not.to.contain('"type":"results"');
 
-    const restarted = await startWorkerProcess(cluster, {
-      name: "term-r-again",
-      account: 14,
-      dataDir: stopping.dataDir,
-    });
-    workers.push(restarted);
-    await waitForClaims(jobId, [
-      workers[0] as WorkerProcess,
-      workers[1] as WorkerProcess,
-      restarted,
-    ]);
+    const restarted = await restartAndAwaitClaims(jobId, "term-r-again", 14, stopping.dataDir);
     expect((await market.getGroup(jobId, 0)).winningRoot).to.equal(await expectedRoot(0, 1));
     expect(await eventsOf(market, "ProviderSlashed", jobId)).to.have.length(0);
     expect(await eventsOf(market, "ResultCommitted", jobId, restarted.address)).to.have.length(1);
@@ -676,12 +678,7 @@ describe("conun-worker (integration)", function () {
       await new Promise((resolve) => setTimeout(resolve, 300));
       await bidder.kill();
       expect((await market.getBid(jobId, bidder.address)).capacity).to.equal(0n);
-      const restarted = await startWorkerProcess(cluster, {
-        name: "pending-2",
-        account: 19,
-        dataDir,
-      });
-      workers.push(restarted);
+      const restarted = await restart("pending-2", 19, dataDir);
       await waitFor(
         "the restarted worker to wait for its pending bid",
         async () => restarted.output().includes("waiting for a transaction sent earlier"),
