@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import { at, ONE, SUPPLY, signPermit } from "../../devnet/protocol.js";
-import { contractsNetwork } from "./support/network.ts";
+import { at, contractsNetwork, ONE, SUPPLY, signPermit } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 

@@ -1,21 +1,25 @@
 import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
-import type { Protocol } from "../../devnet/protocol.js";
 import {
   COOLDOWN,
+  Credit,
+  closeBiddingAfterDeadline,
   commitAll,
+  contractsNetwork,
   deployProtocol,
   FEE_BPS,
   jobSpec,
   ONE,
+  type Protocol,
+  placeBids,
   postJob,
   registerProviders,
   resultRoot,
   revealAll,
+  Status,
   SUPPLY,
-} from "../../devnet/protocol.js";
-import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+  take,
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 

@@ -1,13 +1,17 @@
 import { expect } from "chai";
 import {
+  Credit,
+  closeBiddingAfterDeadline,
+  contractsNetwork,
   deployProtocol,
   ONE,
   passTime,
+  placeBids,
   postJob,
   registerProviders,
-} from "../../devnet/protocol.js";
-import { Credit, closeBiddingAfterDeadline, placeBids, Status, take } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+  Status,
+  take,
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 

@@ -2,34 +2,32 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import {
   at,
-  commitAll,
-  DEFAULT_PROVIDER_STAKE,
-  DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
-  FEE_BPS,
-  ONE,
-  type Protocol,
-  postJob,
-  registerProviders,
-  resultRoot,
-  revealAll,
-} from "../../devnet/protocol.js";
-import {
   awardJob,
   awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
   Credit,
   closeBiddingAfterDeadline,
+  commitAll,
   commitRoots,
+  contractsNetwork,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
+  deployProtocol,
+  FEE_BPS,
   groupsOf,
   honestRoots,
+  ONE,
+  type Protocol,
   placeBids,
+  postJob,
+  registerProviders,
+  resultRoot,
+  revealAll,
   revealRoots,
   Status,
   take,
-} from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, loadFixture } = await contractsNetwork();
 

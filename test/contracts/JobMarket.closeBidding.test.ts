@@ -2,27 +2,25 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import {
   at,
-  DEFAULT_PROVIDER_STAKE,
-  DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
-  jobSpec,
-  ONE,
-  type Protocol,
-  passTime,
-  postJob,
-  registerProviders,
-} from "../../devnet/protocol.js";
-import {
   type BidOrder,
   Credit,
   closeBiddingAfterDeadline,
+  contractsNetwork,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
+  deployProtocol,
   groupsOf,
+  jobSpec,
   minedAt,
+  ONE,
+  type Protocol,
+  passTime,
   placeBids,
+  postJob,
+  registerProviders,
   Status,
   take,
-} from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, networkHelpers, loadFixture } = await contractsNetwork();
 

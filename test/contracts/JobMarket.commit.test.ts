@@ -1,28 +1,26 @@
 import { expect } from "chai";
 import {
   at,
+  awardJob,
+  awardTenTaskJob,
+  busiestProvider,
   commitAll,
+  commitRoots,
+  contractsNetwork,
+  defined,
   deployProtocol,
+  honestRoots,
   ONE,
+  placeBids,
   postJob,
   registerProviders,
   resultRoot,
   revealAll,
-  saltOf,
-} from "../../devnet/protocol.js";
-import {
-  awardJob,
-  awardTenTaskJob,
-  busiestProvider,
-  commitRoots,
-  defined,
-  honestRoots,
-  placeBids,
   Status,
+  saltOf,
   signerOf,
   take,
-} from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
 

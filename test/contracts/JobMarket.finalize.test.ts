@@ -1,33 +1,31 @@
 import { expect } from "chai";
 import {
   at,
-  commitAll,
-  DEFAULT_PROVIDER_STAKE,
-  DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
-  ONE,
-  passTime,
-  postJob,
-  registerProviders,
-  resultRoot,
-  revealAll,
-} from "../../devnet/protocol.js";
-import {
   awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
   Credit,
+  commitAll,
   commitRoots,
+  contractsNetwork,
+  DEFAULT_PROVIDER_STAKE,
+  DEFAULT_STAKE_PER_TASK_REPLICA,
+  deployProtocol,
   groupsOf,
   honestRoots,
   lanesWithout,
+  ONE,
   Outcome,
+  passTime,
   placeBids,
+  postJob,
+  registerProviders,
+  resultRoot,
+  revealAll,
   revealRoots,
   Slash,
   Status,
-} from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
 

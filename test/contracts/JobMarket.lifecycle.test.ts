@@ -7,29 +7,27 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { expect } from "chai";
 import {
   at,
+  type BidOrder,
+  closeBiddingAfterDeadline,
   commitAll,
+  contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   FEE_BPS,
   jobSpec,
+  marketLiabilities,
   ONE,
   type Protocol,
   passTime,
+  placeBids,
   postJob,
   registerProviders,
   revealAll,
-} from "../../devnet/protocol.js";
-import {
-  type BidOrder,
-  closeBiddingAfterDeadline,
-  marketLiabilities,
-  placeBids,
   Slash,
   Status,
   take,
-} from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, loadFixture } = await contractsNetwork();
 

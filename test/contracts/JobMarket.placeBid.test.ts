@@ -2,14 +2,15 @@ import { expect } from "chai";
 import type { Result } from "ethers";
 import {
   at,
+  contractsNetwork,
   deployProtocol,
   ONE,
   passTime,
   postJob,
   registerProviders,
-} from "../../devnet/protocol.js";
-import { Status, take } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+  Status,
+  take,
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 

@@ -1,10 +1,17 @@
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import type { Result } from "ethers";
-import { at, deployProtocol, FEE_BPS, jobSpec, ONE, signPermit } from "../../devnet/protocol.js";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
-import { Status } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+import {
+  at,
+  contractsNetwork,
+  deployProtocol,
+  FEE_BPS,
+  jobSpec,
+  ONE,
+  Status,
+  signPermit,
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 

@@ -4,9 +4,18 @@
 // market in the middle of withdraw, claim, finalize (via the registry's slash transfer) and
 // postJob. A mock is the only way to get a token that calls back; CONUN itself cannot.
 import { expect } from "chai";
+import type {
+  ConunToken,
+  JobMarket,
+  ProviderRegistry,
+} from "../../types/ethers-contracts/index.js";
+import type { ReentrantToken } from "../../types/ethers-contracts/mocks/ReentrantToken.js";
 import {
+  awardJob,
   COOLDOWN,
   commitAll,
+  contractsNetwork,
+  defined,
   FEE_BPS,
   jobSpec,
   ONE,
@@ -14,15 +23,8 @@ import {
   registerProviders,
   revealAll,
   SUPPLY,
-} from "../../devnet/protocol.js";
-import type {
-  ConunToken,
-  JobMarket,
-  ProviderRegistry,
-} from "../../types/ethers-contracts/index.js";
-import type { ReentrantToken } from "../../types/ethers-contracts/mocks/ReentrantToken.js";
-import { awardJob, defined, take } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+  take,
+} from "./support/index.ts";
 
 const { connection, ethers, loadFixture } = await contractsNetwork();
 

@@ -2,30 +2,28 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import {
   at,
-  commitAll,
-  deployProtocol,
-  ONE,
-  passTime,
-  postJob,
-  registerProviders,
-  resultRoot,
-  revealAll,
-  saltOf,
-} from "../../devnet/protocol.js";
-import {
   awardOneTaskJob,
   awardTenTaskJob,
   busiestProvider,
+  commitAll,
   commitRoots,
+  contractsNetwork,
   defined,
+  deployProtocol,
   honestRoots,
+  ONE,
+  passTime,
   placeBids,
+  postJob,
   RESULTS_CID,
+  registerProviders,
+  resultRoot,
+  revealAll,
   revealRoots,
   Status,
+  saltOf,
   take,
-} from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
 

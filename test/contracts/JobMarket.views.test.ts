@@ -1,27 +1,25 @@
 import { expect } from "chai";
 import {
   at,
+  awardJob,
+  closeBiddingAfterDeadline,
   commitAll,
+  contractsNetwork,
+  defined,
   deployProtocol,
   FEE_BPS,
+  groupsOf,
   jobSpec,
+  minedAt,
   ONE,
+  Outcome,
+  placeBids,
   postJob,
   registerProviders,
   resultRoot,
   revealAll,
-} from "../../devnet/protocol.js";
-import {
-  awardJob,
-  closeBiddingAfterDeadline,
-  defined,
-  groupsOf,
-  minedAt,
-  Outcome,
-  placeBids,
   Status,
-} from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, ethers, loadFixture } = await contractsNetwork();
 

@@ -1,15 +1,15 @@
 import { expect } from "chai";
 import {
+  awardOneTaskJob,
   commitAll,
+  contractsNetwork,
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   FEE_BPS,
   ONE,
   postJob,
   revealAll,
-} from "../../devnet/protocol.js";
-import { awardOneTaskJob } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, loadFixture } = await contractsNetwork();
 

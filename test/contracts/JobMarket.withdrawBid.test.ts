@@ -1,14 +1,18 @@
 import { anyUint } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs";
 import { expect } from "chai";
 import {
+  closeBiddingAfterDeadline,
+  contractsNetwork,
   deployProtocol,
+  groupsOf,
   ONE,
   passTime,
+  placeBids,
   postJob,
   registerProviders,
-} from "../../devnet/protocol.js";
-import { closeBiddingAfterDeadline, groupsOf, placeBids, Status, take } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+  Status,
+  take,
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 

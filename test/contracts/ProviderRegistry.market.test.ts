@@ -1,18 +1,20 @@
 import { expect } from "chai";
+import type { ProviderRegistry } from "../../types/ethers-contracts/index.js";
 import {
   at,
+  awardJob,
   COOLDOWN,
   commitAll,
+  contractsNetwork,
   deployProtocol,
   ONE,
   passTime,
   registerProviders,
   revealAll,
+  Slash,
   SUPPLY,
-} from "../../devnet/protocol.js";
-import type { ProviderRegistry } from "../../types/ethers-contracts/index.js";
-import { awardJob, Slash, take } from "../helpers/market.js";
-import { contractsNetwork } from "./support/network.ts";
+  take,
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 

@@ -1,6 +1,12 @@
 import { expect } from "chai";
-import { at, deployProtocol, ONE, postJob, registerProviders } from "../../devnet/protocol.js";
-import { contractsNetwork } from "./support/network.ts";
+import {
+  at,
+  contractsNetwork,
+  deployProtocol,
+  ONE,
+  postJob,
+  registerProviders,
+} from "./support/index.ts";
 
 const { connection, networkHelpers } = await contractsNetwork();
 

@@ -3,13 +3,13 @@ import { expect } from "chai";
 import {
   at,
   COOLDOWN,
+  contractsNetwork,
   deployProtocol,
   ONE,
   postJob,
   registerProviders,
   signPermit,
-} from "../../devnet/protocol.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 

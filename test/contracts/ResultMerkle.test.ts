@@ -1,7 +1,6 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
-import { at } from "../../devnet/protocol.js";
-import { contractsNetwork } from "./support/network.ts";
+import { at, contractsNetwork } from "./support/index.ts";
 
 const { ethers, networkHelpers } = await contractsNetwork();
 

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import hre from "hardhat";
 import ConunModule from "../../ignition/modules/conun.js";
 import { DeploymentError, readDeployment } from "../../sdk/protocol/deployments.js";
-import { contractsNetwork } from "./support/network.ts";
+import { contractsNetwork } from "./support/index.ts";
 
 // readDeployment reads what Ignition writes to disk. The in-process network never writes
 // deployments, so this drives ignition-core's own `deploy` with a deployment folder: the files

@@ -1,9 +1,11 @@
 import path from "node:path";
 import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 import { expect } from "chai";
+import ConunModule from "../../ignition/modules/conun.js";
 import {
   at,
   commitAll,
+  contractsNetwork,
   jobSpec,
   ONE,
   type Protocol,
@@ -11,9 +13,7 @@ import {
   postJob,
   registerProviders,
   revealAll,
-} from "../../devnet/protocol.js";
-import ConunModule from "../../ignition/modules/conun.js";
-import { contractsNetwork } from "./support/network.ts";
+} from "./support/index.ts";
 
 const { connection, ethers, ignition, networkHelpers } = await contractsNetwork();
 

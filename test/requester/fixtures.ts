@@ -7,10 +7,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { expect } from "chai";
+import { network } from "hardhat";
 import { type Connection, deployProtocol, ONE, type Protocol } from "../../devnet/protocol.ts";
 import { connectRequester, type RequesterContext } from "../../requester/context.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
+import { ConunError } from "../../sdk/errors.ts";
 import { type Deployment, deploymentFromAddresses } from "../../sdk/protocol/deployments.ts";
 
 export interface RequesterFixture {
@@ -105,4 +108,24 @@ export async function requesterFixture(connection: Connection): Promise<Requeste
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A requesterFixture on a fresh in-process chain of its own (each test's, in a beforeEach). */
+export async function freshRequesterFixture(): Promise<RequesterFixture> {
+  return requesterFixture(await network.create({ chainType: "l1" }));
+}
+
+/** Awaits `promise`, which must reject with a ConunError carrying `code`, and returns the error. */
+export async function expectConunError(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<ConunError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConunError);
+    expect((error as ConunError).code).to.equal(code);
+    return error as ConunError;
+  }
+  throw new Error(`expected an error with code ${code}`);
 }

@@ -1,23 +1,15 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import { ONE } from "../../devnet/protocol.ts";
 import { connectRequester } from "../../requester/context.ts";
 import { accountStatus, cancelJob, faucet, jobStatus, withdraw } from "../../requester/manage.ts";
 import { postJob } from "../../requester/post.ts";
 import { readJobProgress } from "../../requester/watch.ts";
-import { ConunError } from "../../sdk/errors.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConunError);
-    expect((error as ConunError).code).to.equal(code);
-    return (error as ConunError).message;
-  }
-  throw new Error(`expected an error with code ${code}`);
-}
+import {
+  expectConunError,
+  freshRequesterFixture,
+  type RequesterFixture,
+  sourceManifest,
+} from "./fixtures.ts";
 
 describe("requester job management", () => {
   let f: RequesterFixture;
@@ -25,14 +17,12 @@ describe("requester job management", () => {
   let escrow: bigint;
 
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
     const posted = await postJob(f.ctx, { manifest: sourceManifest(), baseDir: f.dir });
     jobId = posted.jobId;
     escrow = posted.escrow;
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   it("cancels an open job and withdraws the whole escrow back", async () => {
     const before = await f.p.token.balanceOf(f.requester.address);
@@ -47,29 +37,29 @@ describe("requester job management", () => {
   });
 
   it("names an unknown job id and the ids that exist", async () => {
-    const message = await expectCode(cancelJob(f.ctx, 42n), "unknown-job");
+    const { message } = await expectConunError(cancelJob(f.ctx, 42n), "unknown-job");
     expect(message).to.contain("job ids run from 1 to 1");
-    await expectCode(jobStatus(f.ctx, 42n), "unknown-job");
+    await expectConunError(jobStatus(f.ctx, 42n), "unknown-job");
   });
 
   it("refuses to cancel another requester's job", async () => {
     const other = f.p.others[2];
     if (other === undefined) throw new Error("no spare account");
     const ctx = await connectRequester({ signer: other, store: f.store, deployment: f.deployment });
-    await expectCode(cancelJob(ctx, jobId), "not-requester");
+    await expectConunError(cancelJob(ctx, jobId), "not-requester");
     expect((await readJobProgress(f.p.market, jobId)).status).to.equal("Open");
   });
 
   it("refuses to cancel once the bidding deadline has passed", async () => {
     const { biddingDeadline } = await f.p.market.getJob(jobId);
     await f.connection.networkHelpers.time.increaseTo(biddingDeadline + 1n);
-    const message = await expectCode(cancelJob(f.ctx, jobId), "deadline-passed");
+    const { message } = await expectConunError(cancelJob(f.ctx, jobId), "deadline-passed");
     expect(message).to.contain("conun:withdraw");
   });
 
   it("says there is nothing to withdraw instead of sending a failing transaction", async () => {
     const nonce = await f.connection.ethers.provider.getTransactionCount(f.requester.address);
-    await expectCode(withdraw(f.ctx), "nothing-to-withdraw");
+    await expectConunError(withdraw(f.ctx), "nothing-to-withdraw");
     expect(await f.connection.ethers.provider.getTransactionCount(f.requester.address)).to.equal(
       nonce,
     );
@@ -88,6 +78,9 @@ describe("requester job management", () => {
     const result = await faucet(f.p.owner, f.deployment.token, recipient.address, "12.5");
     expect(result.amount).to.equal((125n * ONE) / 10n);
     expect(await f.p.token.balanceOf(recipient.address)).to.equal((125n * ONE) / 10n);
-    await expectCode(faucet(f.p.owner, f.deployment.token, "0x1234", "1"), "invalid-argument");
+    await expectConunError(
+      faucet(f.p.owner, f.deployment.token, "0x1234", "1"),
+      "invalid-argument",
+    );
   });
 });

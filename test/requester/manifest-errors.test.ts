@@ -4,20 +4,17 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
-import { network } from "hardhat";
 import { runAction } from "../../requester/hardhat/common.ts";
 import { postJob } from "../../requester/post.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
 
 describe("conun:post's errors for the image", () => {
   let f: RequesterFixture;
 
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   /** Posts `manifest` from a file through the task's error handling; returns what it printed. */
   async function post(manifest: Record<string, unknown>): Promise<string[]> {

@@ -2,34 +2,24 @@ import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
-import { network } from "hardhat";
 import { ONE } from "../../devnet/protocol.ts";
 import { connectRequester } from "../../requester/context.ts";
 import { RequesterError } from "../../requester/errors.ts";
 import { postJob } from "../../requester/post.ts";
-import { ConunError } from "../../sdk/errors.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
-
-async function expectError(promise: Promise<unknown>, code: string): Promise<ConunError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConunError);
-    expect((error as ConunError).code).to.equal(code);
-    return error as ConunError;
-  }
-  throw new Error(`expected an error with code ${code}`);
-}
+import {
+  expectConunError,
+  freshRequesterFixture,
+  type RequesterFixture,
+  sourceManifest,
+} from "./fixtures.ts";
 
 describe("postJob", () => {
   let f: RequesterFixture;
 
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   async function writeManifest(manifest: Record<string, unknown>, name = "job.json") {
     const file = path.join(f.dir, name);
@@ -107,7 +97,7 @@ describe("postJob", () => {
   it("rejects an invalid manifest listing every problem, before any transaction", async () => {
     const nonce = await f.connection.ethers.provider.getTransactionCount(f.requester.address);
     const bad = sourceManifest({ tasks: { count: 0 }, replication: { k: 3, quorum: 1 } });
-    const error = await expectError(
+    const error = await expectConunError(
       postJob(f.ctx, { manifestPath: await writeManifest(bad) }),
       "manifest-invalid",
     );
@@ -121,14 +111,14 @@ describe("postJob", () => {
   it("rejects a manifest that is not JSON", async () => {
     const file = path.join(f.dir, "broken.json");
     await writeFile(file, "{ not json");
-    await expectError(postJob(f.ctx, { manifestPath: file }), "manifest-unreadable");
+    await expectConunError(postJob(f.ctx, { manifestPath: file }), "manifest-unreadable");
   });
 
   it("refuses to post without enough tokens and names the faucet", async () => {
     const poor = f.p.others[1];
     if (poor === undefined) throw new Error("no spare account");
     const ctx = await connectRequester({ signer: poor, store: f.store, deployment: f.deployment });
-    const error = await expectError(
+    const error = await expectConunError(
       postJob(ctx, { manifestPath: await writeManifest(sourceManifest()) }),
       "insufficient-tokens",
     );
@@ -138,7 +128,7 @@ describe("postJob", () => {
 
   it("refuses to rely on an allowance that does not cover the escrow", async () => {
     await f.p.token.connect(f.requester).approve(f.deployment.market, ONE);
-    const error = await expectError(
+    const error = await expectConunError(
       postJob(f.ctx, { manifestPath: await writeManifest(sourceManifest()), approval: "existing" }),
       "insufficient-allowance",
     );
@@ -147,7 +137,7 @@ describe("postJob", () => {
   });
 
   it("refuses a chain without a CONUN deployment", async () => {
-    const error = await expectError(
+    const error = await expectConunError(
       connectRequester({
         signer: f.requester,
         store: f.store,
@@ -160,7 +150,7 @@ describe("postJob", () => {
 
   it("refuses a deployment record whose contracts are not on this chain", async () => {
     const stale = { ...f.deployment, market: "0x00000000000000000000000000000000000000aa" };
-    const error = await expectError(
+    const error = await expectConunError(
       connectRequester({ signer: f.requester, store: f.store, deployment: stale }),
       "wrong-network",
     );

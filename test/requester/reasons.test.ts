@@ -6,7 +6,6 @@ import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { expect } from "chai";
-import { network } from "hardhat";
 import { type LocalNode, startLocalNode } from "../../devnet/chain.ts";
 import { at, ONE, resultRoot } from "../../devnet/protocol.ts";
 import { describeJob, jobStatus } from "../../requester/manage.ts";
@@ -18,7 +17,7 @@ import { pricingMetadataURI } from "../../sdk/chain/pricing.ts";
 import { writeDevnet } from "../../sdk/devnet.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
 import { bundleOf, closeBidding, noQuorumJob, registerProvider } from "./reasons-fixtures.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
@@ -42,11 +41,9 @@ describe("why a job cannot fill, did not fill, or had no quorum", () => {
   let f: RequesterFixture;
 
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   it("warns before posting when k is above the registered providers, and says so once Unfilled", async () => {
     const [a, b] = f.p.providers;
@@ -209,7 +206,7 @@ describe("npx hardhat conun:post, as a process", function () {
   before(async () => {
     node = await startLocalNode();
     // The fixture's files (image archive, store) only; the chain is the node's.
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
   });
   after(async () => {
     await f?.cleanup();

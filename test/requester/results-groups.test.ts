@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
-import { network } from "hardhat";
 import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
 import { postJob } from "../../requester/post.ts";
 import { fetchResults } from "../../requester/results.ts";
@@ -19,7 +18,7 @@ import {
   writeBundle,
 } from "../../sdk/results/index.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
 
 describe("fetchResults (providers holding several replica groups)", () => {
   let f: RequesterFixture;
@@ -27,13 +26,11 @@ describe("fetchResults (providers holding several replica groups)", () => {
   let providers: HardhatEthersSigner[];
 
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
     providers = f.p.providers.slice(0, 4);
     await registerProviders(f.p, providers);
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   interface Behaviour {
     text: string;

@@ -10,7 +10,6 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types"
 import { FsBlockstore } from "blockstore-fs";
 import { expect } from "chai";
 import { keccak256 } from "ethers";
-import { network } from "hardhat";
 import { UnixFS } from "ipfs-unixfs";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
@@ -27,7 +26,7 @@ import { executeJob } from "../../worker/src/jobs/execute.ts";
 import { createMetrics } from "../../worker/src/metrics/metrics.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
 import { controlCharacters } from "../helpers/text.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
 
 /** Any valid CID: the image is already present under its ID, so no worker fetches it. */
 const IMAGE_CID = "bafybeiht6dtwk3les7vqm6ibpvz6qpohidvlshsfyr7l5mpysdw2vmbbhe";
@@ -50,13 +49,11 @@ describe("conun:results shows how tasks ended", function () {
     image = await busyboxImage();
   });
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
     providers = f.p.providers.slice(0, 3);
     await registerProviders(f.p, providers);
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   /** What executeJob uses of a worker: real Docker, the shared store, this provider. */
   function workerOf(provider: HardhatEthersSigner): WorkerContext {

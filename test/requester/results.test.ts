@@ -2,14 +2,13 @@ import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
-import { network } from "hardhat";
 import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
 import { postJob } from "../../requester/post.ts";
 import { fetchResults } from "../../requester/results.ts";
 import type { ConunError } from "../../sdk/errors.ts";
 import { writeBundle } from "../../sdk/results/index.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
 
 /** What one provider reports: the text each task "computed", and whether its bundle lies. */
 interface Report {
@@ -25,13 +24,11 @@ describe("fetchResults", () => {
   let providers: HardhatEthersSigner[];
 
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
     providers = f.p.providers.slice(0, 3);
     await registerProviders(f.p, providers);
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   /** Posts a 2-task job, lets the three providers run it with `reports`, and finalizes it. */
   async function runJob(reports: Report[]): Promise<bigint> {

@@ -1,21 +1,18 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import { commitAll, ONE, registerProviders, revealAll } from "../../devnet/protocol.ts";
 import { postJob } from "../../requester/post.ts";
 import { createProgressPrinter } from "../../requester/render.ts";
 import { paidProviders, type WatchEvent, watchJob } from "../../requester/watch.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
 
 describe("watchJob", () => {
   let f: RequesterFixture;
 
   beforeEach(async () => {
-    f = await requesterFixture(await network.create({ chainType: "l1" }));
+    f = await freshRequesterFixture();
   });
-  afterEach(async () => {
-    await f.cleanup();
-  });
+  afterEach(() => f.cleanup());
 
   it("follows a job from bids to finalization, naming the slashed cheater", async () => {
     const providers = f.p.providers.slice(0, 3);
