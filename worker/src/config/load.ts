@@ -41,121 +41,51 @@ interface Setting {
   kind: Kind;
 }
 
-/** Every setting that has an environment variable (and, unless secret, a flag). */
-export const SETTINGS: readonly Setting[] = [
-  { path: "rpcUrl", env: "CONUN_WORKER_RPC_URL", flag: "rpc-url", kind: "string" },
-  { path: "chainId", env: "CONUN_WORKER_CHAIN_ID", flag: "chain-id", kind: "int" },
-  {
-    path: "deploymentsDir",
-    env: "CONUN_WORKER_DEPLOYMENTS_DIR",
-    flag: "deployments-dir",
-    kind: "string",
-  },
-  { path: "subgraphUrl", env: "CONUN_WORKER_SUBGRAPH_URL", flag: "subgraph-url", kind: "string" },
-  { path: "dataDir", env: "CONUN_WORKER_DATA_DIR", flag: "data-dir", kind: "string" },
-  {
-    path: "contentStore.kind",
-    env: "CONUN_WORKER_CONTENT_KIND",
-    flag: "content-kind",
-    kind: "string",
-  },
-  {
-    path: "contentStore.dir",
-    env: "CONUN_WORKER_CONTENT_DIR",
-    flag: "content-dir",
-    kind: "string",
-  },
-  {
-    path: "contentStore.listen",
-    env: "CONUN_WORKER_CONTENT_LISTEN",
-    flag: "content-listen",
-    kind: "list",
-  },
-  {
-    path: "contentStore.peers",
-    env: "CONUN_WORKER_CONTENT_PEERS",
-    flag: "content-peers",
-    kind: "list",
-  },
-  {
-    path: "contentStore.fetchTimeoutMs",
-    env: "CONUN_WORKER_CONTENT_FETCH_TIMEOUT_MS",
-    flag: "content-fetch-timeout-ms",
-    kind: "int",
-  },
-  {
-    path: "dockerSocket",
-    env: "CONUN_WORKER_DOCKER_SOCKET",
-    flag: "docker-socket",
-    kind: "string",
-  },
-  { path: "key.keystore", env: "CONUN_WORKER_KEYSTORE", flag: "keystore", kind: "string" },
-  // Secrets have no flag: command lines are visible to every user of the machine.
-  { path: "key.password", env: "CONUN_WORKER_KEYSTORE_PASSWORD", kind: "string" },
-  {
-    path: "key.passwordFile",
-    env: "CONUN_WORKER_KEYSTORE_PASSWORD_FILE",
-    flag: "keystore-password-file",
-    kind: "string",
-  },
-  { path: "key.devKey", env: "CONUN_WORKER_DEV_KEY", kind: "string" },
-  { path: "capacity.slots", env: "CONUN_WORKER_SLOTS", flag: "slots", kind: "int" },
-  {
-    path: "capacity.cpuMillicores",
-    env: "CONUN_WORKER_CPU_MILLICORES",
-    flag: "cpu-millicores",
-    kind: "int",
-  },
-  { path: "capacity.memoryMiB", env: "CONUN_WORKER_MEMORY_MIB", flag: "memory-mib", kind: "int" },
-  { path: "capacity.gpuCount", env: "CONUN_WORKER_GPU_COUNT", flag: "gpu-count", kind: "int" },
-  {
-    path: "capacity.maxTaskReplicas",
-    env: "CONUN_WORKER_MAX_TASK_REPLICAS",
-    flag: "max-task-replicas",
-    kind: "int",
-  },
-  { path: "stake.target", env: "CONUN_WORKER_STAKE_TARGET", flag: "stake-target", kind: "string" },
-  {
-    path: "pricing.floorPerCpuSecond",
-    env: "CONUN_WORKER_PRICE_FLOOR_PER_CPU_SECOND",
-    flag: "price-floor-per-cpu-second",
-    kind: "string",
-  },
-  {
-    path: "pricing.margin",
-    env: "CONUN_WORKER_PRICE_MARGIN",
-    flag: "price-margin",
-    kind: "number",
-  },
-  {
-    path: "pricing.minPerTask",
-    env: "CONUN_WORKER_PRICE_MIN_PER_TASK",
-    flag: "price-min-per-task",
-    kind: "string",
-  },
-  { path: "log.level", env: "CONUN_WORKER_LOG_LEVEL", flag: "log-level", kind: "string" },
-  { path: "log.json", env: "CONUN_WORKER_LOG_JSON", flag: "log-json", kind: "bool" },
-  { path: "metrics.port", env: "CONUN_WORKER_METRICS_PORT", flag: "metrics-port", kind: "int" },
-  {
-    path: "pollIntervalMs",
-    env: "CONUN_WORKER_POLL_INTERVAL_MS",
-    flag: "poll-interval-ms",
-    kind: "int",
-  },
-  { path: "rpcTimeoutMs", env: "CONUN_WORKER_RPC_TIMEOUT_MS", flag: "rpc-timeout-ms", kind: "int" },
-  {
-    path: "receiptTimeoutMs",
-    env: "CONUN_WORKER_RECEIPT_TIMEOUT_MS",
-    flag: "receipt-timeout-ms",
-    kind: "int",
-  },
-  {
-    path: "lookbackBlocks",
-    env: "CONUN_WORKER_LOOKBACK_BLOCKS",
-    flag: "lookback-blocks",
-    kind: "int",
-  },
-];
+/**
+ * Every setting that has an environment variable and, unless secret, a flag: one name gives both
+ * (`rpc-url` → `--rpc-url` and `CONUN_WORKER_RPC_URL`). Secrets have no flag: command lines are
+ * visible to every user of the machine.
+ */
+export const SETTINGS: readonly Setting[] = (
+  [
+    ["rpcUrl", "rpc-url", "string"],
+    ["chainId", "chain-id", "int"],
+    ["deploymentsDir", "deployments-dir", "string"],
+    ["subgraphUrl", "subgraph-url", "string"],
+    ["dataDir", "data-dir", "string"],
+    ["contentStore.kind", "content-kind", "string"],
+    ["contentStore.dir", "content-dir", "string"],
+    ["contentStore.listen", "content-listen", "list"],
+    ["contentStore.peers", "content-peers", "list"],
+    ["contentStore.fetchTimeoutMs", "content-fetch-timeout-ms", "int"],
+    ["dockerSocket", "docker-socket", "string"],
+    ["key.keystore", "keystore", "string"],
+    ["key.password", "keystore-password", "string", "secret"],
+    ["key.passwordFile", "keystore-password-file", "string"],
+    ["key.devKey", "dev-key", "string", "secret"],
+    ["capacity.slots", "slots", "int"],
+    ["capacity.cpuMillicores", "cpu-millicores", "int"],
+    ["capacity.memoryMiB", "memory-mib", "int"],
+    ["capacity.gpuCount", "gpu-count", "int"],
+    ["capacity.maxTaskReplicas", "max-task-replicas", "int"],
+    ["stake.target", "stake-target", "string"],
+    ["pricing.floorPerCpuSecond", "price-floor-per-cpu-second", "string"],
+    ["pricing.margin", "price-margin", "number"],
+    ["pricing.minPerTask", "price-min-per-task", "string"],
+    ["log.level", "log-level", "string"],
+    ["log.json", "log-json", "bool"],
+    ["metrics.port", "metrics-port", "int"],
+    ["pollIntervalMs", "poll-interval-ms", "int"],
+    ["rpcTimeoutMs", "rpc-timeout-ms", "int"],
+    ["receiptTimeoutMs", "receipt-timeout-ms", "int"],
+    ["lookbackBlocks", "lookback-blocks", "int"],
+  ] as const satisfies readonly (readonly [string, string, Kind, "secret"?])[]
+).map(([path, name, kind, secret]) => ({
+  path,
+  env: `CONUN_WORKER_${name.toUpperCase().replaceAll("-", "_")}`,
+  ...(secret === undefined ? { flag: name } : {}),
+  kind,
+}));
 
 export interface LoadConfigOptions {
   /** Path of the JSON configuration file (relative paths inside it resolve against its folder). */
