@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { at, contractsNetwork, ONE, SUPPLY, signPermit } from "./support/index.ts";
+import { at, contractsNetwork, ONE, permitsTo, SUPPLY } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 
@@ -13,7 +13,8 @@ describe("ConunToken", () => {
       at(signers, 3),
     ];
     const token = await ethers.deployContract("ConunToken", [holder.address, SUPPLY], deployer);
-    return { token, deployer, holder, spender, other };
+    const permitToSpender = permitsTo(connection, token, spender.address);
+    return { token, deployer, holder, spender, other, permitToSpender };
   }
 
   describe("deployment", () => {
@@ -47,18 +48,10 @@ describe("ConunToken", () => {
 
   describe("#permit", () => {
     it("sets the allowance from an EIP-2612 signature and consumes the owner's nonce", async () => {
-      const { token, holder, spender, other } =
+      const { token, holder, spender, other, permitToSpender } =
         await networkHelpers.loadFixture(deployedTokenFixture);
       const value = 250n * ONE;
-      const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
-      const { v, r, s } = await signPermit(
-        connection,
-        token,
-        holder,
-        spender.address,
-        value,
-        deadline,
-      );
+      const { deadline, v, r, s } = await permitToSpender(holder, value);
 
       // Anyone may submit the signature: the holder pays no gas.
       await expect(
@@ -88,16 +81,9 @@ describe("ConunToken", () => {
     });
 
     it("rejects a signature whose deadline has passed", async () => {
-      const { token, holder, spender } = await networkHelpers.loadFixture(deployedTokenFixture);
-      const deadline = BigInt(await networkHelpers.time.latest()) + 60n;
-      const { v, r, s } = await signPermit(
-        connection,
-        token,
-        holder,
-        spender.address,
-        ONE,
-        deadline,
-      );
+      const { token, holder, spender, permitToSpender } =
+        await networkHelpers.loadFixture(deployedTokenFixture);
+      const { deadline, v, r, s } = await permitToSpender(holder, ONE, { validFor: 60n });
       await networkHelpers.time.increaseTo(deadline + 1n);
 
       await expect(token.permit(holder.address, spender.address, ONE, deadline, v, r, s))
@@ -107,20 +93,13 @@ describe("ConunToken", () => {
     });
 
     it("rejects a signature made by someone other than the owner", async () => {
-      const { token, holder, spender, other } =
+      const { token, holder, spender, other, permitToSpender } =
         await networkHelpers.loadFixture(deployedTokenFixture);
-      const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
       // `other` signs a permit that claims to come from `holder`: nonce and domain are right,
       // the signer is not.
-      const { v, r, s } = await signPermit(
-        connection,
-        token,
-        other,
-        spender.address,
-        ONE,
-        deadline,
-        holder.address,
-      );
+      const { deadline, v, r, s } = await permitToSpender(other, ONE, {
+        claimedOwner: holder.address,
+      });
 
       await expect(token.permit(holder.address, spender.address, ONE, deadline, v, r, s))
         .to.be.revertedWithCustomError(token, "ERC2612InvalidSigner")
@@ -129,16 +108,9 @@ describe("ConunToken", () => {
     });
 
     it("cannot be replayed once its nonce is used", async () => {
-      const { token, holder, spender } = await networkHelpers.loadFixture(deployedTokenFixture);
-      const deadline = BigInt(await networkHelpers.time.latest()) + 3600n;
-      const { v, r, s } = await signPermit(
-        connection,
-        token,
-        holder,
-        spender.address,
-        ONE,
-        deadline,
-      );
+      const { token, holder, spender, permitToSpender } =
+        await networkHelpers.loadFixture(deployedTokenFixture);
+      const { deadline, v, r, s } = await permitToSpender(holder, ONE);
       await token.permit(holder.address, spender.address, ONE, deadline, v, r, s);
       await token.connect(spender).transferFrom(holder.address, spender.address, ONE);
 

@@ -9,13 +9,25 @@ import {
   FEE_BPS,
   jobSpec,
   ONE,
+  permitsTo,
   Status,
-  signPermit,
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
 const DAY = 24 * 3600;
+
+/** Each of a spec's windows, with the constant that caps it and that constant's value. */
+const windowBounds = [
+  { field: "biddingWindow", label: "bidding window", maxName: "MAX_BIDDING_WINDOW", max: 7 * DAY },
+  {
+    field: "executionWindow",
+    label: "execution window",
+    maxName: "MAX_EXECUTION_WINDOW",
+    max: 14 * DAY,
+  },
+  { field: "revealWindow", label: "reveal window", maxName: "MAX_REVEAL_WINDOW", max: 3 * DAY },
+] as const;
 
 /** The spec as the JobPosted event encodes it: a tuple in declaration order. */
 function specTuple(spec: IJobMarket.JobSpecStruct) {
@@ -47,7 +59,13 @@ async function unapprovedRequesterFixture() {
   const p = await deployProtocol(connection);
   const newcomer = at(p.others, 0);
   await p.token.transfer(newcomer.address, 1_000n * ONE);
-  return { ...p, newcomer, marketAddress: await p.market.getAddress() };
+  const marketAddress = await p.market.getAddress();
+  return {
+    ...p,
+    newcomer,
+    marketAddress,
+    permitToMarket: permitsTo(connection, p.token, marketAddress),
+  };
 }
 
 describe("JobMarket#postJob", () => {
@@ -155,127 +173,50 @@ describe("JobMarket#postJob", () => {
     expect((await market.getJob(1)).escrow).to.equal(8_000_000n);
   });
 
-  const invalidSpecs: {
-    what: string;
-    overrides: Partial<IJobMarket.JobSpecStruct>;
-    error: string;
-    args: unknown[];
-  }[] = [
-    {
-      what: "zero tasks",
-      overrides: { taskCount: 0 },
-      error: "JobMarketInvalidTaskCount",
-      args: [0],
-    },
-    {
-      what: "more than MAX_TASK_COUNT tasks",
-      overrides: { taskCount: 1_000_001 },
-      error: "JobMarketInvalidTaskCount",
-      args: [1_000_001],
-    },
-    {
-      what: "zero replication",
-      overrides: { replication: 0, quorum: 0 },
-      error: "JobMarketInvalidReplication",
-      args: [0],
-    },
-    {
-      what: "replication above MAX_REPLICATION",
-      overrides: { replication: 9, quorum: 5 },
-      error: "JobMarketInvalidReplication",
-      args: [9],
-    },
-    {
-      what: "a zero quorum",
-      overrides: { replication: 3, quorum: 0 },
-      error: "JobMarketInvalidQuorum",
-      args: [0, 3],
-    },
-    {
-      what: "a quorum of exactly half the replicas",
-      overrides: { replication: 4, quorum: 2 },
-      error: "JobMarketInvalidQuorum",
-      args: [2, 4],
-    },
-    {
-      what: "a quorum below half the replicas",
-      overrides: { replication: 3, quorum: 1 },
-      error: "JobMarketInvalidQuorum",
-      args: [1, 3],
-    },
-    {
-      what: "a quorum above the replication",
-      overrides: { replication: 3, quorum: 4 },
-      error: "JobMarketInvalidQuorum",
-      args: [4, 3],
-    },
-    {
-      what: "a zero max price",
-      overrides: { maxPrice: 0 },
-      error: "JobMarketInvalidMaxPrice",
-      args: [0],
-    },
-    {
-      what: "a zero bidding window",
-      overrides: { biddingWindow: 0 },
-      error: "JobMarketInvalidWindow",
-      args: [0, 7 * DAY],
-    },
-    {
-      what: "a bidding window above MAX_BIDDING_WINDOW",
-      overrides: { biddingWindow: 7 * DAY + 1 },
-      error: "JobMarketInvalidWindow",
-      args: [7 * DAY + 1, 7 * DAY],
-    },
-    {
-      what: "a zero execution window",
-      overrides: { executionWindow: 0 },
-      error: "JobMarketInvalidWindow",
-      args: [0, 14 * DAY],
-    },
-    {
-      what: "an execution window above MAX_EXECUTION_WINDOW",
-      overrides: { executionWindow: 14 * DAY + 1 },
-      error: "JobMarketInvalidWindow",
-      args: [14 * DAY + 1, 14 * DAY],
-    },
-    {
-      what: "a zero reveal window",
-      overrides: { revealWindow: 0 },
-      error: "JobMarketInvalidWindow",
-      args: [0, 3 * DAY],
-    },
-    {
-      what: "a reveal window above MAX_REVEAL_WINDOW",
-      overrides: { revealWindow: 3 * DAY + 1 },
-      error: "JobMarketInvalidWindow",
-      args: [3 * DAY + 1, 3 * DAY],
-    },
-    {
-      what: "a job that needs no CPU",
-      overrides: { cpuMillicores: 0, memoryMiB: 512 },
-      error: "JobMarketInvalidResources",
-      args: [0, 512],
-    },
-    {
-      what: "a job that needs no memory",
-      overrides: { cpuMillicores: 1000, memoryMiB: 0 },
-      error: "JobMarketInvalidResources",
-      args: [1000, 0],
-    },
-    {
-      what: "an empty manifest CID",
-      overrides: { manifestCid: "" },
-      error: "JobMarketEmptyReference",
-      args: [],
-    },
-    {
-      what: "an empty image reference",
-      overrides: { imageRef: "" },
-      error: "JobMarketEmptyReference",
-      args: [],
-    },
-  ];
+  // By the error each spec is rejected with: what it is, the overrides that make it, the error's
+  // arguments.
+  const invalidByError: Record<string, [string, Partial<IJobMarket.JobSpecStruct>, unknown[]][]> = {
+    JobMarketInvalidTaskCount: [
+      ["zero tasks", { taskCount: 0 }, [0]],
+      ["more than MAX_TASK_COUNT tasks", { taskCount: 1_000_001 }, [1_000_001]],
+    ],
+    JobMarketInvalidReplication: [
+      ["zero replication", { replication: 0, quorum: 0 }, [0]],
+      ["replication above MAX_REPLICATION", { replication: 9, quorum: 5 }, [9]],
+    ],
+    JobMarketInvalidQuorum: [
+      ["a zero quorum", { replication: 3, quorum: 0 }, [0, 3]],
+      ["a quorum of exactly half the replicas", { replication: 4, quorum: 2 }, [2, 4]],
+      ["a quorum below half the replicas", { replication: 3, quorum: 1 }, [1, 3]],
+      ["a quorum above the replication", { replication: 3, quorum: 4 }, [4, 3]],
+    ],
+    JobMarketInvalidMaxPrice: [["a zero max price", { maxPrice: 0 }, [0]]],
+    JobMarketInvalidResources: [
+      ["a job that needs no CPU", { cpuMillicores: 0, memoryMiB: 512 }, [0, 512]],
+      ["a job that needs no memory", { cpuMillicores: 1000, memoryMiB: 0 }, [1000, 0]],
+    ],
+    JobMarketEmptyReference: [
+      ["an empty manifest CID", { manifestCid: "" }, []],
+      ["an empty image reference", { imageRef: "" }, []],
+    ],
+    // Each window: zero, and one second past its documented maximum.
+    JobMarketInvalidWindow: windowBounds.flatMap(({ field, label, maxName, max }) => [
+      [`a zero ${label}`, { [field]: 0 }, [0, max]],
+      [
+        `${/^[aeiou]/.test(label) ? "an" : "a"} ${label} above ${maxName}`,
+        { [field]: max + 1 },
+        [max + 1, max],
+      ],
+    ]),
+  };
+  const invalidSpecs = Object.entries(invalidByError).flatMap(([error, cases]) =>
+    cases.map(([what, overrides, args]) => ({ what, overrides, error, args })),
+  );
+
+  it("documents the window maximums the invalid specs below go one past", async () => {
+    const { market } = await networkHelpers.loadFixture(deployedProtocolFixture);
+    for (const { maxName, max } of windowBounds) expect(await market[maxName]()).to.equal(max);
+  });
 
   for (const { what, overrides, error, args } of invalidSpecs) {
     it(`rejects ${what} and takes no escrow`, async () => {
@@ -323,18 +264,9 @@ describe("JobMarket#postJobWithPermit", () => {
   const escrow = 4n * 3n * 5n * ONE;
 
   it("posts and escrows in one transaction without a prior approval", async () => {
-    const { token, market, newcomer, marketAddress } = await networkHelpers.loadFixture(
-      unapprovedRequesterFixture,
-    );
-    const deadline = BigInt(await time.latest()) + 3600n;
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      newcomer,
-      marketAddress,
-      escrow,
-      deadline,
-    );
+    const { token, market, newcomer, marketAddress, permitToMarket } =
+      await networkHelpers.loadFixture(unapprovedRequesterFixture);
+    const { deadline, v, r, s } = await permitToMarket(newcomer, escrow);
 
     const tx = await market.connect(newcomer).postJobWithPermit(spec, deadline, v, r, s);
     await expect(tx)
@@ -347,19 +279,10 @@ describe("JobMarket#postJobWithPermit", () => {
   });
 
   it("still posts when a front-runner has already submitted the permit", async () => {
-    const { token, market, newcomer, marketAddress, others } = await networkHelpers.loadFixture(
-      unapprovedRequesterFixture,
-    );
+    const { token, market, newcomer, marketAddress, others, permitToMarket } =
+      await networkHelpers.loadFixture(unapprovedRequesterFixture);
     const frontRunner = at(others, 2);
-    const deadline = BigInt(await time.latest()) + 3600n;
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      newcomer,
-      marketAddress,
-      escrow,
-      deadline,
-    );
+    const { deadline, v, r, s } = await permitToMarket(newcomer, escrow);
     await token
       .connect(frontRunner)
       .permit(newcomer.address, marketAddress, escrow, deadline, v, r, s);
@@ -373,19 +296,10 @@ describe("JobMarket#postJobWithPermit", () => {
   });
 
   it("reverts with the token's allowance error when the permit is invalid and nothing is approved", async () => {
-    const { token, market, newcomer, marketAddress } = await networkHelpers.loadFixture(
-      unapprovedRequesterFixture,
-    );
-    const deadline = BigInt(await time.latest()) + 3600n;
+    const { token, market, newcomer, marketAddress, permitToMarket } =
+      await networkHelpers.loadFixture(unapprovedRequesterFixture);
     // Signed for less than the escrow: the permit fails, is ignored, and the pull fails.
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      newcomer,
-      marketAddress,
-      escrow - 1n,
-      deadline,
-    );
+    const { deadline, v, r, s } = await permitToMarket(newcomer, escrow - 1n);
 
     await expect(market.connect(newcomer).postJobWithPermit(spec, deadline, v, r, s))
       .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
@@ -395,12 +309,11 @@ describe("JobMarket#postJobWithPermit", () => {
   });
 
   it("validates the spec like postJob", async () => {
-    const { token, market, newcomer, marketAddress } = await networkHelpers.loadFixture(
+    const { token, market, newcomer, permitToMarket } = await networkHelpers.loadFixture(
       unapprovedRequesterFixture,
     );
     const invalid = jobSpec({ taskCount: 0 });
-    const deadline = BigInt(await time.latest()) + 3600n;
-    const { v, r, s } = await signPermit(connection, token, newcomer, marketAddress, 0n, deadline);
+    const { deadline, v, r, s } = await permitToMarket(newcomer, 0n);
 
     await expect(market.connect(newcomer).postJobWithPermit(invalid, deadline, v, r, s))
       .to.be.revertedWithCustomError(market, "JobMarketInvalidTaskCount")

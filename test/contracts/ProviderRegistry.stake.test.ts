@@ -6,14 +6,15 @@ import {
   contractsNetwork,
   deployProtocol,
   ONE,
+  permitsTo,
   postJob,
   registerProviders,
-  signPermit,
+  SMALL_PROVIDER_STAKE,
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
-const STAKE = 100n * ONE;
+const STAKE = SMALL_PROVIDER_STAKE;
 
 /** A registered provider with `STAKE` tokens in its wallet, none staked and no approval. */
 async function registeredWithTokensFixture() {
@@ -23,7 +24,9 @@ async function registeredWithTokensFixture() {
     .connect(provider)
     .register({ cpuMillicores: 8000, memoryMiB: 16384, gpuCount: 0 }, "");
   await p.token.transfer(provider.address, STAKE);
-  return { ...p, provider, registryAddress: await p.registry.getAddress() };
+  const registryAddress = await p.registry.getAddress();
+  const permitToRegistry = permitsTo(connection, p.token, registryAddress);
+  return { ...p, provider, registryAddress, permitToRegistry };
 }
 
 /** A provider with `STAKE` staked. */
@@ -103,18 +106,9 @@ describe("ProviderRegistry#stake", () => {
 
 describe("ProviderRegistry#stakeWithPermit", () => {
   it("stakes in one transaction without a prior approval", async () => {
-    const { token, registry, provider, registryAddress } = await networkHelpers.loadFixture(
-      registeredWithTokensFixture,
-    );
-    const deadline = BigInt(await time.latest()) + 3600n;
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      provider,
-      registryAddress,
-      STAKE,
-      deadline,
-    );
+    const { token, registry, provider, registryAddress, permitToRegistry } =
+      await networkHelpers.loadFixture(registeredWithTokensFixture);
+    const { deadline, v, r, s } = await permitToRegistry(provider, STAKE);
 
     const tx = await registry.connect(provider).stakeWithPermit(STAKE, deadline, v, r, s);
     await expect(tx).to.emit(registry, "Staked").withArgs(provider.address, STAKE, STAKE);
@@ -125,19 +119,10 @@ describe("ProviderRegistry#stakeWithPermit", () => {
   });
 
   it("still stakes when a front-runner has already submitted the permit", async () => {
-    const { token, registry, provider, registryAddress, others } = await networkHelpers.loadFixture(
-      registeredWithTokensFixture,
-    );
+    const { token, registry, provider, registryAddress, others, permitToRegistry } =
+      await networkHelpers.loadFixture(registeredWithTokensFixture);
     const frontRunner = at(others, 0);
-    const deadline = BigInt(await time.latest()) + 3600n;
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      provider,
-      registryAddress,
-      STAKE,
-      deadline,
-    );
+    const { deadline, v, r, s } = await permitToRegistry(provider, STAKE);
     // The permit is copied from the mempool and submitted first: the nonce is spent, the
     // allowance is in place.
     await token
@@ -151,19 +136,10 @@ describe("ProviderRegistry#stakeWithPermit", () => {
   });
 
   it("reverts with the token's allowance error when the permit is invalid and nothing is approved", async () => {
-    const { token, registry, provider, registryAddress } = await networkHelpers.loadFixture(
-      registeredWithTokensFixture,
-    );
-    const deadline = BigInt(await time.latest()) + 3600n;
+    const { token, registry, provider, registryAddress, permitToRegistry } =
+      await networkHelpers.loadFixture(registeredWithTokensFixture);
     // Signed for a smaller amount than the one staked: the permit fails and is ignored.
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      provider,
-      registryAddress,
-      ONE,
-      deadline,
-    );
+    const { deadline, v, r, s } = await permitToRegistry(provider, ONE);
 
     await expect(registry.connect(provider).stakeWithPermit(STAKE, deadline, v, r, s))
       .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
@@ -172,18 +148,10 @@ describe("ProviderRegistry#stakeWithPermit", () => {
   });
 
   it("rejects a zero amount", async () => {
-    const { token, registry, provider, registryAddress } = await networkHelpers.loadFixture(
+    const { token, registry, provider, permitToRegistry } = await networkHelpers.loadFixture(
       registeredWithTokensFixture,
     );
-    const deadline = BigInt(await time.latest()) + 3600n;
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      provider,
-      registryAddress,
-      0n,
-      deadline,
-    );
+    const { deadline, v, r, s } = await permitToRegistry(provider, 0n);
 
     await expect(
       registry.connect(provider).stakeWithPermit(0, deadline, v, r, s),
@@ -192,20 +160,12 @@ describe("ProviderRegistry#stakeWithPermit", () => {
   });
 
   it("rejects an account that is not registered", async () => {
-    const { token, registry, others, registryAddress } = await networkHelpers.loadFixture(
+    const { token, registry, others, permitToRegistry } = await networkHelpers.loadFixture(
       registeredWithTokensFixture,
     );
     const stranger = at(others, 0);
     await token.transfer(stranger.address, ONE);
-    const deadline = BigInt(await time.latest()) + 3600n;
-    const { v, r, s } = await signPermit(
-      connection,
-      token,
-      stranger,
-      registryAddress,
-      ONE,
-      deadline,
-    );
+    const { deadline, v, r, s } = await permitToRegistry(stranger, ONE);
 
     await expect(registry.connect(stranger).stakeWithPermit(ONE, deadline, v, r, s))
       .to.be.revertedWithCustomError(registry, "ProviderRegistryNotRegistered")

@@ -1,0 +1,70 @@
+// The set-ups the contract tests share: a deployed protocol with registered providers, an open
+// job with standing bids, and the stakes those files count down from.
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import {
+  type Connection,
+  DEFAULT_PROVIDER_STAKE,
+  deployProtocol,
+  ONE,
+  type Protocol,
+  postJob,
+  registerProviders,
+} from "../../../devnet/protocol.ts";
+import type { IJobMarket } from "../../../types/ethers-contracts/JobMarket.js";
+import { placeBids } from "../../helpers/market.ts";
+
+/** A provider stake small enough that a test can follow it down to the last CONUN. */
+export const SMALL_PROVIDER_STAKE = 100n * ONE;
+
+/** What the bidding and cancellation tests lock per task-replica (more than `jobSpec()`'s 2). */
+export const STAKE_PER_TASK_REPLICA = 5n * ONE;
+
+/** The protocol with its first `count` providers registered, each staking `stake`. */
+export async function deployWithProviders(
+  connection: Connection,
+  count: number,
+  stake: bigint = DEFAULT_PROVIDER_STAKE,
+): Promise<{ p: Protocol; providers: HardhatEthersSigner[] }> {
+  const p = await deployProtocol(connection);
+  const providers = p.providers.slice(0, count);
+  await registerProviders(p, providers, stake);
+  return { p, providers };
+}
+
+/** A bid by position: the i-th terms are placed by the i-th registered provider. */
+export interface BidTerms {
+  price: bigint;
+  capacity: number;
+}
+
+/**
+ * Deploys, registers `providers` providers (default: one per bid) staking `stake`, posts a job
+ * with `spec` and places `bids` in order (the order is the tie-break); bidding stays open.
+ */
+export async function openJobWithBids(
+  connection: Connection,
+  options: {
+    providers?: number;
+    stake?: bigint;
+    spec?: Partial<IJobMarket.JobSpecStruct>;
+    bids?: readonly BidTerms[];
+  },
+): Promise<{ p: Protocol; providers: HardhatEthersSigner[]; jobId: bigint }> {
+  const bids = options.bids ?? [];
+  const { p, providers } = await deployWithProviders(
+    connection,
+    options.providers ?? bids.length,
+    options.stake,
+  );
+  const jobId = await postJob(p, options.spec);
+  await placeBids(
+    p,
+    jobId,
+    bids.map((terms, i) => {
+      const provider = providers[i];
+      if (provider === undefined) throw new Error(`bid ${i} has no registered provider`);
+      return { provider, ...terms };
+    }),
+  );
+  return { p, providers, jobId };
+}
