@@ -12,8 +12,8 @@ export {
   createSubgraphClient,
   SubgraphClient,
   type SubgraphClientOptions,
-  SubgraphQueryError,
 } from "./client.ts";
+export { SubgraphDataError, SubgraphQueryError } from "./errors.ts";
 export * from "./jobs.ts";
 export * from "./network.ts";
 export * from "./providers.ts";

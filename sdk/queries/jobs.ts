@@ -2,7 +2,7 @@
 // reveals, outcome, payments, refunds, slashes), and job lists by status or requester.
 import type { AppliedSlashReason, GroupOutcomeName, PostedJobStatus } from "../protocol/states.ts";
 import type { SubgraphClient } from "./client.ts";
-import { toBig, toOptBig } from "./convert.ts";
+import { fromWire, toBig, type Wire } from "./convert.ts";
 
 // The job, group and slash states are the protocol's (sdk/protocol/states.ts); the subgraph
 // spells them by name and has no "None". Bid and member outcomes are the subgraph's own.
@@ -22,31 +22,6 @@ const JOB_SUMMARY_FIELDS = `
   cost refunded paid slashed fees standingBidCount groupCount biddingDeadline postedAt
   closedAt finalizedAt
 `;
-
-/** Raw shape of the fields above. */
-interface JobSummaryRaw {
-  id: string;
-  jobId: string;
-  status: PostedJobStatus;
-  requester: { id: string };
-  taskCount: number;
-  replication: number;
-  quorum: number;
-  maxPrice: string;
-  escrow: string;
-  escrowHeld: string;
-  cost: string | null;
-  refunded: string;
-  paid: string;
-  slashed: string;
-  fees: string;
-  standingBidCount: number;
-  groupCount: number;
-  biddingDeadline: string;
-  postedAt: string;
-  closedAt: string | null;
-  finalizedAt: string | null;
-}
 
 export interface JobSummary {
   id: string;
@@ -73,30 +48,27 @@ export interface JobSummary {
   finalizedAt: bigint | null;
 }
 
+/** The fields of JOB_SUMMARY_FIELDS as the subgraph sends them. */
+type JobSummaryRaw = Wire<JobSummary, "requester">;
+
+const JOB_SUMMARY_BIGS = {
+  jobId: true,
+  maxPrice: true,
+  escrow: true,
+  escrowHeld: true,
+  cost: true,
+  refunded: true,
+  paid: true,
+  slashed: true,
+  fees: true,
+  biddingDeadline: true,
+  postedAt: true,
+  closedAt: true,
+  finalizedAt: true,
+} as const;
+
 function jobSummary(raw: JobSummaryRaw): JobSummary {
-  return {
-    id: raw.id,
-    jobId: toBig(raw.jobId, "Job.jobId"),
-    status: raw.status,
-    requester: raw.requester.id,
-    taskCount: raw.taskCount,
-    replication: raw.replication,
-    quorum: raw.quorum,
-    maxPrice: toBig(raw.maxPrice, "Job.maxPrice"),
-    escrow: toBig(raw.escrow, "Job.escrow"),
-    escrowHeld: toBig(raw.escrowHeld, "Job.escrowHeld"),
-    cost: toOptBig(raw.cost, "Job.cost"),
-    refunded: toBig(raw.refunded, "Job.refunded"),
-    paid: toBig(raw.paid, "Job.paid"),
-    slashed: toBig(raw.slashed, "Job.slashed"),
-    fees: toBig(raw.fees, "Job.fees"),
-    standingBidCount: raw.standingBidCount,
-    groupCount: raw.groupCount,
-    biddingDeadline: toBig(raw.biddingDeadline, "Job.biddingDeadline"),
-    postedAt: toBig(raw.postedAt, "Job.postedAt"),
-    closedAt: toOptBig(raw.closedAt, "Job.closedAt"),
-    finalizedAt: toOptBig(raw.finalizedAt, "Job.finalizedAt"),
-  };
+  return fromWire<JobSummary, "requester">(raw, "Job", JOB_SUMMARY_BIGS, { requester: true });
 }
 
 export const JOB_QUERY = `
@@ -131,70 +103,16 @@ export const JOB_QUERY = `
   }
 `;
 
-interface JobRaw extends JobSummaryRaw {
-  manifestCid: string;
-  manifestDigest: string;
-  imageRef: string;
-  imageDigest: string;
-  stakePerTaskReplica: string;
-  biddingWindow: number;
-  executionWindow: number;
-  revealWindow: number;
-  cpuMillicores: string;
-  memoryMiB: string;
-  gpuCount: number;
-  feeBps: number;
-  commitDeadline: string | null;
-  revealDeadline: string | null;
-  postedAtBlock: string;
-  postedTx: string;
-  winners: { id: string }[];
-  bids: {
-    id: string;
-    provider: { id: string };
-    price: string;
-    capacity: number;
-    stakeLocked: string;
-    allotted: number;
-    status: BidStatus;
-    releaseReason: string | null;
-    placedAt: string;
-  }[];
-  groups: {
-    id: string;
-    groupId: number;
-    taskStart: number;
-    taskCount: number;
-    commitCount: number;
-    revealCount: number;
-    outcome: GroupOutcomeName;
-    winningRoot: string | null;
-    agreeing: number;
-    refund: string;
-    finalizedAt: string | null;
-    memberships: {
-      provider: { id: string };
-      lane: number;
-      commitment: string | null;
-      resultRoot: string | null;
-      resultsCid: string | null;
-      committedAt: string | null;
-      revealedAt: string | null;
-      outcome: MemberOutcome;
-      payment: string;
-      slashReason: AppliedSlashReason | null;
-      slashedAmount: string;
-    }[];
-  }[];
-  claims: {
-    provider: { id: string };
-    payment: string;
-    fee: string;
-    net: string;
-    stakeReleased: string;
-    blockTimestamp: string;
-    transactionHash: string;
-  }[];
+/** Everything but the nested lists of JobDetails as the subgraph sends it. */
+type JobScalarsRaw = Wire<Omit<JobDetails, JobLists>, "requester" | "winners">;
+type JobLists = "bids" | "groups" | "claims" | "slashes" | "flows";
+
+interface JobRaw extends JobScalarsRaw {
+  bids: Wire<JobBid, "provider">[];
+  groups: (Wire<Omit<JobGroup, "members">> & {
+    memberships: Wire<GroupMembership, "provider">[];
+  })[];
+  claims: (Wire<Omit<JobClaim, "timestamp">, "provider"> & { blockTimestamp: string })[];
   slashes: {
     provider: { id: string };
     group: { groupId: number };
@@ -202,15 +120,7 @@ interface JobRaw extends JobSummaryRaw {
     reason: AppliedSlashReason;
     blockTimestamp: string;
   }[];
-  flows: {
-    direction: "In" | "Out" | "Credit";
-    kind: FlowKind;
-    account: string;
-    amount: string;
-    blockNumber: string;
-    blockTimestamp: string;
-    transactionHash: string;
-  }[];
+  flows: (Wire<Omit<TokenFlow, "timestamp">> & { blockTimestamp: string })[];
 }
 
 export interface JobBid {
@@ -313,88 +223,67 @@ export async function getJob(
   id: string | bigint,
 ): Promise<JobDetails | null> {
   const res = await client.request<{ job: JobRaw | null }>(JOB_QUERY, { id: id.toString() });
-  const raw = res.job;
-  if (!raw) return null;
+  if (!res.job) return null;
+  const { bids, groups, claims, slashes, flows, ...job } = res.job;
   return {
-    ...jobSummary(raw),
-    manifestCid: raw.manifestCid,
-    manifestDigest: raw.manifestDigest,
-    imageRef: raw.imageRef,
-    imageDigest: raw.imageDigest,
-    stakePerTaskReplica: toBig(raw.stakePerTaskReplica, "Job.stakePerTaskReplica"),
-    biddingWindow: raw.biddingWindow,
-    executionWindow: raw.executionWindow,
-    revealWindow: raw.revealWindow,
-    cpuMillicores: toBig(raw.cpuMillicores, "Job.cpuMillicores"),
-    memoryMiB: toBig(raw.memoryMiB, "Job.memoryMiB"),
-    gpuCount: raw.gpuCount,
-    feeBps: raw.feeBps,
-    commitDeadline: toOptBig(raw.commitDeadline, "Job.commitDeadline"),
-    revealDeadline: toOptBig(raw.revealDeadline, "Job.revealDeadline"),
-    postedAtBlock: toBig(raw.postedAtBlock, "Job.postedAtBlock"),
-    postedTx: raw.postedTx,
-    winners: raw.winners.map((w) => w.id),
-    bids: raw.bids.map((b) => ({
-      id: b.id,
-      provider: b.provider.id,
-      price: toBig(b.price, "Bid.price"),
-      capacity: b.capacity,
-      stakeLocked: toBig(b.stakeLocked, "Bid.stakeLocked"),
-      allotted: b.allotted,
-      status: b.status,
-      releaseReason: b.releaseReason,
-      placedAt: toBig(b.placedAt, "Bid.placedAt"),
+    ...fromWire<Omit<JobDetails, JobLists>, "requester" | "winners">(
+      job,
+      "Job",
+      {
+        ...JOB_SUMMARY_BIGS,
+        stakePerTaskReplica: true,
+        cpuMillicores: true,
+        memoryMiB: true,
+        commitDeadline: true,
+        revealDeadline: true,
+        postedAtBlock: true,
+      },
+      { requester: true, winners: true },
+    ),
+    bids: bids.map((b) =>
+      fromWire<JobBid, "provider">(
+        b,
+        "Bid",
+        { price: true, stakeLocked: true, placedAt: true },
+        { provider: true },
+      ),
+    ),
+    groups: groups.map(({ memberships, ...g }) => ({
+      ...fromWire<Omit<JobGroup, "members">>(g, "ReplicaGroup", {
+        refund: true,
+        finalizedAt: true,
+      }),
+      members: memberships.map((m) =>
+        fromWire<GroupMembership, "provider">(
+          m,
+          "GroupMember",
+          { committedAt: true, revealedAt: true, payment: true, slashedAmount: true },
+          { provider: true },
+        ),
+      ),
     })),
-    groups: raw.groups.map((g) => ({
-      id: g.id,
-      groupId: g.groupId,
-      taskStart: g.taskStart,
-      taskCount: g.taskCount,
-      commitCount: g.commitCount,
-      revealCount: g.revealCount,
-      outcome: g.outcome,
-      winningRoot: g.winningRoot,
-      agreeing: g.agreeing,
-      refund: toBig(g.refund, "ReplicaGroup.refund"),
-      finalizedAt: toOptBig(g.finalizedAt, "ReplicaGroup.finalizedAt"),
-      members: g.memberships.map((m) => ({
-        provider: m.provider.id,
-        lane: m.lane,
-        commitment: m.commitment,
-        resultRoot: m.resultRoot,
-        resultsCid: m.resultsCid,
-        committedAt: toOptBig(m.committedAt, "GroupMember.committedAt"),
-        revealedAt: toOptBig(m.revealedAt, "GroupMember.revealedAt"),
-        outcome: m.outcome,
-        payment: toBig(m.payment, "GroupMember.payment"),
-        slashReason: m.slashReason,
-        slashedAmount: toBig(m.slashedAmount, "GroupMember.slashedAmount"),
-      })),
+    claims: claims.map(({ blockTimestamp, ...c }) => ({
+      ...fromWire<Omit<JobClaim, "timestamp">, "provider">(
+        c,
+        "Claim",
+        { payment: true, fee: true, net: true, stakeReleased: true },
+        { provider: true },
+      ),
+      timestamp: toBig(blockTimestamp, "Claim.blockTimestamp"),
     })),
-    claims: raw.claims.map((c) => ({
-      provider: c.provider.id,
-      payment: toBig(c.payment, "Claim.payment"),
-      fee: toBig(c.fee, "Claim.fee"),
-      net: toBig(c.net, "Claim.net"),
-      stakeReleased: toBig(c.stakeReleased, "Claim.stakeReleased"),
-      timestamp: toBig(c.blockTimestamp, "Claim.blockTimestamp"),
-      transactionHash: c.transactionHash,
-    })),
-    slashes: raw.slashes.map((s) => ({
+    slashes: slashes.map((s) => ({
       provider: s.provider.id,
       groupId: s.group.groupId,
       amount: toBig(s.amount, "Slash.amount"),
       reason: s.reason,
       timestamp: toBig(s.blockTimestamp, "Slash.blockTimestamp"),
     })),
-    flows: raw.flows.map((f) => ({
-      direction: f.direction,
-      kind: f.kind,
-      account: f.account,
-      amount: toBig(f.amount, "TokenFlow.amount"),
-      blockNumber: toBig(f.blockNumber, "TokenFlow.blockNumber"),
-      timestamp: toBig(f.blockTimestamp, "TokenFlow.blockTimestamp"),
-      transactionHash: f.transactionHash,
+    flows: flows.map(({ blockTimestamp, ...f }) => ({
+      ...fromWire<Omit<TokenFlow, "timestamp">>(f, "TokenFlow", {
+        amount: true,
+        blockNumber: true,
+      }),
+      timestamp: toBig(blockTimestamp, "TokenFlow.blockTimestamp"),
     })),
   };
 }

@@ -1,7 +1,7 @@
 // Network-wide queries: totals, daily statistics, and the subgraph's own `_meta` (how far it
 // has indexed and whether it hit an indexing error).
 import type { SubgraphClient } from "./client.ts";
-import { toBig } from "./convert.ts";
+import { fromWire, type Wire } from "./convert.ts";
 
 export const NETWORK_QUERY = `
   query Network {
@@ -13,33 +13,6 @@ export const NETWORK_QUERY = `
     }
   }
 `;
-
-interface NetworkRaw {
-  market: string | null;
-  registry: string | null;
-  treasury: string | null;
-  protocolFeeBps: number;
-  jobCount: number;
-  jobsCancelled: number;
-  jobsUnfilled: number;
-  jobsAwarded: number;
-  jobsFinalized: number;
-  taskCount: string;
-  taskReplicaCount: string;
-  bidCount: number;
-  providerCount: number;
-  requesterCount: number;
-  volumeEscrowed: string;
-  volumeRefunded: string;
-  volumePaid: string;
-  feesCollected: string;
-  slashCount: number;
-  slashedAmount: string;
-  withdrawn: string;
-  escrowHeld: string;
-  totalStaked: string;
-  totalLocked: string;
-}
 
 export interface NetworkStats {
   market: string | null;
@@ -70,24 +43,21 @@ export interface NetworkStats {
 
 /** Network totals, or null before the first indexed event. */
 export async function getNetworkStats(client: SubgraphClient): Promise<NetworkStats | null> {
-  const res = await client.request<{ network: NetworkRaw | null }>(NETWORK_QUERY);
-  const raw = res.network;
-  if (!raw) return null;
-  const b = (field: keyof NetworkRaw) => toBig(raw[field] as string, `Network.${field}`);
-  return {
-    ...raw,
-    taskCount: b("taskCount"),
-    taskReplicaCount: b("taskReplicaCount"),
-    volumeEscrowed: b("volumeEscrowed"),
-    volumeRefunded: b("volumeRefunded"),
-    volumePaid: b("volumePaid"),
-    feesCollected: b("feesCollected"),
-    slashedAmount: b("slashedAmount"),
-    withdrawn: b("withdrawn"),
-    escrowHeld: b("escrowHeld"),
-    totalStaked: b("totalStaked"),
-    totalLocked: b("totalLocked"),
-  };
+  const res = await client.request<{ network: Wire<NetworkStats> | null }>(NETWORK_QUERY);
+  if (!res.network) return null;
+  return fromWire<NetworkStats>(res.network, "Network", {
+    taskCount: true,
+    taskReplicaCount: true,
+    volumeEscrowed: true,
+    volumeRefunded: true,
+    volumePaid: true,
+    feesCollected: true,
+    slashedAmount: true,
+    withdrawn: true,
+    escrowHeld: true,
+    totalStaked: true,
+    totalLocked: true,
+  });
 }
 
 export const NETWORK_DAYS_QUERY = `
@@ -98,23 +68,6 @@ export const NETWORK_DAYS_QUERY = `
     }
   }
 `;
-
-interface NetworkDayRaw {
-  id: string;
-  date: string;
-  jobsPosted: number;
-  tasksPosted: string;
-  taskReplicasPosted: string;
-  jobsFinalized: number;
-  bidsPlaced: number;
-  volumeEscrowed: string;
-  volumeRefunded: string;
-  volumePaid: string;
-  feesCollected: string;
-  activeProviders: number;
-  slashCount: number;
-  slashedAmount: string;
-}
 
 export interface NetworkDay {
   /** Day number: unix time / 86400. */
@@ -137,20 +90,23 @@ export interface NetworkDay {
 
 /** The last `days` days with activity, newest first (days without events have no entity). */
 export async function getNetworkDays(client: SubgraphClient, days = 7): Promise<NetworkDay[]> {
-  const res = await client.request<{ networkDayDatas: NetworkDayRaw[] }>(NETWORK_DAYS_QUERY, {
+  const res = await client.request<{
+    networkDayDatas: (Wire<Omit<NetworkDay, "day">> & { id: string })[];
+  }>(NETWORK_DAYS_QUERY, {
     first: days,
   });
-  return res.networkDayDatas.map((d) => ({
-    ...d,
-    day: Number(d.id),
-    date: toBig(d.date, "NetworkDayData.date"),
-    tasksPosted: toBig(d.tasksPosted, "NetworkDayData.tasksPosted"),
-    taskReplicasPosted: toBig(d.taskReplicasPosted, "NetworkDayData.taskReplicasPosted"),
-    volumeEscrowed: toBig(d.volumeEscrowed, "NetworkDayData.volumeEscrowed"),
-    volumeRefunded: toBig(d.volumeRefunded, "NetworkDayData.volumeRefunded"),
-    volumePaid: toBig(d.volumePaid, "NetworkDayData.volumePaid"),
-    feesCollected: toBig(d.feesCollected, "NetworkDayData.feesCollected"),
-    slashedAmount: toBig(d.slashedAmount, "NetworkDayData.slashedAmount"),
+  return res.networkDayDatas.map(({ id, ...d }) => ({
+    ...fromWire<Omit<NetworkDay, "day">>(d, "NetworkDayData", {
+      date: true,
+      tasksPosted: true,
+      taskReplicasPosted: true,
+      volumeEscrowed: true,
+      volumeRefunded: true,
+      volumePaid: true,
+      feesCollected: true,
+      slashedAmount: true,
+    }),
+    day: Number(id),
   }));
 }
 

@@ -3,7 +3,7 @@
 
 import type { AppliedSlashReason as SlashReason } from "../protocol/states.ts";
 import type { SubgraphClient } from "./client.ts";
-import { toBig, toOptBig } from "./convert.ts";
+import { fromWire, toBig, type Wire } from "./convert.ts";
 import type { BidStatus } from "./jobs.ts";
 
 const PROVIDER_SUMMARY_FIELDS = `
@@ -12,37 +12,6 @@ const PROVIDER_SUMMARY_FIELDS = `
   tasksAssigned tasksSettled tasksCompleted successRate membershipsPaid membershipsUnpaid
   membershipsSlashed grossEarnings feesPaid netEarnings slashCount slashedAmount
 `;
-
-interface ProviderSummaryRaw {
-  id: string;
-  registered: boolean;
-  registeredAt: string | null;
-  cpuMillicores: string;
-  memoryMiB: string;
-  gpuCount: number;
-  metadataURI: string;
-  stake: string;
-  locked: string;
-  freeStake: string;
-  unbonding: string;
-  unbondingReleaseAt: string;
-  bidCount: number;
-  withdrawnBidCount: number;
-  jobsWon: number;
-  jobsLost: number;
-  tasksAssigned: string;
-  tasksSettled: string;
-  tasksCompleted: string;
-  successRate: string;
-  membershipsPaid: number;
-  membershipsUnpaid: number;
-  membershipsSlashed: number;
-  grossEarnings: string;
-  feesPaid: string;
-  netEarnings: string;
-  slashCount: number;
-  slashedAmount: string;
-}
 
 export interface ProviderSummary {
   id: string;
@@ -76,39 +45,26 @@ export interface ProviderSummary {
   slashedAmount: bigint;
 }
 
+type ProviderSummaryRaw = Wire<ProviderSummary>;
+
 function providerSummary(raw: ProviderSummaryRaw): ProviderSummary {
-  const b = (field: keyof ProviderSummaryRaw) =>
-    toBig(raw[field] as string, `Provider.${String(field)}`);
-  return {
-    id: raw.id,
-    registered: raw.registered,
-    registeredAt: toOptBig(raw.registeredAt, "Provider.registeredAt"),
-    cpuMillicores: b("cpuMillicores"),
-    memoryMiB: b("memoryMiB"),
-    gpuCount: raw.gpuCount,
-    metadataURI: raw.metadataURI,
-    stake: b("stake"),
-    locked: b("locked"),
-    freeStake: b("freeStake"),
-    unbonding: b("unbonding"),
-    unbondingReleaseAt: b("unbondingReleaseAt"),
-    bidCount: raw.bidCount,
-    withdrawnBidCount: raw.withdrawnBidCount,
-    jobsWon: raw.jobsWon,
-    jobsLost: raw.jobsLost,
-    tasksAssigned: b("tasksAssigned"),
-    tasksSettled: b("tasksSettled"),
-    tasksCompleted: b("tasksCompleted"),
-    successRate: raw.successRate,
-    membershipsPaid: raw.membershipsPaid,
-    membershipsUnpaid: raw.membershipsUnpaid,
-    membershipsSlashed: raw.membershipsSlashed,
-    grossEarnings: b("grossEarnings"),
-    feesPaid: b("feesPaid"),
-    netEarnings: b("netEarnings"),
-    slashCount: raw.slashCount,
-    slashedAmount: b("slashedAmount"),
-  };
+  return fromWire<ProviderSummary>(raw, "Provider", {
+    registeredAt: true,
+    cpuMillicores: true,
+    memoryMiB: true,
+    stake: true,
+    locked: true,
+    freeStake: true,
+    unbonding: true,
+    unbondingReleaseAt: true,
+    tasksAssigned: true,
+    tasksSettled: true,
+    tasksCompleted: true,
+    grossEarnings: true,
+    feesPaid: true,
+    netEarnings: true,
+    slashedAmount: true,
+  });
 }
 
 export const PROVIDER_QUERY = `
@@ -180,11 +136,11 @@ export async function getProvider(
     id: address.toLowerCase(),
     recent: options.recent ?? 10,
   });
-  const raw = res.provider;
-  if (!raw) return null;
+  if (!res.provider) return null;
+  const { bids, slashes, ...summary } = res.provider;
   return {
-    ...providerSummary(raw),
-    recentBids: raw.bids.map((b) => ({
+    ...providerSummary(summary),
+    recentBids: bids.map((b) => ({
       id: b.id,
       jobId: b.job.id,
       jobStatus: b.job.status,
@@ -194,7 +150,7 @@ export async function getProvider(
       status: b.status,
       placedAt: toBig(b.placedAt, "Bid.placedAt"),
     })),
-    recentSlashes: raw.slashes.map((s) => ({
+    recentSlashes: slashes.map((s) => ({
       jobId: s.job.id,
       groupId: s.group.groupId,
       amount: toBig(s.amount, "Slash.amount"),

@@ -11,6 +11,7 @@ import {
   listJobs,
   listProviders,
   type SubgraphClient,
+  SubgraphDataError,
   SubgraphQueryError,
 } from "../../sdk/queries/index.ts";
 import {
@@ -182,6 +183,30 @@ describe("sdk/queries", () => {
       } finally {
         silent.closeAllConnections();
         await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+  });
+
+  describe("SubgraphDataError", () => {
+    it("names the entity and field of a BigInt the subgraph sent malformed", async () => {
+      // A server that answers like a subgraph but with a provider whose stake is not an integer.
+      const [provider] = await listProviders(subgraph, { first: 1 });
+      const wire = Object.fromEntries(
+        Object.entries(provider).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]),
+      );
+      const liar: Server = createServer((_req, res) => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ data: { providers: [{ ...wire, stake: "1.5" }] } }));
+      });
+      await new Promise<void>((resolve) => liar.listen(0, "127.0.0.1", resolve));
+      try {
+        const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}/subgraphs/name/x`;
+        const err = await listProviders(createSubgraphClient(url)).catch((e: unknown) => e);
+        expect(err).to.be.instanceOf(SubgraphDataError);
+        expect((err as SubgraphDataError).code).to.equal("subgraph-bad-value");
+        expect((err as Error).message).to.equal("Provider.stake is not an integer: 1.5");
+      } finally {
+        await new Promise((resolve) => liar.close(resolve));
       }
     });
   });
