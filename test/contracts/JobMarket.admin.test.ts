@@ -7,15 +7,16 @@ import {
   commitAll,
   contractsNetwork,
   deployProtocol,
+  equalBids,
   FEE_BPS,
   jobSpec,
   ONE,
+  openJobWithBids,
   type Protocol,
-  placeBids,
   postJob,
-  registerProviders,
   resultRoot,
   revealAll,
+  SMALL_PROVIDER_STAKE,
   Status,
   SUPPLY,
   take,
@@ -26,7 +27,7 @@ const { connection, ethers, networkHelpers } = await contractsNetwork();
 const DAY = 24n * 3600n;
 const BPS = 10_000n;
 const MAX_FEE_BPS = 500n;
-const STAKE = 100n * ONE;
+const STAKE = SMALL_PROVIDER_STAKE;
 const STAKE_PER_TASK_REPLICA = 2n * ONE;
 // One task, three replicas at up to 1 CONUN: 3 CONUN of escrow.
 const SPEC = {
@@ -44,15 +45,13 @@ async function deployedProtocolFixture() {
 
 /** A job with three winning-to-be bids (1 CONUN each) and four registered providers. */
 async function jobWithBidsFixture() {
-  const p = await deployProtocol(connection);
-  const [alice, bob, carol, dave] = take(p.providers, 4);
-  await registerProviders(p, [alice, bob, carol, dave], STAKE);
-  const jobId = await postJob(p, SPEC);
-  await placeBids(
-    p,
-    jobId,
-    [alice, bob, carol].map((provider) => ({ provider, price: ONE, capacity: 1 })),
-  );
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    providers: 4,
+    stake: STAKE,
+    spec: SPEC,
+    bids: equalBids(3, ONE),
+  });
+  const [alice, bob, carol, dave] = take(providers, 4);
   return { ...p, alice, bob, carol, dave, jobId };
 }
 

@@ -3,34 +3,36 @@ import {
   Credit,
   closeBiddingAfterDeadline,
   contractsNetwork,
-  deployProtocol,
   ONE,
+  openJobWithBids,
   passTime,
   placeBids,
   postJob,
-  registerProviders,
+  SMALL_PROVIDER_STAKE,
+  STAKE_PER_TASK_REPLICA,
   Status,
   take,
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
-const STAKE = 100n * ONE;
-const STAKE_PER_TASK_REPLICA = 5n * ONE;
+const STAKE = SMALL_PROVIDER_STAKE;
 // Two tasks, three replicas, at most 3 CONUN each: 18 CONUN of escrow.
 const SPEC = { taskCount: 2, replication: 3, quorum: 2, maxPrice: 3n * ONE };
 const ESCROW = 18n * ONE;
 
 /** An open job with two standing bids: alice offers 2 task-replicas, bob 1. */
 async function openJobWithBidsFixture() {
-  const p = await deployProtocol(connection);
-  const [alice, bob, carol, dave] = take(p.providers, 4);
-  await registerProviders(p, [alice, bob, carol, dave], STAKE);
-  const jobId = await postJob(p, { ...SPEC, stakePerTaskReplica: STAKE_PER_TASK_REPLICA });
-  await placeBids(p, jobId, [
-    { provider: alice, price: 2n * ONE, capacity: 2 },
-    { provider: bob, price: 3n * ONE, capacity: 1 },
-  ]);
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    providers: 4,
+    stake: STAKE,
+    spec: { ...SPEC, stakePerTaskReplica: STAKE_PER_TASK_REPLICA },
+    bids: [
+      { price: 2n * ONE, capacity: 2 },
+      { price: 3n * ONE, capacity: 1 },
+    ],
+  });
+  const [alice, bob, carol, dave] = take(providers, 4);
   return { ...p, alice, bob, carol, dave, jobId };
 }
 

@@ -14,6 +14,7 @@ import {
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
+  deployWithProviders,
   FEE_BPS,
   groupsOf,
   honestRoots,
@@ -74,9 +75,8 @@ async function finalizedZeroFeeFixture() {
 
 /** The job is posted at FEE_BPS; the owner raises the fee to the maximum before the award. */
 async function feeRaisedAfterPostingFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c] = take(p.providers, 3);
-  await registerProviders(p, [a, b, c]);
+  const { p, providers } = await deployWithProviders(connection, 3);
+  const [a, b, c] = take(providers, 3);
   const jobId = await postJob(p);
   await p.market.connect(p.owner).setProtocolFee(500);
   await placeBids(
@@ -121,9 +121,8 @@ async function awardedFixture() {
 
 /** A 1 task x 3 job with only two bids: unfilled at closeBidding. */
 async function unfilledFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b] = take(p.providers, 2);
-  await registerProviders(p, [a, b]);
+  const { p, providers } = await deployWithProviders(connection, 2);
+  const [a, b] = take(providers, 2);
   const jobId = await awardJob(
     connection,
     p,

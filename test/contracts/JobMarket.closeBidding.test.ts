@@ -9,10 +9,13 @@ import {
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
+  deployWithProviders,
+  equalBids,
   groupsOf,
   jobSpec,
   minedAt,
   ONE,
+  openJobWithBids,
   type Protocol,
   passTime,
   placeBids,
@@ -30,38 +33,26 @@ const tenth = (n: bigint) => (n * ONE) / 10n;
 
 /** A 1 task x 3 job with four bids of different prices, capacity 1 each. */
 async function fourPricedBidsFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c, d] = take(p.providers, 4);
-  await registerProviders(p, [a, b, c, d]);
-  const jobId = await postJob(p);
-  await placeBids(p, jobId, [
-    { provider: a, price: tenth(5n), capacity: 1 },
-    { provider: b, price: tenth(4n), capacity: 1 },
-    { provider: c, price: tenth(6n), capacity: 1 },
-    { provider: d, price: tenth(3n), capacity: 1 },
-  ]);
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    bids: [5n, 4n, 6n, 3n].map((n) => ({ price: tenth(n), capacity: 1 })),
+  });
+  const [a, b, c, d] = take(providers, 4);
   return { p, jobId, a, b, c, d };
 }
 
 /** A 1 task x 3 job with four bids at the same price. */
 async function fourEqualBidsFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c, d] = take(p.providers, 4);
-  await registerProviders(p, [a, b, c, d]);
-  const jobId = await postJob(p);
-  await placeBids(
-    p,
-    jobId,
-    [a, b, c, d].map((provider) => ({ provider, price: tenth(5n), capacity: 1 })),
-  );
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    bids: equalBids(4, tenth(5n)),
+  });
+  const [a, b, c, d] = take(providers, 4);
   return { p, jobId, a, b, c, d };
 }
 
 /** A 3 task x 2 job: cheapest capacities 3 + 2, so the third-cheapest bid gets 1 of its 3. */
 async function marginalWinnerFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c, d] = take(p.providers, 4);
-  await registerProviders(p, [a, b, c, d]);
+  const { p, providers } = await deployWithProviders(connection, 4);
+  const [a, b, c, d] = take(providers, 4);
   const jobId = await postJob(p, { taskCount: 3, replication: 2, quorum: 2 });
   await placeBids(p, jobId, [
     { provider: c, price: tenth(3n), capacity: 3 },
@@ -74,29 +65,20 @@ async function marginalWinnerFixture() {
 
 /** A 2 task x 3 job whose three bids offer 5 of the 6 task-replicas needed. */
 async function capacityShortFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c] = take(p.providers, 3);
-  await registerProviders(p, [a, b, c]);
-  const jobId = await postJob(p, { taskCount: 2 });
-  await placeBids(p, jobId, [
-    { provider: a, price: tenth(5n), capacity: 2 },
-    { provider: b, price: tenth(5n), capacity: 2 },
-    { provider: c, price: tenth(5n), capacity: 1 },
-  ]);
-  return { p, jobId, bidders: [a, b, c], capacities: [2n, 2n, 1n] };
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    spec: { taskCount: 2 },
+    bids: [2, 2, 1].map((capacity) => ({ price: tenth(5n), capacity })),
+  });
+  return { p, jobId, bidders: providers, capacities: [2n, 2n, 1n] };
 }
 
 /** A 5 task x 3 job with two providers bidding their full capacity: k - 1 providers. */
 async function tooFewProvidersFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b] = take(p.providers, 2);
-  await registerProviders(p, [a, b]);
-  const jobId = await postJob(p, { taskCount: 5 });
-  await placeBids(p, jobId, [
-    { provider: a, price: tenth(1n), capacity: 5 },
-    { provider: b, price: tenth(1n), capacity: 5 },
-  ]);
-  return { p, jobId, bidders: [a, b] };
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    spec: { taskCount: 5 },
+    bids: equalBids(2, tenth(1n), 5),
+  });
+  return { p, jobId, bidders: providers };
 }
 
 /** A posted job nobody bid on. */

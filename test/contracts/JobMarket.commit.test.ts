@@ -8,12 +8,11 @@ import {
   commitRoots,
   contractsNetwork,
   defined,
-  deployProtocol,
+  deployWithProviders,
+  equalBids,
   honestRoots,
   ONE,
-  placeBids,
-  postJob,
-  registerProviders,
+  openJobWithBids,
   resultRoot,
   revealAll,
   Status,
@@ -28,9 +27,8 @@ const PRICE = ONE / 2n;
 
 /** A 1 task x 3 job awarded to three providers; a fourth, pricier bid lost. */
 async function awardedOneTaskFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c, loser] = take(p.providers, 4);
-  await registerProviders(p, [a, b, c, loser]);
+  const { p, providers } = await deployWithProviders(connection, 4);
+  const [a, b, c, loser] = take(providers, 4);
   const jobId = await awardJob(connection, p, {}, [
     ...[a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
     { provider: loser, price: ONE, capacity: 1 },
@@ -48,15 +46,11 @@ async function awardedTenTaskFixture() {
 
 /** An open 1 task x 3 job with three bids, bidding not closed yet. */
 async function openJobFixture() {
-  const p = await deployProtocol(connection);
-  const members = p.providers.slice(0, 3);
-  await registerProviders(p, members);
-  const jobId = await postJob(p);
-  await placeBids(
+  const {
     p,
+    providers: members,
     jobId,
-    members.map((provider) => ({ provider, price: PRICE, capacity: 1 })),
-  );
+  } = await openJobWithBids(connection, { bids: equalBids(3, PRICE) });
   return { p, jobId, members };
 }
 

@@ -10,16 +10,14 @@ import {
   contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
+  equalBids,
   groupsOf,
   honestRoots,
   lanesWithout,
   ONE,
   Outcome,
+  openJobWithBids,
   passTime,
-  placeBids,
-  postJob,
-  registerProviders,
   resultRoot,
   revealAll,
   revealRoots,
@@ -120,16 +118,7 @@ async function multiGroupCheaterFixture() {
 
 /** An open job with three bids. */
 async function openJobFixture() {
-  const p = await deployProtocol(connection);
-  const members = p.providers.slice(0, 3);
-  await registerProviders(p, members);
-  const jobId = await postJob(p);
-  await placeBids(
-    p,
-    jobId,
-    members.map((provider) => ({ provider, price: PRICE, capacity: 1 })),
-  );
-  return { p, jobId };
+  return openJobWithBids(connection, { bids: equalBids(3, PRICE) });
 }
 
 describe("JobMarket#finalize", () => {

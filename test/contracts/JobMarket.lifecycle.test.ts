@@ -13,7 +13,7 @@ import {
   contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
+  deployWithProviders,
   FEE_BPS,
   jobSpec,
   marketLiabilities,
@@ -22,7 +22,6 @@ import {
   passTime,
   placeBids,
   postJob,
-  registerProviders,
   revealAll,
   Slash,
   Status,
@@ -38,20 +37,12 @@ const BPS = 10_000n;
 const tenth = (n: bigint) => (n * ONE) / 10n;
 const feeOn = (payment: bigint) => (payment * FEE_BPS) / BPS;
 
-/** A deployed protocol with `count` registered providers. */
-async function withProviders(count: number) {
-  const p = await deployProtocol(connection);
-  const providers = p.providers.slice(0, count);
-  await registerProviders(p, providers);
-  return { p, providers };
-}
-
 async function threeProviderFixture() {
-  return withProviders(3);
+  return deployWithProviders(connection, 3);
 }
 
 async function fourProviderFixture() {
-  return withProviders(4);
+  return deployWithProviders(connection, 4);
 }
 
 /** The market's token balance equals what it owes: escrows plus withdrawable balances. */

@@ -5,34 +5,38 @@ import {
   contractsNetwork,
   deployProtocol,
   ONE,
+  openJobWithBids,
   passTime,
   postJob,
   registerProviders,
+  SMALL_PROVIDER_STAKE,
+  STAKE_PER_TASK_REPLICA,
   Status,
   take,
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, time } = await contractsNetwork();
 
-const STAKE = 100n * ONE;
-const STAKE_PER_TASK_REPLICA = 5n * ONE;
+const STAKE = SMALL_PROVIDER_STAKE;
 const MAX_PRICE = 2n * ONE;
 const TASK_COUNT = 4;
 
 /** An open job (4 tasks, 3 replicas) and three registered providers with `STAKE` each. */
 async function openJobFixture() {
-  const p = await deployProtocol(connection);
-  const [alice, bob, carol] = take(p.providers, 3);
-  await registerProviders(p, [alice, bob, carol], STAKE);
-  const jobId = await postJob(p, {
-    taskCount: TASK_COUNT,
-    replication: 3,
-    quorum: 2,
-    maxPrice: MAX_PRICE,
-    stakePerTaskReplica: STAKE_PER_TASK_REPLICA,
-    cpuMillicores: 4000,
-    memoryMiB: 8192,
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    providers: 3,
+    stake: STAKE,
+    spec: {
+      taskCount: TASK_COUNT,
+      replication: 3,
+      quorum: 2,
+      maxPrice: MAX_PRICE,
+      stakePerTaskReplica: STAKE_PER_TASK_REPLICA,
+      cpuMillicores: 4000,
+      memoryMiB: 8192,
+    },
   });
+  const [alice, bob, carol] = take(providers, 3);
   return { ...p, alice, bob, carol, jobId };
 }
 

@@ -9,20 +9,17 @@ import {
   commitRoots,
   contractsNetwork,
   defined,
-  deployProtocol,
+  equalBids,
   honestRoots,
   ONE,
+  openJobWithBids,
   passTime,
-  placeBids,
-  postJob,
   RESULTS_CID,
-  registerProviders,
   resultRoot,
   revealAll,
   revealRoots,
   Status,
   saltOf,
-  take,
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
@@ -67,16 +64,8 @@ async function awardedTenTaskFixture() {
 
 /** An open job, before bidding closes. */
 async function openJobFixture() {
-  const p = await deployProtocol(connection);
-  const [a, b, c] = take(p.providers, 3);
-  await registerProviders(p, [a, b, c]);
-  const jobId = await postJob(p);
-  await placeBids(
-    p,
-    jobId,
-    [a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
-  );
-  return { p, jobId, a };
+  const { p, providers, jobId } = await openJobWithBids(connection, { bids: equalBids(3, PRICE) });
+  return { p, jobId, a: at(providers, 0) };
 }
 
 describe("JobMarket#reveal", () => {

@@ -6,7 +6,7 @@ import {
   commitAll,
   contractsNetwork,
   defined,
-  deployProtocol,
+  deployWithProviders,
   FEE_BPS,
   groupsOf,
   jobSpec,
@@ -15,7 +15,6 @@ import {
   Outcome,
   placeBids,
   postJob,
-  registerProviders,
   resultRoot,
   revealAll,
   Status,
@@ -28,9 +27,7 @@ const TASKS = 10n;
 
 /** A 10 task x 3 job with four bids (capacities 10, 8, 7, 5), still open. */
 async function openTenTaskFixture() {
-  const p = await deployProtocol(connection);
-  const providers = p.providers.slice(0, 4);
-  await registerProviders(p, providers);
+  const { p, providers } = await deployWithProviders(connection, 4);
   const tx = await p.market.connect(p.requester).postJob(jobSpec({ taskCount: TASKS }));
   const postedAt = await minedAt(connection, tx);
   const jobId = await p.market.jobCount();
@@ -52,9 +49,7 @@ async function awardedTenTaskFixture() {
 
 /** A 1 task x 3 job, every member committed and revealed, finalized. */
 async function finalizedOneTaskFixture() {
-  const p = await deployProtocol(connection);
-  const members = p.providers.slice(0, 3);
-  await registerProviders(p, members);
+  const { p, providers: members } = await deployWithProviders(connection, 3);
   const jobId = await awardJob(
     connection,
     p,

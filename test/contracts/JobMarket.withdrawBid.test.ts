@@ -3,39 +3,35 @@ import { expect } from "chai";
 import {
   closeBiddingAfterDeadline,
   contractsNetwork,
-  deployProtocol,
   groupsOf,
   ONE,
+  openJobWithBids,
   passTime,
-  placeBids,
-  postJob,
-  registerProviders,
+  SMALL_PROVIDER_STAKE,
+  STAKE_PER_TASK_REPLICA,
   Status,
   take,
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 
-const STAKE = 100n * ONE;
-const STAKE_PER_TASK_REPLICA = 5n * ONE;
+const STAKE = SMALL_PROVIDER_STAKE;
 
 /** An open job (1 task, 3 replicas, max price 1 CONUN) with bids from alice, bob and carol. */
 async function openJobWithBidsFixture() {
-  const p = await deployProtocol(connection);
-  const [alice, bob, carol, dave] = take(p.providers, 4);
-  await registerProviders(p, [alice, bob, carol, dave], STAKE);
-  const jobId = await postJob(p, {
-    taskCount: 1,
-    replication: 3,
-    quorum: 2,
-    maxPrice: ONE,
-    stakePerTaskReplica: STAKE_PER_TASK_REPLICA,
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    providers: 4,
+    stake: STAKE,
+    spec: {
+      taskCount: 1,
+      replication: 3,
+      quorum: 2,
+      maxPrice: ONE,
+      stakePerTaskReplica: STAKE_PER_TASK_REPLICA,
+    },
+    bids: [ONE, (8n * ONE) / 10n, (9n * ONE) / 10n].map((price) => ({ price, capacity: 1 })),
   });
-  await placeBids(p, jobId, [
-    { provider: alice, price: ONE, capacity: 1 },
-    { provider: bob, price: (8n * ONE) / 10n, capacity: 1 },
-    { provider: carol, price: (9n * ONE) / 10n, capacity: 1 },
-  ]);
+  const [alice, bob, carol, dave] = take(providers, 4);
   return { ...p, alice, bob, carol, dave, jobId };
 }
 

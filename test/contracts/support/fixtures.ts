@@ -1,12 +1,11 @@
 // The set-ups the contract tests share: a deployed protocol with registered providers, an open
 // job with standing bids, and the stakes those files count down from.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import type { Connection, Protocol } from "../../../devnet/protocol.ts";
 import {
-  type Connection,
   DEFAULT_PROVIDER_STAKE,
   deployProtocol,
   ONE,
-  type Protocol,
   postJob,
   registerProviders,
 } from "../../../devnet/protocol.ts";
@@ -67,4 +66,9 @@ export async function openJobWithBids(
     }),
   );
   return { p, providers, jobId };
+}
+
+/** `count` bids at the same price and capacity, for `openJobWithBids`. */
+export function equalBids(count: number, price: bigint, capacity = 1): BidTerms[] {
+  return Array.from({ length: count }, () => ({ price, capacity }));
 }
