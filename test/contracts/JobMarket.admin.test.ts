@@ -5,6 +5,7 @@ import {
   Credit,
   closeBiddingAfterDeadline,
   commitAll,
+  commitThenReveal,
   contractsNetwork,
   deployProtocol,
   equalBids,
@@ -58,8 +59,7 @@ async function jobWithBidsFixture() {
 /** Closes bidding, has every winner commit and reveal the same root, and finalizes. */
 async function runToFinalized(p: Protocol, jobId: bigint, winners: Protocol["providers"]) {
   await closeBiddingAfterDeadline(connection, p, jobId);
-  for (const provider of winners) await commitAll(connection, p, jobId, provider);
-  for (const provider of winners) await revealAll(connection, p, jobId, provider);
+  await commitThenReveal(connection, p, jobId, winners);
   await p.market.finalize(jobId);
 }
 

@@ -8,8 +8,8 @@ import {
   busiestProvider,
   Credit,
   closeBiddingAfterDeadline,
-  commitAll,
   commitRoots,
+  commitThenReveal,
   contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -24,7 +24,6 @@ import {
   postJob,
   registerProviders,
   resultRoot,
-  revealAll,
   revealRoots,
   Status,
   take,
@@ -45,10 +44,7 @@ async function finalizeOneTask(p: Protocol, variants: [number, number, number]) 
     ...[a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
     { provider: d, price: ONE, capacity: 1 },
   ]);
-  for (const [i, m] of [a, b, c].entries())
-    await commitAll(connection, p, jobId, m, at(variants, i));
-  for (const [i, m] of [a, b, c].entries())
-    await revealAll(connection, p, jobId, m, at(variants, i));
+  await commitThenReveal(connection, p, jobId, [a, b, c], variants);
   await p.market.finalize(jobId);
   return { p, jobId, a, b, c, loser: d };
 }
@@ -85,8 +81,7 @@ async function feeRaisedAfterPostingFixture() {
     [a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
   );
   await closeBiddingAfterDeadline(connection, p, jobId);
-  for (const m of [a, b, c]) await commitAll(connection, p, jobId, m);
-  for (const m of [a, b, c]) await revealAll(connection, p, jobId, m);
+  await commitThenReveal(connection, p, jobId, [a, b, c]);
   await p.market.finalize(jobId);
   return { p, jobId, a };
 }

@@ -6,6 +6,7 @@ import {
   busiestProvider,
   commitAll,
   commitRoots,
+  commitThenReveal,
   contractsNetwork,
   defined,
   deployWithProviders,
@@ -14,7 +15,6 @@ import {
   ONE,
   openJobWithBids,
   resultRoot,
-  revealAll,
   Status,
   saltOf,
   signerOf,
@@ -168,8 +168,7 @@ describe("JobMarket#commit", () => {
 
   it("rejects commits once the job is finalized", async () => {
     const { p, jobId, members } = await loadFixture(awardedOneTaskFixture);
-    for (const member of members) await commitAll(connection, p, jobId, member);
-    for (const member of members) await revealAll(connection, p, jobId, member);
+    await commitThenReveal(connection, p, jobId, members);
     await p.market.finalize(jobId);
     await expect(p.market.connect(at(members, 0)).commit(jobId, [ethers.id("commitment")]))
       .to.be.revertedWithCustomError(p.market, "JobMarketWrongStatus")

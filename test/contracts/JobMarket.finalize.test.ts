@@ -1,3 +1,4 @@
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
 import {
   at,
@@ -7,6 +8,7 @@ import {
   Credit,
   commitAll,
   commitRoots,
+  commitThenReveal,
   contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -17,6 +19,7 @@ import {
   ONE,
   Outcome,
   openJobWithBids,
+  type Protocol,
   passTime,
   resultRoot,
   revealAll,
@@ -40,20 +43,14 @@ async function awardedFixture() {
 /** Every member committed and revealed the same root, before the commit deadline. */
 async function allRevealedFixture() {
   const f = await awardedFixture();
-  for (const m of [f.a, f.b, f.c]) await commitAll(connection, f.p, f.jobId, m);
-  for (const m of [f.a, f.b, f.c]) await revealAll(connection, f.p, f.jobId, m);
+  await commitThenReveal(connection, f.p, f.jobId, [f.a, f.b, f.c]);
   return f;
 }
 
 /** a and b reveal the honest root, c reveals another one. */
 async function wrongResultFixture() {
   const f = await awardedFixture();
-  await commitAll(connection, f.p, f.jobId, f.a);
-  await commitAll(connection, f.p, f.jobId, f.b);
-  await commitAll(connection, f.p, f.jobId, f.c, 1);
-  await revealAll(connection, f.p, f.jobId, f.a);
-  await revealAll(connection, f.p, f.jobId, f.b);
-  await revealAll(connection, f.p, f.jobId, f.c, 1);
+  await commitThenReveal(connection, f.p, f.jobId, [f.a, f.b, f.c], [0, 0, 1]);
   return f;
 }
 
@@ -80,8 +77,7 @@ async function noRevealFixture() {
 /** Three members reveal three different roots. */
 async function allDisagreeFixture() {
   const f = await awardedFixture();
-  for (const [i, m] of [f.a, f.b, f.c].entries()) await commitAll(connection, f.p, f.jobId, m, i);
-  for (const [i, m] of [f.a, f.b, f.c].entries()) await revealAll(connection, f.p, f.jobId, m, i);
+  await commitThenReveal(connection, f.p, f.jobId, [f.a, f.b, f.c], [0, 1, 2]);
   return f;
 }
 
@@ -119,6 +115,29 @@ async function multiGroupCheaterFixture() {
 /** An open job with three bids. */
 async function openJobFixture() {
   return openJobWithBids(connection, { bids: equalBids(3, PRICE) });
+}
+
+/**
+ * Asserts that finalizing the 1 task x 3 job agreed on `root` with a and b (c's lane left out of
+ * the mask, c's price refunded) and slashed c, alone, one task-replica's stake for `reason`.
+ */
+async function expectAgreedWithoutC(
+  tx: ReturnType<Protocol["market"]["finalize"]>,
+  { p, jobId, c, root }: { p: Protocol; jobId: bigint; c: HardhatEthersSigner; root: string },
+  reason: bigint,
+) {
+  const lanes = await lanesWithout(p, jobId, 0n, [c.address]);
+  await expect(tx)
+    .to.emit(p.market, "GroupFinalized")
+    .withArgs(jobId, 0n, Outcome.Agreed, root, 2n, lanes, PRICE);
+  await expect(tx)
+    .to.emit(p.market, "ProviderSlashed")
+    .withArgs(jobId, 0n, c.address, STAKE, reason);
+  await expect(tx)
+    .to.emit(p.registry, "StakeSlashed")
+    .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE, 0n);
+  const slashes = await p.market.queryFilter(p.market.filters.ProviderSlashed(jobId));
+  expect(slashes.map((e) => e.args.provider)).to.deep.equal([c.address]);
 }
 
 describe("JobMarket#finalize", () => {
@@ -236,23 +255,7 @@ describe("JobMarket#finalize", () => {
       const { p, jobId, c, root } = await loadFixture(wrongResultFixture);
       const marketBalance = await p.token.balanceOf(p.market);
       const tx = p.market.finalize(jobId);
-      await expect(tx)
-        .to.emit(p.market, "GroupFinalized")
-        .withArgs(
-          jobId,
-          0n,
-          Outcome.Agreed,
-          root,
-          2n,
-          await lanesWithout(p, jobId, 0n, [c.address]),
-          PRICE,
-        );
-      await expect(tx)
-        .to.emit(p.market, "ProviderSlashed")
-        .withArgs(jobId, 0n, c.address, STAKE, Slash.WrongResult);
-      await expect(tx)
-        .to.emit(p.registry, "StakeSlashed")
-        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE, 0n);
+      await expectAgreedWithoutC(tx, { p, jobId, c, root }, Slash.WrongResult);
       await expect(tx).to.emit(p.market, "JobFinalized").withArgs(jobId, PRICE, STAKE);
       await expect(tx)
         .to.emit(p.market, "BalanceCredited")
@@ -274,23 +277,7 @@ describe("JobMarket#finalize", () => {
     it("slashes a member that never committed, with reason NoCommit", async () => {
       const { p, jobId, c, root } = await loadFixture(noCommitFixture);
       const tx = p.market.finalize(jobId);
-      await expect(tx)
-        .to.emit(p.market, "GroupFinalized")
-        .withArgs(
-          jobId,
-          0n,
-          Outcome.Agreed,
-          root,
-          2n,
-          await lanesWithout(p, jobId, 0n, [c.address]),
-          PRICE,
-        );
-      await expect(tx)
-        .to.emit(p.market, "ProviderSlashed")
-        .withArgs(jobId, 0n, c.address, STAKE, Slash.NoCommit);
-      await expect(tx)
-        .to.emit(p.registry, "StakeSlashed")
-        .withArgs(c.address, jobId, STAKE, FULL_STAKE - STAKE, 0n);
+      await expectAgreedWithoutC(tx, { p, jobId, c, root }, Slash.NoCommit);
       expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
     });
 
@@ -298,20 +285,7 @@ describe("JobMarket#finalize", () => {
       const { p, jobId, c, root } = await loadFixture(noRevealFixture);
       await passTime(connection, (await p.market.getJob(jobId)).revealDeadline);
       const tx = p.market.finalize(jobId);
-      await expect(tx)
-        .to.emit(p.market, "GroupFinalized")
-        .withArgs(
-          jobId,
-          0n,
-          Outcome.Agreed,
-          root,
-          2n,
-          await lanesWithout(p, jobId, 0n, [c.address]),
-          PRICE,
-        );
-      await expect(tx)
-        .to.emit(p.market, "ProviderSlashed")
-        .withArgs(jobId, 0n, c.address, STAKE, Slash.NoReveal);
+      await expectAgreedWithoutC(tx, { p, jobId, c, root }, Slash.NoReveal);
       await expect(tx).to.emit(p.market, "JobFinalized").withArgs(jobId, PRICE, STAKE);
       expect(await p.market.claimableBalance(p.treasury.address)).to.equal(STAKE);
     });

@@ -10,6 +10,7 @@ import {
   type BidOrder,
   closeBiddingAfterDeadline,
   commitAll,
+  commitThenReveal,
   contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
@@ -98,8 +99,7 @@ describe("JobMarket lifecycle", () => {
 
     await closeBiddingAfterDeadline(connection, p, jobId);
     await expectConserved(p);
-    for (const m of providers) await commitAll(connection, p, jobId, m);
-    for (const m of providers) await revealAll(connection, p, jobId, m);
+    await commitThenReveal(connection, p, jobId, providers);
     await expectConserved(p);
     await expect(p.market.finalize(jobId))
       .to.emit(p.market, "JobFinalized")
@@ -127,8 +127,8 @@ describe("JobMarket lifecycle", () => {
 
     await closeBiddingAfterDeadline(connection, p, jobId);
     await expectConserved(p);
-    for (const m of providers) await commitAll(connection, p, jobId, m, m === cheater ? 1 : 0);
-    for (const m of providers) await revealAll(connection, p, jobId, m, m === cheater ? 1 : 0);
+    const variants = providers.map((m) => (m === cheater ? 1 : 0));
+    await commitThenReveal(connection, p, jobId, providers, variants);
     const tx = p.market.finalize(jobId);
     for (const a of await p.market.assignmentsOf(jobId, cheater.address)) {
       await expect(tx)
@@ -184,8 +184,7 @@ describe("JobMarket lifecycle", () => {
     const jobId = await postAndBid(p, {}, bids);
 
     await closeBiddingAfterDeadline(connection, p, jobId);
-    for (const [i, m] of providers.entries()) await commitAll(connection, p, jobId, m, i);
-    for (const [i, m] of providers.entries()) await revealAll(connection, p, jobId, m, i);
+    await commitThenReveal(connection, p, jobId, providers, [0, 1, 2]);
     await expect(p.market.finalize(jobId))
       .to.emit(p.market, "JobFinalized")
       .withArgs(jobId, 3n * tenth(5n), 0n);
@@ -248,8 +247,7 @@ describe("JobMarket lifecycle", () => {
       .withArgs();
 
     await closeBiddingAfterDeadline(connection, p, jobId);
-    for (const m of providers) await commitAll(connection, p, jobId, m);
-    for (const m of providers) await revealAll(connection, p, jobId, m);
+    await commitThenReveal(connection, p, jobId, providers);
     await p.market.finalize(jobId);
     await expectConserved(p);
     await settleEveryone(p, jobId, providers);

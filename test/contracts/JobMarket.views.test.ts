@@ -3,7 +3,7 @@ import {
   at,
   awardJob,
   closeBiddingAfterDeadline,
-  commitAll,
+  commitThenReveal,
   contractsNetwork,
   defined,
   deployWithProviders,
@@ -16,7 +16,6 @@ import {
   placeBids,
   postJob,
   resultRoot,
-  revealAll,
   Status,
 } from "./support/index.ts";
 
@@ -56,8 +55,7 @@ async function finalizedOneTaskFixture() {
     {},
     members.map((provider) => ({ provider, price: PRICE, capacity: 1 })),
   );
-  for (const m of members) await commitAll(connection, p, jobId, m);
-  for (const m of members) await revealAll(connection, p, jobId, m);
+  await commitThenReveal(connection, p, jobId, members);
   await p.market.finalize(jobId);
   return { p, jobId, members };
 }

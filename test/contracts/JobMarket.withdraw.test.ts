@@ -1,14 +1,13 @@
 import { expect } from "chai";
 import {
   awardOneTaskJob,
-  commitAll,
+  commitThenReveal,
   contractsNetwork,
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
   FEE_BPS,
   ONE,
   postJob,
-  revealAll,
 } from "./support/index.ts";
 
 const { connection, loadFixture } = await contractsNetwork();
@@ -27,12 +26,7 @@ async function awardedFixture() {
 async function treasuryCreditedFixture() {
   const f = await awardedFixture();
   const { p, jobId, a, b, c } = f;
-  await commitAll(connection, p, jobId, a);
-  await commitAll(connection, p, jobId, b);
-  await commitAll(connection, p, jobId, c, 1);
-  await revealAll(connection, p, jobId, a);
-  await revealAll(connection, p, jobId, b);
-  await revealAll(connection, p, jobId, c, 1);
+  await commitThenReveal(connection, p, jobId, [a, b, c], [0, 0, 1]);
   await p.market.finalize(jobId);
   for (const m of [a, b, c]) await p.market.connect(m).claim(jobId);
   const fees = 2n * ((PRICE * FEE_BPS) / BPS);

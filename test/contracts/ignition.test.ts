@@ -4,7 +4,7 @@ import { expect } from "chai";
 import ConunModule from "../../ignition/modules/conun.js";
 import {
   at,
-  commitAll,
+  commitThenReveal,
   contractsNetwork,
   jobSpec,
   ONE,
@@ -12,7 +12,6 @@ import {
   passTime,
   postJob,
   registerProviders,
-  revealAll,
 } from "./support/index.ts";
 
 const { connection, ethers, ignition, networkHelpers } = await contractsNetwork();
@@ -142,8 +141,7 @@ describe("Ignition module Conun", () => {
       }
       await passTime(connection, (await market.getJob(jobId)).biddingDeadline);
       await market.closeBidding(jobId);
-      for (const provider of providers) await commitAll(connection, p, jobId, provider);
-      for (const provider of providers) await revealAll(connection, p, jobId, provider);
+      await commitThenReveal(connection, p, jobId, providers);
       await market.finalize(jobId);
 
       const replication = BigInt(jobSpec().replication);

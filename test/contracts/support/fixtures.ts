@@ -3,11 +3,13 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { Connection, Protocol } from "../../../devnet/protocol.ts";
 import {
+  commitAll,
   DEFAULT_PROVIDER_STAKE,
   deployProtocol,
   ONE,
   postJob,
   registerProviders,
+  revealAll,
 } from "../../../devnet/protocol.ts";
 import type { IJobMarket } from "../../../types/ethers-contracts/JobMarket.js";
 import { placeBids } from "../../helpers/market.ts";
@@ -71,4 +73,19 @@ export async function openJobWithBids(
 /** `count` bids at the same price and capacity, for `openJobWithBids`. */
 export function equalBids(count: number, price: bigint, capacity = 1): BidTerms[] {
   return Array.from({ length: count }, () => ({ price, capacity }));
+}
+
+/**
+ * Has every member commit, then every member reveal, the roots of `variants[i]` (the honest
+ * roots, variant 0, unless told): a group that disagrees or cheats in one line.
+ */
+export async function commitThenReveal(
+  connection: Connection,
+  p: Protocol,
+  jobId: bigint,
+  members: readonly HardhatEthersSigner[],
+  variants: readonly number[] = [],
+): Promise<void> {
+  for (const [i, m] of members.entries()) await commitAll(connection, p, jobId, m, variants[i]);
+  for (const [i, m] of members.entries()) await revealAll(connection, p, jobId, m, variants[i]);
 }
