@@ -54,15 +54,20 @@ async function wrongResultFixture() {
   return f;
 }
 
-/** a and b commit; c never does; after the commit deadline a and b reveal. */
-async function noCommitFixture() {
+/** a and b commit the roots of `variants`, c never does; after the commit deadline they reveal. */
+async function cNeverCommits(variants: [number, number]) {
   const f = await awardedFixture();
-  await commitAll(connection, f.p, f.jobId, f.a);
-  await commitAll(connection, f.p, f.jobId, f.b);
+  for (const [i, m] of [f.a, f.b].entries())
+    await commitAll(connection, f.p, f.jobId, m, variants[i]);
   await passTime(connection, (await f.p.market.getJob(f.jobId)).commitDeadline);
-  await revealAll(connection, f.p, f.jobId, f.a);
-  await revealAll(connection, f.p, f.jobId, f.b);
+  for (const [i, m] of [f.a, f.b].entries())
+    await revealAll(connection, f.p, f.jobId, m, variants[i]);
   return f;
+}
+
+/** a and b agree; c never commits. */
+async function noCommitFixture() {
+  return cNeverCommits([0, 0]);
 }
 
 /** Everyone commits; a and b reveal, c keeps its result to itself. */
@@ -83,13 +88,7 @@ async function allDisagreeFixture() {
 
 /** a and b reveal different roots and c never commits: no quorum, one no-show. */
 async function noQuorumWithNoShowFixture() {
-  const f = await awardedFixture();
-  await commitAll(connection, f.p, f.jobId, f.a, 0);
-  await commitAll(connection, f.p, f.jobId, f.b, 1);
-  await passTime(connection, (await f.p.market.getJob(f.jobId)).commitDeadline);
-  await revealAll(connection, f.p, f.jobId, f.a, 0);
-  await revealAll(connection, f.p, f.jobId, f.b, 1);
-  return f;
+  return cNeverCommits([0, 1]);
 }
 
 /** A 10 task x 3 job over four providers; one provider lies in exactly one of its groups. */

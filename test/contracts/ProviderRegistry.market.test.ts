@@ -12,26 +12,22 @@ import {
   registerProviders,
   revealAll,
   Slash,
+  SMALL_PROVIDER_STAKE,
   SUPPLY,
   take,
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 
-const STAKE = 100n * ONE;
+const STAKE = SMALL_PROVIDER_STAKE;
 
 /**
  * A registry wired to an externally owned "market" account, so that the market-only functions
  * can be driven directly, with one provider staking `STAKE`.
  */
 async function registryWithAccountAsMarketFixture() {
-  const [owner, marketAccount, provider, stranger] = take(await ethers.getSigners(), 4);
-  const token = await ethers.deployContract("ConunToken", [owner.address, SUPPLY]);
-  const registry = await ethers.deployContract("ProviderRegistry", [
-    await token.getAddress(),
-    COOLDOWN,
-    owner.address,
-  ]);
+  const [, marketAccount, provider, stranger] = take(await ethers.getSigners(), 4);
+  const { token, registry, owner } = await registryWithoutMarketFixture();
   await registry.setMarket(marketAccount.address);
   await token.transfer(provider.address, STAKE);
   await registry
@@ -39,7 +35,8 @@ async function registryWithAccountAsMarketFixture() {
     .register({ cpuMillicores: 8000, memoryMiB: 16384, gpuCount: 0 }, "");
   await token.connect(provider).approve(await registry.getAddress(), STAKE);
   await registry.connect(provider).stake(STAKE);
-  return { token, registry, owner, marketAccount, provider, stranger };
+  const asMarket = registry.connect(marketAccount);
+  return { token, registry, owner, marketAccount, asMarket, provider, stranger };
 }
 
 /** A registry deployed but not yet connected to any market. */
@@ -75,10 +72,9 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
   });
 
   it("lockStake moves free stake to locked and emits StakeLocked with the new total", async () => {
-    const { registry, marketAccount, provider } = await networkHelpers.loadFixture(
+    const { registry, provider, asMarket } = await networkHelpers.loadFixture(
       registryWithAccountAsMarketFixture,
     );
-    const asMarket = registry.connect(marketAccount);
 
     await expect(asMarket.lockStake(provider.address, 7, 30n * ONE))
       .to.emit(registry, "StakeLocked")
@@ -93,10 +89,9 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
   });
 
   it("lockStake rejects more than the free stake", async () => {
-    const { registry, marketAccount, provider } = await networkHelpers.loadFixture(
+    const { registry, provider, asMarket } = await networkHelpers.loadFixture(
       registryWithAccountAsMarketFixture,
     );
-    const asMarket = registry.connect(marketAccount);
     await asMarket.lockStake(provider.address, 1, 60n * ONE);
 
     await expect(asMarket.lockStake(provider.address, 2, 40n * ONE + 1n))
@@ -106,10 +101,9 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
   });
 
   it("unlockStake returns locked stake to free and emits StakeUnlocked", async () => {
-    const { registry, marketAccount, provider } = await networkHelpers.loadFixture(
+    const { registry, provider, asMarket } = await networkHelpers.loadFixture(
       registryWithAccountAsMarketFixture,
     );
-    const asMarket = registry.connect(marketAccount);
     await asMarket.lockStake(provider.address, 3, 60n * ONE);
 
     await expect(asMarket.unlockStake(provider.address, 3, 45n * ONE))
@@ -119,10 +113,9 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
   });
 
   it("unlockStake and slashStake reject more than the locked stake", async () => {
-    const { registry, marketAccount, provider } = await networkHelpers.loadFixture(
+    const { registry, provider, asMarket } = await networkHelpers.loadFixture(
       registryWithAccountAsMarketFixture,
     );
-    const asMarket = registry.connect(marketAccount);
     await asMarket.lockStake(provider.address, 3, 10n * ONE);
 
     await expect(asMarket.unlockStake(provider.address, 3, 10n * ONE + 1n))
@@ -135,10 +128,9 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
   });
 
   it("slashStake removes locked stake, sends the tokens to the market and emits StakeSlashed", async () => {
-    const { token, registry, marketAccount, provider } = await networkHelpers.loadFixture(
+    const { token, registry, marketAccount, provider, asMarket } = await networkHelpers.loadFixture(
       registryWithAccountAsMarketFixture,
     );
-    const asMarket = registry.connect(marketAccount);
     await asMarket.lockStake(provider.address, 5, 40n * ONE);
 
     const tx = await asMarket.slashStake(provider.address, 5, 25n * ONE);

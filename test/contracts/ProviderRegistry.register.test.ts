@@ -3,9 +3,10 @@ import {
   at,
   contractsNetwork,
   deployProtocol,
+  deployWithProviders,
   ONE,
   postJob,
-  registerProviders,
+  SMALL_PROVIDER_STAKE,
 } from "./support/index.ts";
 
 const { connection, networkHelpers } = await contractsNetwork();
@@ -13,17 +14,16 @@ const { connection, networkHelpers } = await contractsNetwork();
 const CAPABILITIES = { cpuMillicores: 4000, memoryMiB: 8192, gpuCount: 1 };
 const METADATA_URI = "ipfs://bafkreiprovidermetadata";
 
+/** A provider registered with `registerProviders`' capabilities and SMALL_PROVIDER_STAKE. */
+async function registeredProviderFixture() {
+  const { p, providers } = await deployWithProviders(connection, 1, SMALL_PROVIDER_STAKE);
+  return { ...p, provider: at(providers, 0) };
+}
+
 describe("ProviderRegistry#register", () => {
   async function unregisteredProviderFixture() {
     const p = await deployProtocol(connection);
     return { ...p, provider: at(p.providers, 0) };
-  }
-
-  async function registeredProviderFixture() {
-    const p = await deployProtocol(connection);
-    const provider = at(p.providers, 0);
-    await registerProviders(p, [provider], 100n * ONE);
-    return { ...p, provider };
   }
 
   it("records the caller's capabilities and metadata URI and emits ProviderRegistered", async () => {
@@ -70,27 +70,28 @@ describe("ProviderRegistry#register", () => {
     expect(registered).to.equal(false);
   });
 
-  it("rejects capabilities without CPU", async () => {
-    const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
+  const capabilitiesWithout = [
+    {
+      what: "CPU",
+      capabilities: { cpuMillicores: 0, memoryMiB: 8192, gpuCount: 1 },
+      args: [0, 8192],
+    },
+    {
+      what: "memory",
+      capabilities: { cpuMillicores: 4000, memoryMiB: 0, gpuCount: 1 },
+      args: [4000, 0],
+    },
+  ];
+  for (const { what, capabilities, args } of capabilitiesWithout) {
+    it(`rejects capabilities without ${what}`, async () => {
+      const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
 
-    await expect(
-      registry.connect(provider).register({ cpuMillicores: 0, memoryMiB: 8192, gpuCount: 1 }, ""),
-    )
-      .to.be.revertedWithCustomError(registry, "ProviderRegistryInvalidCapabilities")
-      .withArgs(0, 8192);
-    expect((await registry.getProvider(provider.address)).registered).to.equal(false);
-  });
-
-  it("rejects capabilities without memory", async () => {
-    const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
-
-    await expect(
-      registry.connect(provider).register({ cpuMillicores: 4000, memoryMiB: 0, gpuCount: 1 }, ""),
-    )
-      .to.be.revertedWithCustomError(registry, "ProviderRegistryInvalidCapabilities")
-      .withArgs(4000, 0);
-    expect((await registry.getProvider(provider.address)).registered).to.equal(false);
-  });
+      await expect(registry.connect(provider).register(capabilities, ""))
+        .to.be.revertedWithCustomError(registry, "ProviderRegistryInvalidCapabilities")
+        .withArgs(...args);
+      expect((await registry.getProvider(provider.address)).registered).to.equal(false);
+    });
+  }
 
   it("rejects a second registration of the same account and keeps the first", async () => {
     const { registry, provider } = await networkHelpers.loadFixture(registeredProviderFixture);
@@ -100,25 +101,16 @@ describe("ProviderRegistry#register", () => {
       .withArgs(provider.address);
     const record = await registry.getProvider(provider.address);
     expect(record.capabilities.cpuMillicores).to.equal(8000n);
-    expect(record.stake).to.equal(100n * ONE);
+    expect(record.stake).to.equal(SMALL_PROVIDER_STAKE);
   });
 });
 
 describe("ProviderRegistry#updateProvider", () => {
-  async function registeredProviderFixture() {
-    const p = await deployProtocol(connection);
-    const provider = at(p.providers, 0);
-    await registerProviders(p, [provider], 100n * ONE);
-    return { ...p, provider };
-  }
-
   async function standingBidFixture() {
-    const p = await deployProtocol(connection);
-    const provider = at(p.providers, 0);
-    await registerProviders(p, [provider], 100n * ONE);
-    const jobId = await postJob(p, { cpuMillicores: 4000, memoryMiB: 4096 });
-    await p.market.connect(provider).placeBid(jobId, ONE, 1);
-    return { ...p, provider, jobId };
+    const f = await registeredProviderFixture();
+    const jobId = await postJob(f, { cpuMillicores: 4000, memoryMiB: 4096 });
+    await f.market.connect(f.provider).placeBid(jobId, ONE, 1);
+    return { ...f, jobId };
   }
 
   it("replaces capabilities and metadata URI, keeps the stake and emits ProviderUpdated", async () => {
@@ -132,8 +124,8 @@ describe("ProviderRegistry#updateProvider", () => {
     expect(record.registered).to.equal(true);
     expect([...record.capabilities]).to.deep.equal([4000n, 8192n, 1n]);
     expect(record.metadataURI).to.equal(METADATA_URI);
-    expect(record.stake).to.equal(100n * ONE);
-    expect(await registry.totalStaked()).to.equal(100n * ONE);
+    expect(record.stake).to.equal(SMALL_PROVIDER_STAKE);
+    expect(await registry.totalStaked()).to.equal(SMALL_PROVIDER_STAKE);
   });
 
   it("rejects capabilities without CPU or memory and keeps the old ones", async () => {
