@@ -88,18 +88,6 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
     expect([record.stake, record.locked]).to.deep.equal([STAKE, STAKE]);
   });
 
-  it("lockStake rejects more than the free stake", async () => {
-    const { registry, provider, asMarket } = await networkHelpers.loadFixture(
-      registryWithAccountAsMarketFixture,
-    );
-    await asMarket.lockStake(provider.address, 1, 60n * ONE);
-
-    await expect(asMarket.lockStake(provider.address, 2, 40n * ONE + 1n))
-      .to.be.revertedWithCustomError(registry, "ProviderRegistryInsufficientFreeStake")
-      .withArgs(provider.address, 40n * ONE + 1n, 40n * ONE);
-    expect((await registry.getProvider(provider.address)).locked).to.equal(60n * ONE);
-  });
-
   it("unlockStake returns locked stake to free and emits StakeUnlocked", async () => {
     const { registry, provider, asMarket } = await networkHelpers.loadFixture(
       registryWithAccountAsMarketFixture,
@@ -112,20 +100,30 @@ describe("ProviderRegistry#lockStake, #unlockStake, #slashStake", () => {
     expect(await registry.freeStakeOf(provider.address)).to.equal(85n * ONE);
   });
 
-  it("unlockStake and slashStake reject more than the locked stake", async () => {
-    const { registry, provider, asMarket } = await networkHelpers.loadFixture(
-      registryWithAccountAsMarketFixture,
-    );
-    await asMarket.lockStake(provider.address, 3, 10n * ONE);
+  // Each call after locking `locked` of the 100 staked: one wei more than it may move.
+  const overdrafts = [
+    { call: "lockStake", locked: 60n * ONE, allowed: 40n * ONE, of: "free" },
+    { call: "unlockStake", locked: 10n * ONE, allowed: 10n * ONE, of: "locked" },
+    { call: "slashStake", locked: 10n * ONE, allowed: 10n * ONE, of: "locked" },
+  ] as const;
+  for (const { call, locked, allowed, of } of overdrafts) {
+    it(`${call} rejects more than the ${of} stake`, async () => {
+      const { registry, provider, asMarket } = await networkHelpers.loadFixture(
+        registryWithAccountAsMarketFixture,
+      );
+      await asMarket.lockStake(provider.address, 3, locked);
 
-    await expect(asMarket.unlockStake(provider.address, 3, 10n * ONE + 1n))
-      .to.be.revertedWithCustomError(registry, "ProviderRegistryInsufficientLockedStake")
-      .withArgs(provider.address, 10n * ONE + 1n, 10n * ONE);
-    await expect(asMarket.slashStake(provider.address, 3, 10n * ONE + 1n))
-      .to.be.revertedWithCustomError(registry, "ProviderRegistryInsufficientLockedStake")
-      .withArgs(provider.address, 10n * ONE + 1n, 10n * ONE);
-    expect((await registry.getProvider(provider.address)).locked).to.equal(10n * ONE);
-  });
+      await expect(asMarket[call](provider.address, 3, allowed + 1n))
+        .to.be.revertedWithCustomError(
+          registry,
+          of === "free"
+            ? "ProviderRegistryInsufficientFreeStake"
+            : "ProviderRegistryInsufficientLockedStake",
+        )
+        .withArgs(provider.address, allowed + 1n, allowed);
+      expect((await registry.getProvider(provider.address)).locked).to.equal(locked);
+    });
+  }
 
   it("slashStake removes locked stake, sends the tokens to the market and emits StakeSlashed", async () => {
     const { token, registry, marketAccount, provider, asMarket } = await networkHelpers.loadFixture(
