@@ -74,28 +74,25 @@ async function jobMarketFactory() {
 }
 
 describe("JobMarket#setProtocolFee", () => {
+  /** Sets the fee as `asOwner` and asserts the event and the stored fee. */
+  async function expectFeeSet(asOwner: Protocol["market"], fee: bigint) {
+    await expect(asOwner.setProtocolFee(fee)).to.emit(asOwner, "ProtocolFeeSet").withArgs(fee);
+    expect(await asOwner.protocolFeeBps()).to.equal(fee);
+  }
+
   it("sets the fee for future jobs and emits ProtocolFeeSet", async () => {
     const { market, owner } = await networkHelpers.loadFixture(deployedProtocolFixture);
     expect(await market.protocolFeeBps()).to.equal(FEE_BPS);
 
-    await expect(market.connect(owner).setProtocolFee(250))
-      .to.emit(market, "ProtocolFeeSet")
-      .withArgs(250);
-    expect(await market.protocolFeeBps()).to.equal(250n);
+    await expectFeeSet(market.connect(owner), 250n);
   });
 
   it("accepts MAX_FEE_BPS and zero", async () => {
     const { market, owner } = await networkHelpers.loadFixture(deployedProtocolFixture);
     expect(await market.MAX_FEE_BPS()).to.equal(MAX_FEE_BPS);
 
-    await expect(market.connect(owner).setProtocolFee(MAX_FEE_BPS))
-      .to.emit(market, "ProtocolFeeSet")
-      .withArgs(MAX_FEE_BPS);
-    expect(await market.protocolFeeBps()).to.equal(MAX_FEE_BPS);
-    await expect(market.connect(owner).setProtocolFee(0))
-      .to.emit(market, "ProtocolFeeSet")
-      .withArgs(0);
-    expect(await market.protocolFeeBps()).to.equal(0n);
+    await expectFeeSet(market.connect(owner), MAX_FEE_BPS);
+    await expectFeeSet(market.connect(owner), 0n);
   });
 
   it("rejects a fee above MAX_FEE_BPS", async () => {

@@ -484,21 +484,23 @@ describe("JobMarket#closeBidding", () => {
   });
 
   describe("status", () => {
-    it("rejects closing an awarded job a second time", async () => {
-      const { p, jobId } = await loadFixture(fourPricedBidsFixture);
-      await closeBiddingAfterDeadline(connection, p, jobId);
-      await expect(p.market.closeBidding(jobId))
-        .to.be.revertedWithCustomError(p.market, "JobMarketWrongStatus")
-        .withArgs(jobId, Status.Awarded, Status.Open);
-    });
-
-    it("rejects closing an unfilled job a second time", async () => {
-      const { p, jobId } = await loadFixture(capacityShortFixture);
-      await closeBiddingAfterDeadline(connection, p, jobId);
-      await expect(p.market.closeBidding(jobId))
-        .to.be.revertedWithCustomError(p.market, "JobMarketWrongStatus")
-        .withArgs(jobId, Status.Unfilled, Status.Open);
-    });
+    const closedOnce: {
+      what: string;
+      fixture: () => Promise<{ p: Protocol; jobId: bigint }>;
+      status: bigint;
+    }[] = [
+      { what: "an awarded", fixture: fourPricedBidsFixture, status: Status.Awarded },
+      { what: "an unfilled", fixture: capacityShortFixture, status: Status.Unfilled },
+    ];
+    for (const { what, fixture, status } of closedOnce) {
+      it(`rejects closing ${what} job a second time`, async () => {
+        const { p, jobId } = await loadFixture(fixture);
+        await closeBiddingAfterDeadline(connection, p, jobId);
+        await expect(p.market.closeBidding(jobId))
+          .to.be.revertedWithCustomError(p.market, "JobMarketWrongStatus")
+          .withArgs(jobId, status, Status.Open);
+      });
+    }
 
     it("rejects closing a cancelled job", async () => {
       const { p, jobId } = await loadFixture(fourPricedBidsFixture);

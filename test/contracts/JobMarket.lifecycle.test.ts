@@ -90,6 +90,22 @@ async function postAndBid(p: Protocol, overrides: object, bids: BidOrder[]): Pro
   return jobId;
 }
 
+/**
+ * For a job that paid nobody: after everyone settles, the requester holds all its funds again,
+ * every provider its ONE and its full stake, and the treasury nothing.
+ */
+async function expectEveryoneMadeWhole(
+  p: Protocol,
+  jobId: bigint,
+  providers: HardhatEthersSigner[],
+) {
+  await expectConserved(p);
+  await settleEveryone(p, jobId, providers);
+  expect(await p.token.balanceOf(p.requester.address)).to.equal(REQUESTER_FUNDS);
+  for (const m of providers) await expectProvider(p, m, ONE, FULL_STAKE);
+  expect(await p.token.balanceOf(p.treasury.address)).to.equal(0n);
+}
+
 describe("JobMarket lifecycle", () => {
   it("pays three honest providers of a 1 task x 3 job and returns the unused escrow", async () => {
     const { p, providers } = await loadFixture(threeProviderFixture);
@@ -188,12 +204,7 @@ describe("JobMarket lifecycle", () => {
     await expect(p.market.finalize(jobId))
       .to.emit(p.market, "JobFinalized")
       .withArgs(jobId, 3n * tenth(5n), 0n);
-    await expectConserved(p);
-    await settleEveryone(p, jobId, providers);
-
-    expect(await p.token.balanceOf(p.requester.address)).to.equal(REQUESTER_FUNDS);
-    for (const m of providers) await expectProvider(p, m, ONE, FULL_STAKE);
-    expect(await p.token.balanceOf(p.treasury.address)).to.equal(0n);
+    await expectEveryoneMadeWhole(p, jobId, providers);
   });
 
   it("refunds an unfilled job in full and frees every bidder's stake", async () => {
@@ -204,12 +215,7 @@ describe("JobMarket lifecycle", () => {
     await expect(closeBiddingAfterDeadline(connection, p, jobId))
       .to.emit(p.market, "JobUnfilled")
       .withArgs(jobId, 3n * ONE);
-    await expectConserved(p);
-    await settleEveryone(p, jobId, providers);
-
-    expect(await p.token.balanceOf(p.requester.address)).to.equal(REQUESTER_FUNDS);
-    for (const m of providers) await expectProvider(p, m, ONE, FULL_STAKE);
-    expect(await p.token.balanceOf(p.treasury.address)).to.equal(0n);
+    await expectEveryoneMadeWhole(p, jobId, providers);
   });
 
   it("refunds a cancelled job in full and frees every bidder's stake", async () => {
@@ -224,12 +230,8 @@ describe("JobMarket lifecycle", () => {
     for (const m of providers) {
       await expect(tx).to.emit(p.registry, "StakeUnlocked").withArgs(m.address, jobId, STAKE, 0n);
     }
-    await expectConserved(p);
-    await settleEveryone(p, jobId, providers);
-
+    await expectEveryoneMadeWhole(p, jobId, providers);
     expect((await p.market.getJob(jobId)).status).to.equal(Status.Cancelled);
-    expect(await p.token.balanceOf(p.requester.address)).to.equal(REQUESTER_FUNDS);
-    for (const m of providers) await expectProvider(p, m, ONE, FULL_STAKE);
   });
 
   it("completes a job paused mid-way: new jobs and bids stop, the running job does not", async () => {

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import type { ProviderRegistry } from "../../types/ethers-contracts/index.js";
 import {
   at,
   contractsNetwork,
@@ -13,6 +14,17 @@ const { connection, networkHelpers } = await contractsNetwork();
 
 const CAPABILITIES = { cpuMillicores: 4000, memoryMiB: 8192, gpuCount: 1 };
 const METADATA_URI = "ipfs://bafkreiprovidermetadata";
+
+/** Asserts that `provider` is registered with CAPABILITIES and METADATA_URI; returns its record. */
+async function expectRegisteredWithCapabilities(registry: ProviderRegistry, provider: string) {
+  const record = await registry.getProvider(provider);
+  expect(record.registered).to.equal(true);
+  expect([...record.capabilities]).to.deep.equal([4000n, 8192n, 1n]);
+  expect(record.metadataURI).to.equal(METADATA_URI);
+  const [registered, capabilities] = await registry.capabilitiesOf(provider);
+  expect([registered, [...capabilities]]).to.deep.equal([true, [4000n, 8192n, 1n]]);
+  return record;
+}
 
 /** A provider registered with `registerProviders`' capabilities and SMALL_PROVIDER_STAKE. */
 async function registeredProviderFixture() {
@@ -33,19 +45,13 @@ describe("ProviderRegistry#register", () => {
       .to.emit(registry, "ProviderRegistered")
       .withArgs(provider.address, [4000n, 8192n, 1n], METADATA_URI);
 
-    const record = await registry.getProvider(provider.address);
-    expect(record.registered).to.equal(true);
-    expect([...record.capabilities]).to.deep.equal([4000n, 8192n, 1n]);
-    expect(record.metadataURI).to.equal(METADATA_URI);
+    const record = await expectRegisteredWithCapabilities(registry, provider.address);
     expect([
       record.stake,
       record.locked,
       record.unbonding,
       record.unbondingReleaseAt,
     ]).to.deep.equal([0n, 0n, 0n, 0n]);
-    const [registered, capabilities] = await registry.capabilitiesOf(provider.address);
-    expect(registered).to.equal(true);
-    expect([...capabilities]).to.deep.equal([4000n, 8192n, 1n]);
   });
 
   it("accepts an empty metadata URI and no GPU", async () => {
@@ -120,10 +126,7 @@ describe("ProviderRegistry#updateProvider", () => {
       .to.emit(registry, "ProviderUpdated")
       .withArgs(provider.address, [4000n, 8192n, 1n], METADATA_URI);
 
-    const record = await registry.getProvider(provider.address);
-    expect(record.registered).to.equal(true);
-    expect([...record.capabilities]).to.deep.equal([4000n, 8192n, 1n]);
-    expect(record.metadataURI).to.equal(METADATA_URI);
+    const record = await expectRegisteredWithCapabilities(registry, provider.address);
     expect(record.stake).to.equal(SMALL_PROVIDER_STAKE);
     expect(await registry.totalStaked()).to.equal(SMALL_PROVIDER_STAKE);
   });
