@@ -9,6 +9,7 @@ import {
   FEE_BPS,
   jobSpec,
   ONE,
+  type PermitSignature,
   permitsTo,
   Status,
 } from "./support/index.ts";
@@ -67,6 +68,11 @@ async function unapprovedRequesterFixture() {
     permitToMarket: permitsTo(connection, p.token, marketAddress),
   };
 }
+
+type Newcomer = Pick<
+  Awaited<ReturnType<typeof unapprovedRequesterFixture>>,
+  "token" | "market" | "newcomer"
+>;
 
 describe("JobMarket#postJob", () => {
   const spec = jobSpec({
@@ -263,16 +269,24 @@ describe("JobMarket#postJobWithPermit", () => {
   const spec = jobSpec({ taskCount: 4, replication: 3, quorum: 2, maxPrice: 5n * ONE });
   const escrow = 4n * 3n * 5n * ONE;
 
-  it("posts and escrows in one transaction without a prior approval", async () => {
-    const { token, market, newcomer, marketAddress, permitToMarket } =
-      await networkHelpers.loadFixture(unapprovedRequesterFixture);
-    const { deadline, v, r, s } = await permitToMarket(newcomer, escrow);
-
+  /** The newcomer posts `spec` with `permit`: job 1 is posted and the escrow moves in. */
+  async function expectPostedWithPermit(
+    { token, market, newcomer }: Newcomer,
+    { deadline, v, r, s }: PermitSignature,
+  ) {
     const tx = await market.connect(newcomer).postJobWithPermit(spec, deadline, v, r, s);
     await expect(tx)
       .to.emit(market, "JobPosted")
       .withArgs(1n, newcomer.address, specTuple(spec), anyUint, escrow, FEE_BPS);
     await expect(tx).to.changeTokenBalances(ethers, token, [newcomer, market], [-escrow, escrow]);
+  }
+
+  it("posts and escrows in one transaction without a prior approval", async () => {
+    const { token, market, newcomer, marketAddress, permitToMarket } =
+      await networkHelpers.loadFixture(unapprovedRequesterFixture);
+    const { deadline, v, r, s } = await permitToMarket(newcomer, escrow);
+
+    await expectPostedWithPermit({ token, market, newcomer }, { deadline, v, r, s });
     expect(await token.allowance(newcomer.address, marketAddress)).to.equal(0n);
     expect(await token.nonces(newcomer.address)).to.equal(1n);
     expect((await market.getJob(1)).requester).to.equal(newcomer.address);
@@ -287,11 +301,7 @@ describe("JobMarket#postJobWithPermit", () => {
       .connect(frontRunner)
       .permit(newcomer.address, marketAddress, escrow, deadline, v, r, s);
 
-    const tx = await market.connect(newcomer).postJobWithPermit(spec, deadline, v, r, s);
-    await expect(tx)
-      .to.emit(market, "JobPosted")
-      .withArgs(1n, newcomer.address, specTuple(spec), anyUint, escrow, FEE_BPS);
-    await expect(tx).to.changeTokenBalances(ethers, token, [newcomer, market], [-escrow, escrow]);
+    await expectPostedWithPermit({ token, market, newcomer }, { deadline, v, r, s });
     expect(await market.jobCount()).to.equal(1n);
   });
 

@@ -6,6 +6,7 @@ import {
   contractsNetwork,
   deployProtocol,
   ONE,
+  type PermitSignature,
   permitsTo,
   postJob,
   registerProviders,
@@ -28,6 +29,11 @@ async function registeredWithTokensFixture() {
   const permitToRegistry = permitsTo(connection, p.token, registryAddress);
   return { ...p, provider, registryAddress, permitToRegistry };
 }
+
+type StakingProvider = Pick<
+  Awaited<ReturnType<typeof registeredWithTokensFixture>>,
+  "token" | "registry" | "provider"
+>;
 
 /** A provider with `STAKE` staked. */
 async function stakedProviderFixture() {
@@ -105,14 +111,22 @@ describe("ProviderRegistry#stake", () => {
 });
 
 describe("ProviderRegistry#stakeWithPermit", () => {
+  /** The provider stakes STAKE with `permit`: Staked with the new total, the tokens move in. */
+  async function expectStakedWithPermit(
+    { token, registry, provider }: StakingProvider,
+    { deadline, v, r, s }: PermitSignature,
+  ) {
+    const tx = await registry.connect(provider).stakeWithPermit(STAKE, deadline, v, r, s);
+    await expect(tx).to.emit(registry, "Staked").withArgs(provider.address, STAKE, STAKE);
+    await expect(tx).to.changeTokenBalances(ethers, token, [provider, registry], [-STAKE, STAKE]);
+  }
+
   it("stakes in one transaction without a prior approval", async () => {
     const { token, registry, provider, registryAddress, permitToRegistry } =
       await networkHelpers.loadFixture(registeredWithTokensFixture);
     const { deadline, v, r, s } = await permitToRegistry(provider, STAKE);
 
-    const tx = await registry.connect(provider).stakeWithPermit(STAKE, deadline, v, r, s);
-    await expect(tx).to.emit(registry, "Staked").withArgs(provider.address, STAKE, STAKE);
-    await expect(tx).to.changeTokenBalances(ethers, token, [provider, registry], [-STAKE, STAKE]);
+    await expectStakedWithPermit({ token, registry, provider }, { deadline, v, r, s });
     expect(await token.nonces(provider.address)).to.equal(1n);
     expect(await token.allowance(provider.address, registryAddress)).to.equal(0n);
     expect(await registry.freeStakeOf(provider.address)).to.equal(STAKE);
@@ -129,9 +143,7 @@ describe("ProviderRegistry#stakeWithPermit", () => {
       .connect(frontRunner)
       .permit(provider.address, registryAddress, STAKE, deadline, v, r, s);
 
-    const tx = await registry.connect(provider).stakeWithPermit(STAKE, deadline, v, r, s);
-    await expect(tx).to.emit(registry, "Staked").withArgs(provider.address, STAKE, STAKE);
-    await expect(tx).to.changeTokenBalances(ethers, token, [provider, registry], [-STAKE, STAKE]);
+    await expectStakedWithPermit({ token, registry, provider }, { deadline, v, r, s });
     expect(await registry.totalStaked()).to.equal(STAKE);
   });
 

@@ -217,9 +217,8 @@ contract JobMarketHandler {
 
     function withdrawBid(uint256 jobSeed, uint256 providerSeed) external atCurrentTime {
         if (jobSeed % 2 != 0) return; // providers rarely change their minds either
-        (uint256 jobId, IJobMarket.Job memory job) = _findJob(jobSeed >> 1, Phase.Bidding);
-        if (jobId == 0) return;
-        address provider = _findProvider(providerSeed, jobId, job, Need.Bid);
+        (uint256 jobId,, address provider) =
+            _findJobAndProvider(jobSeed >> 1, Phase.Bidding, providerSeed, Need.Bid);
         if (provider == address(0)) return;
         vm.prank(provider);
         market.withdrawBid(jobId);
@@ -242,9 +241,8 @@ contract JobMarketHandler {
         external
         atCurrentTime
     {
-        (uint256 jobId, IJobMarket.Job memory job) = _findJob(jobSeed, Phase.Committing);
-        if (jobId == 0) return;
-        address provider = _findProvider(providerSeed, jobId, job, Need.Uncommitted);
+        (uint256 jobId,, address provider) =
+            _findJobAndProvider(jobSeed, Phase.Committing, providerSeed, Need.Uncommitted);
         if (provider == address(0)) return;
         _commit(jobId, provider, scriptSeed);
     }
@@ -269,9 +267,8 @@ contract JobMarketHandler {
         external
         atCurrentTime
     {
-        (uint256 jobId, IJobMarket.Job memory job) = _findJob(jobSeed, Phase.Revealing);
-        if (jobId == 0) return;
-        address provider = _findProvider(providerSeed, jobId, job, Need.Unrevealed);
+        (uint256 jobId, IJobMarket.Job memory job, address provider) =
+            _findJobAndProvider(jobSeed, Phase.Revealing, providerSeed, Need.Unrevealed);
         if (provider == address(0)) return;
         _reveal(jobId, job, provider, tamperSeed % 8 == 0);
     }
@@ -304,9 +301,8 @@ contract JobMarketHandler {
     // ------------------------------------------------------------------ payouts
 
     function claim(uint256 jobSeed, uint256 providerSeed) external atCurrentTime {
-        (uint256 jobId, IJobMarket.Job memory job) = _findJob(jobSeed, Phase.Finalized);
-        if (jobId == 0) return;
-        address provider = _findProvider(providerSeed, jobId, job, Need.Unclaimed);
+        (uint256 jobId,, address provider) =
+            _findJobAndProvider(jobSeed, Phase.Finalized, providerSeed, Need.Unclaimed);
         if (provider == address(0)) return;
         _claim(jobId, provider);
         ++calls["claim"];
@@ -841,6 +837,17 @@ contract JobMarketHandler {
         if (phase == Phase.Committing) return currentTime <= job.commitDeadline;
         if (phase == Phase.Revealing) return currentTime <= job.revealDeadline;
         return true; // Phase.Awarded
+    }
+
+    /// @dev A job in `phase` found by `jobSeed` and, on it, a provider found by `providerSeed` that
+    /// can take the step `need` describes; the provider is zero when either is missing.
+    function _findJobAndProvider(uint256 jobSeed, Phase phase, uint256 providerSeed, Need need)
+        private
+        view
+        returns (uint256 jobId, IJobMarket.Job memory job, address provider)
+    {
+        (jobId, job) = _findJob(jobSeed, phase);
+        if (jobId != 0) provider = _findProvider(providerSeed, jobId, job, need);
     }
 
     /// @dev The first job in `phase`, counting from a seeded one, on which some provider can
