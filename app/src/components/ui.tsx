@@ -61,3 +61,39 @@ export function Address({ value }: { value: string }) {
     </a>
   );
 }
+
+/** A scrollable table: a header per column and a row per item, its cells from `cells`. */
+export function Table<T>({
+  columns,
+  rows,
+  rowKey,
+  cells,
+  testId,
+}: {
+  columns: readonly string[];
+  rows: readonly T[];
+  rowKey: (row: T) => string | number;
+  cells: (row: T, index: number) => ReactNode;
+  testId?: string;
+}) {
+  return (
+    <div className="scroll">
+      <table>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col" key={column}>
+                {column}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody data-testid={testId}>
+          {rows.map((row, i) => (
+            <tr key={rowKey(row)}>{cells(row, i)}</tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

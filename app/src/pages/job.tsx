@@ -7,7 +7,16 @@ import { jobReasons } from "../../../sdk/queries/reasons.ts";
 import { type JobCheck, verifyJobResults } from "../../../sdk/results/job.ts";
 import { describeOutcome } from "../../../sdk/results/outcome.ts";
 import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
-import { Address, Badge, Card, ErrorMessage, Facts, Loading, Status } from "../components/ui.tsx";
+import {
+  Address,
+  Badge,
+  Card,
+  ErrorMessage,
+  Facts,
+  Loading,
+  Status,
+  Table,
+} from "../components/ui.tsx";
 import { useApp } from "../context.ts";
 import {
   type ActionPlan,
@@ -240,34 +249,25 @@ export function JobPage({ id }: { id: string }) {
             {job.bids.length === 0 ? (
               <p className="muted">No bids yet.</p>
             ) : (
-              <div className="scroll">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Provider</th>
-                      <th scope="col">Price</th>
-                      <th scope="col">Capacity</th>
-                      <th scope="col">Allotted</th>
-                      <th scope="col">Status</th>
-                    </tr>
-                  </thead>
-                  <tbody data-testid="bids">
-                    {job.bids.map((bid) => (
-                      <tr key={bid.id}>
-                        <td>
-                          <Address value={bid.provider} />
-                        </td>
-                        <td>{conun(bid.price)}</td>
-                        <td>{bid.capacity}</td>
-                        <td>{bid.allotted}</td>
-                        <td>
-                          <Badge tone={tone(bid.status)}>{bid.status}</Badge>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                columns={["Provider", "Price", "Capacity", "Allotted", "Status"]}
+                rows={job.bids}
+                rowKey={(bid) => bid.id}
+                testId="bids"
+                cells={(bid) => (
+                  <>
+                    <td>
+                      <Address value={bid.provider} />
+                    </td>
+                    <td>{conun(bid.price)}</td>
+                    <td>{bid.capacity}</td>
+                    <td>{bid.allotted}</td>
+                    <td>
+                      <Badge tone={tone(bid.status)}>{bid.status}</Badge>
+                    </td>
+                  </>
+                )}
+              />
             )}
           </Card>
           <Card title={`Replica groups (${job.groups.length})`}>
@@ -282,39 +282,35 @@ export function JobPage({ id }: { id: string }) {
                   committed · {group.revealCount}/{job.replication} revealed ·{" "}
                   <Badge tone={tone(group.outcome)}>{group.outcome}</Badge>
                 </h3>
-                <div className="scroll">
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Lane</th>
-                        <th scope="col">Provider</th>
-                        <th scope="col">Committed</th>
-                        <th scope="col">Revealed root</th>
-                        <th scope="col">Outcome</th>
-                        <th scope="col">Paid / slashed</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {group.members.map((m) => (
-                        <tr key={m.lane}>
-                          <td>{m.lane}</td>
-                          <td>
-                            <Address value={m.provider} />
-                          </td>
-                          <td>{m.committedAt ? time(m.committedAt) : "—"}</td>
-                          <td className="mono">{shortHash(m.resultRoot)}</td>
-                          <td>
-                            <Badge tone={tone(m.outcome)}>{m.outcome}</Badge>
-                            {m.slashReason ? ` (${m.slashReason})` : ""}
-                          </td>
-                          <td>
-                            {conun(m.payment)} / {conun(m.slashedAmount)}
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
+                <Table
+                  columns={[
+                    "Lane",
+                    "Provider",
+                    "Committed",
+                    "Revealed root",
+                    "Outcome",
+                    "Paid / slashed",
+                  ]}
+                  rows={group.members}
+                  rowKey={(m) => m.lane}
+                  cells={(m) => (
+                    <>
+                      <td>{m.lane}</td>
+                      <td>
+                        <Address value={m.provider} />
+                      </td>
+                      <td>{m.committedAt ? time(m.committedAt) : "—"}</td>
+                      <td className="mono">{shortHash(m.resultRoot)}</td>
+                      <td>
+                        <Badge tone={tone(m.outcome)}>{m.outcome}</Badge>
+                        {m.slashReason ? ` (${m.slashReason})` : ""}
+                      </td>
+                      <td>
+                        {conun(m.payment)} / {conun(m.slashedAmount)}
+                      </td>
+                    </>
+                  )}
+                />
                 {group.refund > 0n ? <p>Refunded to the requester: {conun(group.refund)}</p> : null}
               </section>
             ))}
@@ -323,28 +319,20 @@ export function JobPage({ id }: { id: string }) {
             {job.flows.length === 0 ? (
               <p className="muted">None yet.</p>
             ) : (
-              <div className="scroll">
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Block</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Account</th>
-                      <th scope="col">Amount</th>
-                    </tr>
-                  </thead>
-                  <tbody data-testid="flows">
-                    {job.flows.map((f) => (
-                      <tr key={`${f.transactionHash}-${f.kind}-${f.account}-${f.amount}`}>
-                        <td>{f.blockNumber.toString()}</td>
-                        <td>{f.kind}</td>
-                        <td className="mono">{f.account.slice(0, 10)}…</td>
-                        <td>{conun(f.amount)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table
+                columns={["Block", "Kind", "Account", "Amount"]}
+                rows={job.flows}
+                rowKey={(f) => `${f.transactionHash}-${f.kind}-${f.account}-${f.amount}`}
+                testId="flows"
+                cells={(f) => (
+                  <>
+                    <td>{f.blockNumber.toString()}</td>
+                    <td>{f.kind}</td>
+                    <td className="mono">{f.account.slice(0, 10)}…</td>
+                    <td>{conun(f.amount)}</td>
+                  </>
+                )}
+              />
             )}
           </Card>
         </>

@@ -1,12 +1,25 @@
 import { listJobs } from "../../../sdk/queries/jobs.ts";
-import { getMeta, getNetworkDays, getNetworkStats } from "../../../sdk/queries/network.ts";
-import { BarChart, TimeBars } from "../components/charts.tsx";
-import { Badge, Card, ErrorMessage, Facts, Loading } from "../components/ui.tsx";
+import {
+  getMeta,
+  getNetworkDays,
+  getNetworkStats,
+  type NetworkDay,
+} from "../../../sdk/queries/network.ts";
+import { type Bar, BarChart, TimeBars } from "../components/charts.tsx";
+import { Badge, Card, ErrorMessage, Facts, Loading, Table } from "../components/ui.tsx";
 import { useApp } from "../context.ts";
 import { conun, time } from "../lib/format.ts";
 import { usePoll } from "../lib/hooks.ts";
 
 const toConun = (wei: bigint) => Number(wei / 10n ** 14n) / 1e4;
+
+/** A chart point per day (labelled MM-DD) with the value `of` gives for it. */
+function perDay(days: NetworkDay[] | undefined, of: (day: NetworkDay) => number): Bar[] {
+  return (days ?? []).map((day) => ({
+    label: new Date(Number(day.date) * 1000).toISOString().slice(5, 10),
+    value: of(day),
+  }));
+}
 
 export function OverviewPage() {
   const { subgraph } = useApp();
@@ -28,7 +41,6 @@ export function OverviewPage() {
   // jobsAwarded counts every job ever awarded, finalized ones included.
   const open = s ? s.jobCount - s.jobsCancelled - s.jobsUnfilled - s.jobsAwarded : 0;
   const running = s ? s.jobsAwarded - s.jobsFinalized : 0;
-  const dayLabel = (date: bigint) => new Date(Number(date) * 1000).toISOString().slice(5, 10);
 
   return (
     <>
@@ -88,66 +100,45 @@ export function OverviewPage() {
             />
             <TimeBars
               title="Jobs posted per day"
-              points={(d?.days ?? []).map((day) => ({
-                label: dayLabel(day.date),
-                value: day.jobsPosted,
-              }))}
+              points={perDay(d?.days, (day) => day.jobsPosted)}
             />
             <TimeBars
               title="Active providers per day"
               color="#0b5394"
-              points={(d?.days ?? []).map((day) => ({
-                label: dayLabel(day.date),
-                value: day.activeProviders,
-              }))}
+              points={perDay(d?.days, (day) => day.activeProviders)}
             />
             <TimeBars
               title="Claimed by providers per day (CONUN)"
               color="#7a3b8f"
-              points={(d?.days ?? []).map((day) => ({
-                label: dayLabel(day.date),
-                value: toConun(day.volumePaid),
-              }))}
+              points={perDay(d?.days, (day) => toConun(day.volumePaid))}
             />
           </div>
         </>
       ) : null}
       {d ? (
         <Card title="Recent jobs">
-          <div className="scroll">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Job</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Tasks × k</th>
-                  <th scope="col">Escrow</th>
-                  <th scope="col">Paid</th>
-                  <th scope="col">Posted</th>
-                </tr>
-              </thead>
-              <tbody data-testid="jobs">
-                {d.jobs.map((job) => (
-                  <tr key={job.id}>
-                    <td>
-                      <a href={`#/jobs/${job.jobId}`}>Job {job.jobId.toString()}</a>
-                    </td>
-                    <td>
-                      <Badge tone={job.status === "Finalized" ? "good" : "neutral"}>
-                        {job.status}
-                      </Badge>
-                    </td>
-                    <td>
-                      {job.taskCount} × {job.replication}
-                    </td>
-                    <td>{conun(job.escrow)}</td>
-                    <td>{conun(job.paid)}</td>
-                    <td>{time(job.postedAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={["Job", "Status", "Tasks × k", "Escrow", "Paid", "Posted"]}
+            rows={d.jobs}
+            rowKey={(job) => job.id}
+            testId="jobs"
+            cells={(job) => (
+              <>
+                <td>
+                  <a href={`#/jobs/${job.jobId}`}>Job {job.jobId.toString()}</a>
+                </td>
+                <td>
+                  <Badge tone={job.status === "Finalized" ? "good" : "neutral"}>{job.status}</Badge>
+                </td>
+                <td>
+                  {job.taskCount} × {job.replication}
+                </td>
+                <td>{conun(job.escrow)}</td>
+                <td>{conun(job.paid)}</td>
+                <td>{time(job.postedAt)}</td>
+              </>
+            )}
+          />
         </Card>
       ) : null}
     </>

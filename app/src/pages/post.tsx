@@ -12,6 +12,11 @@ import {
   resolveInBrowser,
 } from "../lib/post.ts";
 
+const FUNDING: readonly [Funding, string][] = [
+  ["permit", "a permit signature (one transaction)"],
+  ["approve", "an approval, then the post"],
+];
+
 const DEFAULT_FORM: JobForm = {
   name: "my-job",
   imageRef: "",
@@ -212,24 +217,17 @@ export function PostPage() {
           </div>
           <fieldset>
             <legend>Fund the escrow with</legend>
-            <label>
-              <input
-                type="radio"
-                name="funding"
-                checked={funding === "permit"}
-                onChange={() => setFunding("permit")}
-              />{" "}
-              a permit signature (one transaction)
-            </label>
-            <label>
-              <input
-                type="radio"
-                name="funding"
-                checked={funding === "approve"}
-                onChange={() => setFunding("approve")}
-              />{" "}
-              an approval, then the post
-            </label>
+            {FUNDING.map(([value, label]) => (
+              <label key={value}>
+                <input
+                  type="radio"
+                  name="funding"
+                  checked={funding === value}
+                  onChange={() => setFunding(value)}
+                />{" "}
+                {label}
+              </label>
+            ))}
           </fieldset>
           <button type="submit" disabled={busy || session === null}>
             {busy ? "Posting…" : "Post job"}

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { getProvider, listProviders, type ProviderOrder } from "../../../sdk/queries/providers.ts";
-import { Address, Badge, Card, ErrorMessage, Facts, Loading } from "../components/ui.tsx";
+import { Address, Badge, Card, ErrorMessage, Facts, Loading, Table } from "../components/ui.tsx";
 import { useApp } from "../context.ts";
 import { conun, percent, time } from "../lib/format.ts";
 import { usePoll } from "../lib/hooks.ts";
@@ -39,43 +39,40 @@ export function ProvidersPage() {
       <ErrorMessage message={data.error} />
       {data.data === undefined ? <Loading what="providers" /> : null}
       {data.data ? (
-        <div className="scroll">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Provider</th>
-                <th scope="col">Stake</th>
-                <th scope="col">Jobs won</th>
-                <th scope="col">Tasks completed / settled</th>
-                <th scope="col">Success rate</th>
-                <th scope="col">Slashes</th>
-                <th scope="col">Net earnings</th>
-              </tr>
-            </thead>
-            <tbody data-testid="providers">
-              {data.data.map((p, i) => (
-                <tr key={p.id}>
-                  <td>{i + 1}</td>
-                  <td>
-                    <Address value={p.id} />
-                  </td>
-                  <td>{conun(p.stake)}</td>
-                  <td>{p.jobsWon}</td>
-                  <td>
-                    {p.tasksCompleted.toString()} / {p.tasksSettled.toString()}
-                  </td>
-                  <td>{percent(p.successRate)}</td>
-                  <td>
-                    {p.slashCount > 0 ? <Badge tone="bad">{p.slashCount}</Badge> : 0} (
-                    {conun(p.slashedAmount)})
-                  </td>
-                  <td>{conun(p.netEarnings)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          columns={[
+            "#",
+            "Provider",
+            "Stake",
+            "Jobs won",
+            "Tasks completed / settled",
+            "Success rate",
+            "Slashes",
+            "Net earnings",
+          ]}
+          rows={data.data}
+          rowKey={(p) => p.id}
+          testId="providers"
+          cells={(p, i) => (
+            <>
+              <td>{i + 1}</td>
+              <td>
+                <Address value={p.id} />
+              </td>
+              <td>{conun(p.stake)}</td>
+              <td>{p.jobsWon}</td>
+              <td>
+                {p.tasksCompleted.toString()} / {p.tasksSettled.toString()}
+              </td>
+              <td>{percent(p.successRate)}</td>
+              <td>
+                {p.slashCount > 0 ? <Badge tone="bad">{p.slashCount}</Badge> : 0} (
+                {conun(p.slashedAmount)})
+              </td>
+              <td>{conun(p.netEarnings)}</td>
+            </>
+          )}
+        />
       ) : null}
     </>
   );
@@ -143,34 +140,24 @@ export function ProviderPage({ address }: { address: string }) {
             />
           </Card>
           <Card title="Recent bids">
-            <div className="scroll">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Job</th>
-                    <th scope="col">Price</th>
-                    <th scope="col">Capacity / allotted</th>
-                    <th scope="col">Bid</th>
-                    <th scope="col">Job status</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {p.recentBids.map((bid) => (
-                    <tr key={bid.id}>
-                      <td>
-                        <a href={`#/jobs/${bid.jobId}`}>Job {bid.jobId}</a>
-                      </td>
-                      <td>{conun(bid.price)}</td>
-                      <td>
-                        {bid.capacity} / {bid.allotted}
-                      </td>
-                      <td>{bid.status}</td>
-                      <td>{bid.jobStatus}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table
+              columns={["Job", "Price", "Capacity / allotted", "Bid", "Job status"]}
+              rows={p.recentBids}
+              rowKey={(bid) => bid.id}
+              cells={(bid) => (
+                <>
+                  <td>
+                    <a href={`#/jobs/${bid.jobId}`}>Job {bid.jobId}</a>
+                  </td>
+                  <td>{conun(bid.price)}</td>
+                  <td>
+                    {bid.capacity} / {bid.allotted}
+                  </td>
+                  <td>{bid.status}</td>
+                  <td>{bid.jobStatus}</td>
+                </>
+              )}
+            />
           </Card>
           <Card title="Slashes">
             {p.recentSlashes.length === 0 ? (
