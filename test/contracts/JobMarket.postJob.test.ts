@@ -293,15 +293,12 @@ describe("JobMarket#postJobWithPermit", () => {
   });
 
   it("still posts when a front-runner has already submitted the permit", async () => {
-    const { token, market, newcomer, marketAddress, others, permitToMarket } =
-      await networkHelpers.loadFixture(unapprovedRequesterFixture);
-    const frontRunner = at(others, 2);
-    const { deadline, v, r, s } = await permitToMarket(newcomer, escrow);
-    await token
-      .connect(frontRunner)
-      .permit(newcomer.address, marketAddress, escrow, deadline, v, r, s);
+    const { token, market, newcomer, others, permitToMarket } = await networkHelpers.loadFixture(
+      unapprovedRequesterFixture,
+    );
+    const permit = await permitToMarket(newcomer, escrow, { submittedFirstBy: at(others, 2) });
 
-    await expectPostedWithPermit({ token, market, newcomer }, { deadline, v, r, s });
+    await expectPostedWithPermit({ token, market, newcomer }, permit);
     expect(await market.jobCount()).to.equal(1n);
   });
 

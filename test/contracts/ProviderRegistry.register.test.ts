@@ -15,8 +15,17 @@ const { connection, networkHelpers } = await contractsNetwork();
 const CAPABILITIES = { cpuMillicores: 4000, memoryMiB: 8192, gpuCount: 1 };
 const METADATA_URI = "ipfs://bafkreiprovidermetadata";
 
-/** Asserts that `provider` is registered with CAPABILITIES and METADATA_URI; returns its record. */
-async function expectRegisteredWithCapabilities(registry: ProviderRegistry, provider: string) {
+/**
+ * Asserts that `tx` emitted `event` for `provider` with CAPABILITIES and METADATA_URI, and that the
+ * registry now reports them; returns the provider's record.
+ */
+async function expectRecorded(
+  registry: ProviderRegistry,
+  tx: Promise<unknown>,
+  event: "ProviderRegistered" | "ProviderUpdated",
+  provider: string,
+) {
+  await expect(tx).to.emit(registry, event).withArgs(provider, [4000n, 8192n, 1n], METADATA_URI);
   const record = await registry.getProvider(provider);
   expect(record.registered).to.equal(true);
   expect([...record.capabilities]).to.deep.equal([4000n, 8192n, 1n]);
@@ -41,11 +50,8 @@ describe("ProviderRegistry#register", () => {
   it("records the caller's capabilities and metadata URI and emits ProviderRegistered", async () => {
     const { registry, provider } = await networkHelpers.loadFixture(unregisteredProviderFixture);
 
-    await expect(registry.connect(provider).register(CAPABILITIES, METADATA_URI))
-      .to.emit(registry, "ProviderRegistered")
-      .withArgs(provider.address, [4000n, 8192n, 1n], METADATA_URI);
-
-    const record = await expectRegisteredWithCapabilities(registry, provider.address);
+    const tx = registry.connect(provider).register(CAPABILITIES, METADATA_URI);
+    const record = await expectRecorded(registry, tx, "ProviderRegistered", provider.address);
     expect([
       record.stake,
       record.locked,
@@ -122,11 +128,8 @@ describe("ProviderRegistry#updateProvider", () => {
   it("replaces capabilities and metadata URI, keeps the stake and emits ProviderUpdated", async () => {
     const { registry, provider } = await networkHelpers.loadFixture(registeredProviderFixture);
 
-    await expect(registry.connect(provider).updateProvider(CAPABILITIES, METADATA_URI))
-      .to.emit(registry, "ProviderUpdated")
-      .withArgs(provider.address, [4000n, 8192n, 1n], METADATA_URI);
-
-    const record = await expectRegisteredWithCapabilities(registry, provider.address);
+    const tx = registry.connect(provider).updateProvider(CAPABILITIES, METADATA_URI);
+    const record = await expectRecorded(registry, tx, "ProviderUpdated", provider.address);
     expect(record.stake).to.equal(SMALL_PROVIDER_STAKE);
     expect(await registry.totalStaked()).to.equal(SMALL_PROVIDER_STAKE);
   });

@@ -133,17 +133,11 @@ describe("ProviderRegistry#stakeWithPermit", () => {
   });
 
   it("still stakes when a front-runner has already submitted the permit", async () => {
-    const { token, registry, provider, registryAddress, others, permitToRegistry } =
+    const { token, registry, provider, others, permitToRegistry } =
       await networkHelpers.loadFixture(registeredWithTokensFixture);
-    const frontRunner = at(others, 0);
-    const { deadline, v, r, s } = await permitToRegistry(provider, STAKE);
-    // The permit is copied from the mempool and submitted first: the nonce is spent, the
-    // allowance is in place.
-    await token
-      .connect(frontRunner)
-      .permit(provider.address, registryAddress, STAKE, deadline, v, r, s);
+    const permit = await permitToRegistry(provider, STAKE, { submittedFirstBy: at(others, 0) });
 
-    await expectStakedWithPermit({ token, registry, provider }, { deadline, v, r, s });
+    await expectStakedWithPermit({ token, registry, provider }, permit);
     expect(await registry.totalStaked()).to.equal(STAKE);
   });
 

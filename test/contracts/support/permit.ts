@@ -6,21 +6,36 @@ import type { ConunToken } from "../../../types/ethers-contracts/index.js";
 export type SignPermitTo = (
   owner: Signer,
   value: bigint,
-  options?: { validFor?: bigint; claimedOwner?: string },
+  options?: { validFor?: bigint; claimedOwner?: string; submittedFirstBy?: Signer },
 ) => Promise<PermitSignature>;
 
 /**
  * What the `permit` and `...WithPermit` tests sign with: permits of `token` that let `spender`
  * pull, valid for `validFor` seconds after the latest block (an hour unless told). `claimedOwner`
- * forges one, as in `signPermit`.
+ * forges one, as in `signPermit`; `submittedFirstBy` has someone copy the permit from the mempool
+ * and submit it before the owner does (its nonce spent, the allowance in place).
  */
 export function permitsTo(
   connection: Connection,
   token: ConunToken,
   spender: string,
 ): SignPermitTo {
-  return async (owner, value, { validFor = 3600n, claimedOwner } = {}) => {
+  return async (owner, value, { validFor = 3600n, claimedOwner, submittedFirstBy } = {}) => {
     const deadline = BigInt(await connection.networkHelpers.time.latest()) + validFor;
-    return signPermit(connection, token, owner, spender, value, deadline, claimedOwner);
+    const signature = await signPermit(
+      connection,
+      token,
+      owner,
+      spender,
+      value,
+      deadline,
+      claimedOwner,
+    );
+    if (submittedFirstBy !== undefined) {
+      const { v, r, s } = signature;
+      const ownerAddress = claimedOwner ?? (await owner.getAddress());
+      await token.connect(submittedFirstBy).permit(ownerAddress, spender, value, deadline, v, r, s);
+    }
+    return signature;
   };
 }
