@@ -12,27 +12,7 @@ import {
   openIpfsContentStore,
 } from "../../sdk/content/index.ts";
 import { isConunError } from "../../sdk/errors.ts";
-
-function pseudoRandom(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  expect.fail("expected a rejection");
-}
+import { pseudoRandom, rejection } from "./content-support.ts";
 
 describe("IPFS content store (two embedded nodes on loopback)", function () {
   this.timeout(30_000);

@@ -31,6 +31,7 @@ import {
 } from "../../sdk/content/index.ts";
 import { UnixfsContentStore } from "../../sdk/content/unixfs-store.ts";
 import { type ErrorCode, isConunError } from "../../sdk/errors.ts";
+import { blockFileOf, blockFiles, pseudoRandom } from "./content-support.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -48,39 +49,6 @@ async function drain(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   for await (const part of source) parts.push(part);
   return Buffer.concat(parts);
-}
-
-/** Every block file of a blockstore-fs directory. */
-async function blockFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const shard of await readdir(dir)) {
-    for (const name of await readdir(join(dir, shard))) out.push(join(dir, shard, name));
-  }
-  return out.sort();
-}
-
-/** Where blockstore-fs keeps a block (its default NextToLast layout). */
-async function blockFileOf(dir: string, cid: string): Promise<string> {
-  const files = await blockFiles(dir);
-  const key = CID.parse(cid).multihash.bytes;
-  const { base32upper } = await import("multiformats/bases/base32");
-  const name = `${base32upper.encoder.encode(key)}.data`;
-  const found = files.find((file) => file.endsWith(`/${name}`));
-  if (found === undefined) throw new Error(`no block file for ${cid}`);
-  return found;
-}
-
-/** Deterministic pseudo-random bytes (xorshift), so big files compress badly and differ. */
-function pseudoRandom(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 describe("content store", () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -12,40 +12,12 @@ import {
 } from "../../sdk/content/gateway.ts";
 import { type ContentStore, cidOf, openContentStore } from "../../sdk/content/index.ts";
 import { createLogger } from "../../sdk/logger.ts";
+import { blockFileOf, blockFiles, pseudoRandom } from "./content-support.ts";
 
 const APP_ORIGIN = "http://127.0.0.1:5999";
 
 interface ErrorBody {
   error: { code: string; message: string };
-}
-
-/** Every block file of a blockstore-fs directory. */
-async function blockFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const shard of await readdir(dir)) {
-    for (const name of await readdir(join(dir, shard))) out.push(join(dir, shard, name));
-  }
-  return out;
-}
-
-async function blockFileOf(dir: string, cid: CID): Promise<string> {
-  const { base32upper } = await import("multiformats/bases/base32");
-  const name = `${base32upper.encoder.encode(cid.multihash.bytes)}.data`;
-  const found = (await blockFiles(dir)).find((file) => file.endsWith(`/${name}`));
-  if (found === undefined) throw new Error(`no block file for ${cid}`);
-  return found;
-}
-
-function pseudoRandom(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 describe("ContentGateway", () => {

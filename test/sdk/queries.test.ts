@@ -191,6 +191,7 @@ describe("sdk/queries", () => {
     it("names the entity and field of a BigInt the subgraph sent malformed", async () => {
       // A server that answers like a subgraph but with a provider whose stake is not an integer.
       const [provider] = await listProviders(subgraph, { first: 1 });
+      if (provider === undefined) throw new Error("the fixture indexed no provider");
       const wire = Object.fromEntries(
         Object.entries(provider).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]),
       );
