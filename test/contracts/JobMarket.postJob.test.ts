@@ -6,6 +6,7 @@ import {
   at,
   contractsNetwork,
   deployProtocol,
+  expectPulledWithPermit,
   FEE_BPS,
   jobSpec,
   ONE,
@@ -278,17 +279,16 @@ describe("JobMarket#postJobWithPermit", () => {
     await expect(tx)
       .to.emit(market, "JobPosted")
       .withArgs(1n, newcomer.address, specTuple(spec), anyUint, escrow, FEE_BPS);
-    await expect(tx).to.changeTokenBalances(ethers, token, [newcomer, market], [-escrow, escrow]);
+    await expectPulledWithPermit(connection, tx, token, newcomer, market, escrow);
   }
 
   it("posts and escrows in one transaction without a prior approval", async () => {
-    const { token, market, newcomer, marketAddress, permitToMarket } =
-      await networkHelpers.loadFixture(unapprovedRequesterFixture);
-    const { deadline, v, r, s } = await permitToMarket(newcomer, escrow);
+    const { token, market, newcomer, permitToMarket } = await networkHelpers.loadFixture(
+      unapprovedRequesterFixture,
+    );
+    const permit = await permitToMarket(newcomer, escrow);
 
-    await expectPostedWithPermit({ token, market, newcomer }, { deadline, v, r, s });
-    expect(await token.allowance(newcomer.address, marketAddress)).to.equal(0n);
-    expect(await token.nonces(newcomer.address)).to.equal(1n);
+    await expectPostedWithPermit({ token, market, newcomer }, permit);
     expect((await market.getJob(1)).requester).to.equal(newcomer.address);
   });
 

@@ -5,6 +5,7 @@ import {
   COOLDOWN,
   contractsNetwork,
   deployProtocol,
+  expectPulledWithPermit,
   ONE,
   type PermitSignature,
   permitsTo,
@@ -118,17 +119,16 @@ describe("ProviderRegistry#stakeWithPermit", () => {
   ) {
     const tx = await registry.connect(provider).stakeWithPermit(STAKE, deadline, v, r, s);
     await expect(tx).to.emit(registry, "Staked").withArgs(provider.address, STAKE, STAKE);
-    await expect(tx).to.changeTokenBalances(ethers, token, [provider, registry], [-STAKE, STAKE]);
+    await expectPulledWithPermit(connection, tx, token, provider, registry, STAKE);
   }
 
   it("stakes in one transaction without a prior approval", async () => {
-    const { token, registry, provider, registryAddress, permitToRegistry } =
-      await networkHelpers.loadFixture(registeredWithTokensFixture);
-    const { deadline, v, r, s } = await permitToRegistry(provider, STAKE);
+    const { token, registry, provider, permitToRegistry } = await networkHelpers.loadFixture(
+      registeredWithTokensFixture,
+    );
+    const permit = await permitToRegistry(provider, STAKE);
 
-    await expectStakedWithPermit({ token, registry, provider }, { deadline, v, r, s });
-    expect(await token.nonces(provider.address)).to.equal(1n);
-    expect(await token.allowance(provider.address, registryAddress)).to.equal(0n);
+    await expectStakedWithPermit({ token, registry, provider }, permit);
     expect(await registry.freeStakeOf(provider.address)).to.equal(STAKE);
   });
 

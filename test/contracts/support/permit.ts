@@ -1,4 +1,6 @@
-import type { Signer } from "ethers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { expect } from "chai";
+import type { BaseContract, ContractTransactionResponse, Signer } from "ethers";
 import { type Connection, type PermitSignature, signPermit } from "../../../devnet/protocol.ts";
 import type { ConunToken } from "../../../types/ethers-contracts/index.js";
 
@@ -38,4 +40,22 @@ export function permitsTo(
     }
     return signature;
   };
+}
+
+/**
+ * Asserts that `tx`, a `...WithPermit` call, pulled `value` of `owner`'s tokens into `spender`
+ * through the permit: the balances moved, the permit's nonce is spent and its allowance used up.
+ */
+export async function expectPulledWithPermit(
+  connection: Connection,
+  tx: ContractTransactionResponse,
+  token: ConunToken,
+  owner: HardhatEthersSigner,
+  spender: BaseContract,
+  value: bigint,
+): Promise<void> {
+  const { ethers } = connection;
+  await expect(tx).to.changeTokenBalances(ethers, token, [owner, spender], [-value, value]);
+  expect(await token.nonces(owner.address)).to.equal(1n);
+  expect(await token.allowance(owner.address, await spender.getAddress())).to.equal(0n);
 }
