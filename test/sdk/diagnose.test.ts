@@ -37,6 +37,11 @@ function provider(address: string, overrides: Partial<ProviderFacts> = {}): Prov
 
 const codes = (d: ReturnType<typeof whyUnfillable>) => d.reasons.map((r) => r.code);
 
+/** Group 0 of a one-task job with quorum 2 of 3, held by `members`. */
+function firstGroup(members: Parameters<typeof whyNoQuorum>[0]["members"]) {
+  return { groupId: 0, taskStart: 0, taskCount: 1, quorum: 2, members };
+}
+
 describe("sdk/chain/diagnose#whyUnfillable", () => {
   it("finds nothing blocking when k providers with stake and resources are registered", () => {
     const d = whyUnfillable(JOB, [provider(A), provider(B), provider(C)]);
@@ -192,29 +197,21 @@ describe("sdk/chain/diagnose#whyNoQuorum", () => {
   });
 
   it("says who committed but did not reveal", () => {
-    const d = whyNoQuorum({
-      groupId: 0,
-      taskStart: 0,
-      taskCount: 1,
-      quorum: 2,
-      members: [
+    const d = whyNoQuorum(
+      firstGroup([
         { provider: A, committed: true, revealed: true, resultRoot: root(1), resultsCid: "bafyA" },
         { provider: B, committed: true, revealed: false },
         { provider: C, committed: true, revealed: false },
-      ],
-    });
+      ]),
+    );
     expect(d.notRevealed).to.deep.equal([B, C]);
     expect(d.message).to.contain(`committed but did not reveal: ${B}, ${C}`);
     expect(d.message).to.contain("too few members reported a result in time");
   });
 
   it("shows a revealed CID with terminal escapes escaped, never raw", () => {
-    const d = whyNoQuorum({
-      groupId: 0,
-      taskStart: 0,
-      taskCount: 1,
-      quorum: 2,
-      members: [
+    const d = whyNoQuorum(
+      firstGroup([
         {
           provider: A,
           committed: true,
@@ -223,8 +220,8 @@ describe("sdk/chain/diagnose#whyNoQuorum", () => {
           resultsCid: "bafy\u001b[2J",
         },
         { provider: B, committed: true, revealed: true, resultRoot: root(2), resultsCid: "bafyB" },
-      ],
-    });
+      ]),
+    );
     expect(d.message).to.not.contain("\u001b");
     expect(d.message).to.contain("bundle bafy\\x1b[2J");
   });

@@ -6,6 +6,7 @@ import { openSqliteStore, type SqliteStore } from "../../subgraph-host/src/store
 import {
   big,
   hash,
+  type ItemFields,
   item,
   OWNER_A,
   OWNER_B,
@@ -22,20 +23,7 @@ const OWNERS = [
   { id: OWNER_C, name: "carol", score: 2 },
 ];
 
-interface ItemRow {
-  id: string;
-  owner: string;
-  label: string;
-  amount: bigint;
-  ratio: string | null;
-  count: number;
-  color: string;
-  active: boolean;
-  data: string | null;
-  tags: string[];
-  friends: string[];
-  note: string | null;
-}
+type ItemRow = { id: string } & ItemFields;
 
 const E30 = 10n ** 30n;
 /** The state after block 2 (block 1 had item 1 with amount 5 and no item 12). */

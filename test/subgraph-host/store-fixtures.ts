@@ -62,22 +62,22 @@ export function owner(id: string, name: string, score: number): EntityData {
   return entity({ id: bytes(id), name: s(name), score: i(score) });
 }
 
-export function item(
-  id: string,
-  fields: Partial<{
-    owner: string;
-    label: string;
-    amount: bigint;
-    ratio: string | null;
-    count: number;
-    color: string;
-    active: boolean;
-    data: string | null;
-    tags: string[];
-    friends: string[];
-    note: string | null;
-  }> = {},
-): EntityData {
+/** An Item of TEST_SCHEMA as plain values (`owner` and `friends` by Owner id). */
+export interface ItemFields {
+  owner: string;
+  label: string;
+  amount: bigint;
+  ratio: string | null;
+  count: number;
+  color: string;
+  active: boolean;
+  data: string | null;
+  tags: string[];
+  friends: string[];
+  note: string | null;
+}
+
+export function item(id: string, fields: Partial<ItemFields> = {}): EntityData {
   const data = entity({
     id: s(id),
     owner: bytes(fields.owner ?? OWNER_A),
