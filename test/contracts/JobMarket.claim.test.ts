@@ -13,16 +13,13 @@ import {
   contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
   deployWithProviders,
   FEE_BPS,
   groupsOf,
   honestRoots,
   ONE,
-  type Protocol,
   placeBids,
   postJob,
-  registerProviders,
   resultRoot,
   revealRoots,
   Status,
@@ -36,10 +33,13 @@ const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
 const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 const BPS = 10_000n;
 
-/** Awards a 1 task x 3 job to a, b, c at PRICE (d bids higher and loses); `variants` per member. */
-async function finalizeOneTask(p: Protocol, variants: [number, number, number]) {
-  const [a, b, c, d] = take(p.providers, 4);
-  await registerProviders(p, [a, b, c, d]);
+/**
+ * Awards a 1 task x 3 job to a, b, c at PRICE (d bids higher and loses), has them reveal the roots
+ * of `variants` and finalizes; `feeBps` is the market's fee (FEE_BPS unless told).
+ */
+async function finalizeOneTask(variants: [number, number, number], feeBps?: bigint) {
+  const { p, providers } = await deployWithProviders(connection, 4, { feeBps });
+  const [a, b, c, d] = take(providers, 4);
   const jobId = await awardJob(connection, p, {}, [
     ...[a, b, c].map((provider) => ({ provider, price: PRICE, capacity: 1 })),
     { provider: d, price: ONE, capacity: 1 },
@@ -51,22 +51,22 @@ async function finalizeOneTask(p: Protocol, variants: [number, number, number]) 
 
 /** All three members agreed; the protocol fee is FEE_BPS. */
 async function finalizedHonestFixture() {
-  return finalizeOneTask(await deployProtocol(connection), [0, 0, 0]);
+  return finalizeOneTask([0, 0, 0]);
 }
 
 /** c revealed a losing root and was slashed. */
 async function finalizedCheaterFixture() {
-  return finalizeOneTask(await deployProtocol(connection), [0, 0, 1]);
+  return finalizeOneTask([0, 0, 1]);
 }
 
 /** All three disagreed: no quorum, nobody paid, nobody slashed. */
 async function finalizedNoQuorumFixture() {
-  return finalizeOneTask(await deployProtocol(connection), [0, 1, 2]);
+  return finalizeOneTask([0, 1, 2]);
 }
 
 /** The market charges no fee. */
 async function finalizedZeroFeeFixture() {
-  return finalizeOneTask(await deployProtocol(connection, { feeBps: 0n }), [0, 0, 0]);
+  return finalizeOneTask([0, 0, 0], 0n);
 }
 
 /** The job is posted at FEE_BPS; the owner raises the fee to the maximum before the award. */

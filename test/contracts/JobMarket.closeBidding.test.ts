@@ -2,13 +2,11 @@ import { anyValue } from "@nomicfoundation/hardhat-ethers-chai-matchers/withArgs
 import { expect } from "chai";
 import {
   at,
-  type BidOrder,
   Credit,
   closeBiddingAfterDeadline,
   contractsNetwork,
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
-  deployProtocol,
   deployWithProviders,
   equalBids,
   groupsOf,
@@ -20,7 +18,6 @@ import {
   passTime,
   placeBids,
   postJob,
-  registerProviders,
   Status,
   take,
 } from "./support/index.ts";
@@ -83,9 +80,7 @@ async function tooFewProvidersFixture() {
 
 /** A posted job nobody bid on. */
 async function noBidsFixture() {
-  const p = await deployProtocol(connection);
-  const jobId = await postJob(p);
-  return { p, jobId };
+  return openJobWithBids(connection, {});
 }
 
 interface LayoutCase {
@@ -154,19 +149,12 @@ const LAYOUT_CASES: LayoutCase[] = [
 // One named fixture per layout case, so that loadFixture snapshots each one separately.
 const layoutFixtures = LAYOUT_CASES.map((layout) => {
   const fixture = async function layoutCaseFixture() {
-    const p = await deployProtocol(connection, { providerCount: layout.bids.length });
-    const providers = p.providers.slice(0, layout.bids.length);
-    await registerProviders(p, providers);
-    const jobId = await postJob(p, {
-      taskCount: layout.taskCount,
-      replication: layout.replication,
-      quorum: layout.quorum,
+    const { taskCount, replication, quorum, bids } = layout;
+    const { p, jobId } = await openJobWithBids(connection, {
+      providerCount: bids.length,
+      spec: { taskCount, replication, quorum },
+      bids,
     });
-    const orders: BidOrder[] = layout.bids.map((bid, i) => ({
-      provider: at(providers, i),
-      ...bid,
-    }));
-    await placeBids(p, jobId, orders);
     return { p, jobId };
   };
   Object.defineProperty(fixture, "name", {

@@ -37,7 +37,9 @@ async function expectRecorded(
 
 /** A provider registered with `registerProviders`' capabilities and SMALL_PROVIDER_STAKE. */
 async function registeredProviderFixture() {
-  const { p, providers } = await deployWithProviders(connection, 1, SMALL_PROVIDER_STAKE);
+  const { p, providers } = await deployWithProviders(connection, 1, {
+    stake: SMALL_PROVIDER_STAKE,
+  });
   return { ...p, provider: at(providers, 0) };
 }
 

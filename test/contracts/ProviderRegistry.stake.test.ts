@@ -5,12 +5,12 @@ import {
   COOLDOWN,
   contractsNetwork,
   deployProtocol,
+  deployWithProviders,
   expectPulledWithPermit,
   ONE,
   type PermitSignature,
   permitsTo,
   postJob,
-  registerProviders,
   SMALL_PROVIDER_STAKE,
 } from "./support/index.ts";
 
@@ -38,10 +38,8 @@ type StakingProvider = Pick<
 
 /** A provider with `STAKE` staked. */
 async function stakedProviderFixture() {
-  const p = await deployProtocol(connection);
-  const provider = at(p.providers, 0);
-  await registerProviders(p, [provider], STAKE);
-  return { ...p, provider, registryAddress: await p.registry.getAddress() };
+  const { p, providers } = await deployWithProviders(connection, 1, { stake: STAKE });
+  return { ...p, provider: at(providers, 0), registryAddress: await p.registry.getAddress() };
 }
 
 describe("ProviderRegistry#stake", () => {
@@ -183,13 +181,11 @@ describe("ProviderRegistry#stakeWithPermit", () => {
 describe("ProviderRegistry#requestUnstake", () => {
   /** A staked provider whose stake is partly locked behind a bid on an open job. */
   async function stakeLockedByBidFixture() {
-    const p = await deployProtocol(connection);
-    const provider = at(p.providers, 0);
-    await registerProviders(p, [provider], STAKE);
+    const f = await stakedProviderFixture();
     // 3 task-replicas at 20 CONUN each: 60 of the 100 staked are locked.
-    const jobId = await postJob(p, { taskCount: 3, stakePerTaskReplica: 20n * ONE });
-    await p.market.connect(provider).placeBid(jobId, ONE, 3);
-    return { ...p, provider, jobId };
+    const jobId = await postJob(f, { taskCount: 3, stakePerTaskReplica: 20n * ONE });
+    await f.market.connect(f.provider).placeBid(jobId, ONE, 3);
+    return { ...f, jobId };
   }
 
   it("moves free stake into unbonding, starts the cooldown and emits UnstakeRequested", async () => {
@@ -279,12 +275,10 @@ describe("ProviderRegistry#requestUnstake", () => {
 
 describe("ProviderRegistry#withdrawUnstaked", () => {
   async function unbondingFixture() {
-    const p = await deployProtocol(connection);
-    const provider = at(p.providers, 0);
-    await registerProviders(p, [provider], STAKE);
-    await p.registry.connect(provider).requestUnstake(30n * ONE);
-    const { unbondingReleaseAt } = await p.registry.getProvider(provider.address);
-    return { ...p, provider, releaseAt: unbondingReleaseAt };
+    const f = await stakedProviderFixture();
+    await f.registry.connect(f.provider).requestUnstake(30n * ONE);
+    const { unbondingReleaseAt } = await f.registry.getProvider(f.provider.address);
+    return { ...f, releaseAt: unbondingReleaseAt };
   }
 
   it("rejects a withdrawal one second before the cooldown ends", async () => {

@@ -20,13 +20,19 @@ export const SMALL_PROVIDER_STAKE = 100n * ONE;
 /** What the bidding and cancellation tests lock per task-replica (more than `jobSpec()`'s 2). */
 export const STAKE_PER_TASK_REPLICA = 5n * ONE;
 
-/** The protocol with its first `count` providers registered, each staking `stake`. */
+/**
+ * The protocol (deployed with `deployProtocol`'s options) with its first `count` providers
+ * registered, each staking `stake`.
+ */
 export async function deployWithProviders(
   connection: Connection,
   count: number,
-  stake: bigint = DEFAULT_PROVIDER_STAKE,
+  {
+    stake = DEFAULT_PROVIDER_STAKE,
+    ...deployOptions
+  }: { stake?: bigint } & Parameters<typeof deployProtocol>[1] = {},
 ): Promise<{ p: Protocol; providers: HardhatEthersSigner[] }> {
-  const p = await deployProtocol(connection);
+  const p = await deployProtocol(connection, deployOptions);
   const providers = p.providers.slice(0, count);
   await registerProviders(p, providers, stake);
   return { p, providers };
@@ -39,25 +45,28 @@ export interface BidTerms {
 }
 
 /**
- * Deploys, registers `providers` providers (default: one per bid) staking `stake`, posts a job
+ * Deploys as `deployWithProviders` does (`providers` of them, default one per bid), posts a job
  * with `spec` and places `bids` in order (the order is the tie-break); bidding stays open.
  */
 export async function openJobWithBids(
   connection: Connection,
-  options: {
+  {
+    providers: count,
+    spec,
+    bids = [],
+    ...deployOptions
+  }: {
     providers?: number;
-    stake?: bigint;
     spec?: Partial<IJobMarket.JobSpecStruct>;
     bids?: readonly BidTerms[];
-  },
+  } & Parameters<typeof deployWithProviders>[2],
 ): Promise<{ p: Protocol; providers: HardhatEthersSigner[]; jobId: bigint }> {
-  const bids = options.bids ?? [];
   const { p, providers } = await deployWithProviders(
     connection,
-    options.providers ?? bids.length,
-    options.stake,
+    count ?? bids.length,
+    deployOptions,
   );
-  const jobId = await postJob(p, options.spec);
+  const jobId = await postJob(p, spec);
   await placeBids(
     p,
     jobId,
