@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { cancelJob, formatConun } from "../manage.ts";
-import { parseJobId, requesterFromHre, runAction } from "./common.ts";
+import { parseJobId, runAction, withRequester } from "./common.ts";
 
 export default async function cancel(
   args: { job: string; store: string; account: number },
@@ -8,14 +8,11 @@ export default async function cancel(
 ): Promise<void> {
   await runAction(async () => {
     const jobId = parseJobId(args.job);
-    const ctx = await requesterFromHre(hre, args);
-    try {
+    await withRequester(hre, args, async (ctx) => {
       const { refund, txHash } = await cancelJob(ctx, jobId);
       console.log(
         `job ${jobId} cancelled (tx ${txHash}); ${formatConun(refund)} credited — run conun:withdraw`,
       );
-    } finally {
-      await ctx.store.close();
-    }
+    });
   });
 }

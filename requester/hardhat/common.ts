@@ -1,4 +1,4 @@
-// What every task action shares: a requester context from the Hardhat runtime, a jobs id
+// What every task action shares: a requester context from the Hardhat runtime, a job id
 // parser, and error output that shows the sentence (and its code) instead of a stack trace.
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ConunError } from "../../sdk/errors.ts";
@@ -29,6 +29,20 @@ export async function requesterFromHre(
     ...(options.storePeer ? { storePeers: options.storePeer.split(",") } : {}),
     log: createLogger({ level: process.env.CONUN_LOG_LEVEL === "debug" ? "debug" : "warn" }),
   });
+}
+
+/** Runs `action` as the task's requester (--account, --store), closing its content store after. */
+export async function withRequester(
+  hre: HardhatRuntimeEnvironment,
+  options: { store?: string; storePeer?: string; account?: number },
+  action: (ctx: RequesterContext) => Promise<void>,
+): Promise<void> {
+  const ctx = await requesterFromHre(hre, options);
+  try {
+    await action(ctx);
+  } finally {
+    await ctx.store.close();
+  }
 }
 
 export function parseJobId(value: string): bigint {

@@ -3,7 +3,7 @@ import { hardhatCommand } from "../context.ts";
 import { RequesterError } from "../errors.ts";
 import { formatConun } from "../manage.ts";
 import { type ApprovalMode, postJob } from "../post.ts";
-import { requesterFromHre, runAction } from "./common.ts";
+import { runAction, withRequester } from "./common.ts";
 
 const MODES: readonly string[] = ["permit", "approve", "existing"];
 
@@ -18,8 +18,7 @@ export default async function post(
     if (!MODES.includes(args.approval)) {
       throw new RequesterError("invalid-argument", `--approval must be one of ${MODES.join(", ")}`);
     }
-    const ctx = await requesterFromHre(hre, args);
-    try {
+    await withRequester(hre, args, async (ctx) => {
       const result = await postJob(ctx, {
         manifestPath: args.manifest,
         approval: args.approval as ApprovalMode,
@@ -45,8 +44,6 @@ export default async function post(
               ]),
         ].join("\n"),
       );
-    } finally {
-      await ctx.store.close();
-    }
+    });
   });
 }

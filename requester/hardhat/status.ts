@@ -1,14 +1,13 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { accountStatus, describeJob, formatConun, jobStatus } from "../manage.ts";
-import { parseJobId, requesterFromHre, runAction } from "./common.ts";
+import { parseJobId, runAction, withRequester } from "./common.ts";
 
 export default async function status(
   args: { job: string; store: string; account: number },
   hre: HardhatRuntimeEnvironment,
 ): Promise<void> {
   await runAction(async () => {
-    const ctx = await requesterFromHre(hre, args);
-    try {
+    await withRequester(hre, args, async (ctx) => {
       if (args.job !== "") {
         console.log(describeJob(await jobStatus(ctx, parseJobId(args.job))).join("\n"));
         return;
@@ -23,8 +22,6 @@ export default async function status(
           `  jobs       ${s.jobs.length === 0 ? "none" : s.jobs.map((j) => `${j.jobId} ${j.status}`).join(", ")}`,
         ].join("\n"),
       );
-    } finally {
-      await ctx.store.close();
-    }
+    });
   });
 }
