@@ -5,4 +5,5 @@ export * from "../../../devnet/protocol.ts";
 export * from "../../helpers/market.ts";
 export * from "./fixtures.ts";
 export * from "./network.ts";
+export * from "./ownable.ts";
 export * from "./permit.ts";
