@@ -10,7 +10,6 @@ import {
   FEE_BPS,
   jobSpec,
   ONE,
-  type PermitSignature,
   permitsTo,
   Status,
 } from "./support/index.ts";
@@ -69,11 +68,6 @@ async function unapprovedRequesterFixture() {
     permitToMarket: permitsTo(connection, p.token, marketAddress),
   };
 }
-
-type Newcomer = Pick<
-  Awaited<ReturnType<typeof unapprovedRequesterFixture>>,
-  "token" | "market" | "newcomer"
->;
 
 describe("JobMarket#postJob", () => {
   const spec = jobSpec({
@@ -270,36 +264,32 @@ describe("JobMarket#postJobWithPermit", () => {
   const spec = jobSpec({ taskCount: 4, replication: 3, quorum: 2, maxPrice: 5n * ONE });
   const escrow = 4n * 3n * 5n * ONE;
 
-  /** The newcomer posts `spec` with `permit`: job 1 is posted and the escrow moves in. */
-  async function expectPostedWithPermit(
-    { token, market, newcomer }: Newcomer,
-    { deadline, v, r, s }: PermitSignature,
+  /**
+   * The newcomer signs a permit for the escrow (`options` as for `permitToMarket`) and posts
+   * `spec` with it: job 1 is posted and the escrow moves in.
+   */
+  async function expectPostsWithPermit(
+    f: Awaited<ReturnType<typeof unapprovedRequesterFixture>>,
+    options?: Parameters<typeof f.permitToMarket>[2],
   ) {
-    const tx = await market.connect(newcomer).postJobWithPermit(spec, deadline, v, r, s);
+    const { deadline, v, r, s } = await f.permitToMarket(f.newcomer, escrow, options);
+    const tx = await f.market.connect(f.newcomer).postJobWithPermit(spec, deadline, v, r, s);
     await expect(tx)
-      .to.emit(market, "JobPosted")
-      .withArgs(1n, newcomer.address, specTuple(spec), anyUint, escrow, FEE_BPS);
-    await expectPulledWithPermit(connection, tx, token, newcomer, market, escrow);
+      .to.emit(f.market, "JobPosted")
+      .withArgs(1n, f.newcomer.address, specTuple(spec), anyUint, escrow, FEE_BPS);
+    await expectPulledWithPermit(connection, tx, f.token, f.newcomer, f.market, escrow);
   }
 
   it("posts and escrows in one transaction without a prior approval", async () => {
-    const { token, market, newcomer, permitToMarket } = await networkHelpers.loadFixture(
-      unapprovedRequesterFixture,
-    );
-    const permit = await permitToMarket(newcomer, escrow);
-
-    await expectPostedWithPermit({ token, market, newcomer }, permit);
-    expect((await market.getJob(1)).requester).to.equal(newcomer.address);
+    const f = await networkHelpers.loadFixture(unapprovedRequesterFixture);
+    await expectPostsWithPermit(f);
+    expect((await f.market.getJob(1)).requester).to.equal(f.newcomer.address);
   });
 
   it("still posts when a front-runner has already submitted the permit", async () => {
-    const { token, market, newcomer, others, permitToMarket } = await networkHelpers.loadFixture(
-      unapprovedRequesterFixture,
-    );
-    const permit = await permitToMarket(newcomer, escrow, { submittedFirstBy: at(others, 2) });
-
-    await expectPostedWithPermit({ token, market, newcomer }, permit);
-    expect(await market.jobCount()).to.equal(1n);
+    const f = await networkHelpers.loadFixture(unapprovedRequesterFixture);
+    await expectPostsWithPermit(f, { submittedFirstBy: at(f.others, 2) });
+    expect(await f.market.jobCount()).to.equal(1n);
   });
 
   it("reverts with the token's allowance error when the permit is invalid and nothing is approved", async () => {

@@ -8,7 +8,6 @@ import {
   deployWithProviders,
   expectPulledWithPermit,
   ONE,
-  type PermitSignature,
   permitsTo,
   postJob,
   SMALL_PROVIDER_STAKE,
@@ -30,11 +29,6 @@ async function registeredWithTokensFixture() {
   const permitToRegistry = permitsTo(connection, p.token, registryAddress);
   return { ...p, provider, registryAddress, permitToRegistry };
 }
-
-type StakingProvider = Pick<
-  Awaited<ReturnType<typeof registeredWithTokensFixture>>,
-  "token" | "registry" | "provider"
->;
 
 /** A provider with `STAKE` staked. */
 async function stakedProviderFixture() {
@@ -110,33 +104,31 @@ describe("ProviderRegistry#stake", () => {
 });
 
 describe("ProviderRegistry#stakeWithPermit", () => {
-  /** The provider stakes STAKE with `permit`: Staked with the new total, the tokens move in. */
-  async function expectStakedWithPermit(
-    { token, registry, provider }: StakingProvider,
-    { deadline, v, r, s }: PermitSignature,
+  /**
+   * The provider signs a permit for STAKE (`options` as for `permitToRegistry`) and stakes with
+   * it: Staked with the new total, and the tokens move in.
+   */
+  async function expectStakesWithPermit(
+    f: Awaited<ReturnType<typeof registeredWithTokensFixture>>,
+    options?: Parameters<typeof f.permitToRegistry>[2],
   ) {
-    const tx = await registry.connect(provider).stakeWithPermit(STAKE, deadline, v, r, s);
-    await expect(tx).to.emit(registry, "Staked").withArgs(provider.address, STAKE, STAKE);
-    await expectPulledWithPermit(connection, tx, token, provider, registry, STAKE);
+    const { deadline, v, r, s } = await f.permitToRegistry(f.provider, STAKE, options);
+    const tx = await f.registry.connect(f.provider).stakeWithPermit(STAKE, deadline, v, r, s);
+    await expect(tx).to.emit(f.registry, "Staked").withArgs(f.provider.address, STAKE, STAKE);
+    await expectPulledWithPermit(connection, tx, f.token, f.provider, f.registry, STAKE);
   }
 
   it("stakes in one transaction without a prior approval", async () => {
-    const { token, registry, provider, permitToRegistry } = await networkHelpers.loadFixture(
-      registeredWithTokensFixture,
-    );
-    const permit = await permitToRegistry(provider, STAKE);
-
-    await expectStakedWithPermit({ token, registry, provider }, permit);
-    expect(await registry.freeStakeOf(provider.address)).to.equal(STAKE);
+    const f = await networkHelpers.loadFixture(registeredWithTokensFixture);
+    await expectStakesWithPermit(f);
+    expect(await f.registry.freeStakeOf(f.provider.address)).to.equal(STAKE);
   });
 
   it("still stakes when a front-runner has already submitted the permit", async () => {
-    const { token, registry, provider, others, permitToRegistry } =
-      await networkHelpers.loadFixture(registeredWithTokensFixture);
-    const permit = await permitToRegistry(provider, STAKE, { submittedFirstBy: at(others, 0) });
-
-    await expectStakedWithPermit({ token, registry, provider }, permit);
-    expect(await registry.totalStaked()).to.equal(STAKE);
+    const f = await networkHelpers.loadFixture(registeredWithTokensFixture);
+    // The permit is copied from the mempool and submitted first.
+    await expectStakesWithPermit(f, { submittedFirstBy: at(f.others, 0) });
+    expect(await f.registry.totalStaked()).to.equal(STAKE);
   });
 
   it("reverts with the token's allowance error when the permit is invalid and nothing is approved", async () => {
