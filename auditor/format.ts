@@ -34,7 +34,9 @@ export function percent(decimal: string): string {
   return Number.isFinite(n) ? `${(n * 100).toFixed(2)}%` : decimal;
 }
 
+/** A bordered table, or "  none" when there are no rows. */
 export function table(head: string[], rows: (string | number)[][]): string {
+  if (rows.length === 0) return "  none";
   const t = new Table({ head, style: { head: [], border: [] } });
   for (const row of rows) t.push(row.map(String));
   return t.toString();

@@ -56,20 +56,18 @@ export function providerReport(p: ProviderDetails): string {
   );
   out.push(section(`Recent bids (${p.recentBids.length})`));
   out.push(
-    p.recentBids.length === 0
-      ? "  none"
-      : table(
-          ["Job", "Job status", "Price / task-replica", "Capacity", "Allotted", "Bid", "Placed"],
-          p.recentBids.map((b) => [
-            b.jobId,
-            b.jobStatus,
-            token(b.price),
-            b.capacity,
-            b.allotted,
-            b.status,
-            time(b.placedAt),
-          ]),
-        ),
+    table(
+      ["Job", "Job status", "Price / task-replica", "Capacity", "Allotted", "Bid", "Placed"],
+      p.recentBids.map((b) => [
+        b.jobId,
+        b.jobStatus,
+        token(b.price),
+        b.capacity,
+        b.allotted,
+        b.status,
+        time(b.placedAt),
+      ]),
+    ),
   );
   if (p.recentSlashes.length > 0) {
     out.push(section(`Recent slashes (${p.recentSlashes.length})`));
@@ -134,19 +132,17 @@ export function jobReport(j: JobDetails, reasons: readonly string[] = []): strin
   );
   out.push(section(`Bids (${j.bids.length})`));
   out.push(
-    j.bids.length === 0
-      ? "  none"
-      : table(
-          ["Provider", "Price / task-replica", "Capacity", "Allotted", "Status", "Placed"],
-          j.bids.map((b) => [
-            b.provider,
-            token(b.price),
-            b.capacity,
-            b.allotted,
-            b.releaseReason ? `${b.status} (${b.releaseReason})` : b.status,
-            time(b.placedAt),
-          ]),
-        ),
+    table(
+      ["Provider", "Price / task-replica", "Capacity", "Allotted", "Status", "Placed"],
+      j.bids.map((b) => [
+        b.provider,
+        token(b.price),
+        b.capacity,
+        b.allotted,
+        b.releaseReason ? `${b.status} (${b.releaseReason})` : b.status,
+        time(b.placedAt),
+      ]),
+    ),
   );
   out.push(section(`Winners (${j.winners.length})`));
   out.push(j.winners.length === 0 ? "  none" : j.winners.map((w) => `  ${w}`).join("\n"));
@@ -214,19 +210,17 @@ export function jobReport(j: JobDetails, reasons: readonly string[] = []): strin
   }
   out.push(section(`Token flows (${j.flows.length})`));
   out.push(
-    j.flows.length === 0
-      ? "  none"
-      : table(
-          ["Block", "Direction", "Kind", "Account", "Amount", "Tx"],
-          j.flows.map((f) => [
-            String(f.blockNumber),
-            f.direction,
-            f.kind,
-            f.account,
-            token(f.amount),
-            hex(f.transactionHash),
-          ]),
-        ),
+    table(
+      ["Block", "Direction", "Kind", "Account", "Amount", "Tx"],
+      j.flows.map((f) => [
+        String(f.blockNumber),
+        f.direction,
+        f.kind,
+        f.account,
+        token(f.amount),
+        hex(f.transactionHash),
+      ]),
+    ),
   );
   return out.join("\n");
 }
@@ -262,34 +256,32 @@ export function networkReport(stats: NetworkStats | null, days: NetworkDay[]): s
     );
   out.push(section(`Last ${days.length} day(s) with activity`));
   out.push(
-    days.length === 0
-      ? "  none"
-      : table(
-          [
-            "Day (UTC)",
-            "Jobs posted",
-            "Tasks",
-            "Bids",
-            "Finalized",
-            "Escrowed",
-            "Paid",
-            "Fees",
-            "Active providers",
-            "Slashes",
-          ],
-          days.map((d) => [
-            time(d.date).slice(0, 10),
-            d.jobsPosted,
-            String(d.tasksPosted),
-            d.bidsPlaced,
-            d.jobsFinalized,
-            token(d.volumeEscrowed),
-            token(d.volumePaid),
-            token(d.feesCollected),
-            d.activeProviders,
-            d.slashCount,
-          ]),
-        ),
+    table(
+      [
+        "Day (UTC)",
+        "Jobs posted",
+        "Tasks",
+        "Bids",
+        "Finalized",
+        "Escrowed",
+        "Paid",
+        "Fees",
+        "Active providers",
+        "Slashes",
+      ],
+      days.map((d) => [
+        time(d.date).slice(0, 10),
+        d.jobsPosted,
+        String(d.tasksPosted),
+        d.bidsPlaced,
+        d.jobsFinalized,
+        token(d.volumeEscrowed),
+        token(d.volumePaid),
+        token(d.feesCollected),
+        d.activeProviders,
+        d.slashCount,
+      ]),
+    ),
   );
   return out.join("\n");
 }

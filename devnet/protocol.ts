@@ -143,7 +143,22 @@ export function saltOf(connection: Connection, provider: string): string {
   return connection.ethers.keccak256(connection.ethers.toUtf8Bytes(`salt:${provider}`));
 }
 
-/** Commits every membership of `provider` with roots from `rootFor`. */
+/** The result root `provider` holds for each group it is assigned in `jobId`, by `variant`. */
+async function rootsOf(
+  connection: Connection,
+  p: Protocol,
+  jobId: bigint,
+  provider: HardhatEthersSigner,
+  variant: number,
+): Promise<{ groupId: bigint; root: string }[]> {
+  const assignments = await p.market.assignmentsOf(jobId, provider.address);
+  return assignments.map((a) => ({
+    groupId: a.groupId,
+    root: resultRoot(connection, jobId, a.groupId, variant),
+  }));
+}
+
+/** Commits every membership of `provider` with the roots of `variant` (0: the honest one). */
 export async function commitAll(
   connection: Connection,
   p: Protocol,
@@ -151,17 +166,10 @@ export async function commitAll(
   provider: HardhatEthersSigner,
   variant = 0,
 ) {
-  const assignments = await p.market.assignmentsOf(jobId, provider.address);
   const salt = saltOf(connection, provider.address);
   const commitments = await Promise.all(
-    assignments.map((a) =>
-      p.market.commitmentFor(
-        jobId,
-        a.groupId,
-        provider.address,
-        resultRoot(connection, jobId, a.groupId, variant),
-        salt,
-      ),
+    (await rootsOf(connection, p, jobId, provider, variant)).map(({ groupId, root }) =>
+      p.market.commitmentFor(jobId, groupId, provider.address, root, salt),
     ),
   );
   return p.market.connect(provider).commit(jobId, commitments);
@@ -174,8 +182,7 @@ export async function revealAll(
   provider: HardhatEthersSigner,
   variant = 0,
 ) {
-  const assignments = await p.market.assignmentsOf(jobId, provider.address);
-  const roots = assignments.map((a) => resultRoot(connection, jobId, a.groupId, variant));
+  const roots = (await rootsOf(connection, p, jobId, provider, variant)).map((r) => r.root);
   return p.market
     .connect(provider)
     .reveal(jobId, roots, saltOf(connection, provider.address), "bafybeiresults");
