@@ -11,6 +11,7 @@ import {
   equalBids,
   expectNotOwner,
   FEE_BPS,
+  feeOn,
   jobSpec,
   ONE,
   openJobWithBids,
@@ -27,7 +28,6 @@ import {
 const { connection, ethers, networkHelpers } = await contractsNetwork();
 
 const DAY = 24n * 3600n;
-const BPS = 10_000n;
 const MAX_FEE_BPS = 500n;
 const STAKE = SMALL_PROVIDER_STAKE;
 const STAKE_PER_TASK_REPLICA = 2n * ONE;
@@ -126,7 +126,7 @@ describe("JobMarket#setProtocolFee", () => {
     expect((await market.getJob(jobId + 1n)).feeBps).to.equal(MAX_FEE_BPS);
 
     await runToFinalized(p, jobId, [alice, bob, carol]);
-    const fee = (ONE * FEE_BPS) / BPS;
+    const fee = feeOn(ONE);
     const tx = await market.connect(alice).claim(jobId);
     await expect(tx)
       .to.emit(market, "Claimed")
@@ -161,7 +161,7 @@ describe("JobMarket#setTreasury", () => {
     const [newTreasury] = take(others, 1);
     await runToFinalized(p, jobId, [alice, bob, carol]);
     await market.connect(owner).setTreasury(newTreasury.address);
-    const fee = (ONE * FEE_BPS) / BPS;
+    const fee = feeOn(ONE);
 
     await expect(market.connect(alice).claim(jobId))
       .to.emit(market, "BalanceCredited")
@@ -284,7 +284,7 @@ describe("JobMarket#pause, #unpause", () => {
     await expect(market.finalize(jobId)).to.emit(market, "JobFinalized").withArgs(jobId, 0, 0);
     expect((await market.getJob(jobId)).status).to.equal(Status.Finalized);
 
-    const fee = (ONE * FEE_BPS) / BPS;
+    const fee = feeOn(ONE);
     for (const provider of [alice, bob, carol]) {
       const tx = await market.connect(provider).claim(jobId);
       await expect(tx)

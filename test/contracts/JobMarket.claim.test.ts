@@ -15,9 +15,11 @@ import {
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployWithProviders,
   FEE_BPS,
+  feeOn,
   groupsOf,
   honestRoots,
   ONE,
+  PRICE,
   placeBids,
   postJob,
   resultRoot,
@@ -28,10 +30,8 @@ import {
 
 const { connection, loadFixture } = await contractsNetwork();
 
-const PRICE = ONE / 2n;
 const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
 const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
-const BPS = 10_000n;
 
 /**
  * Awards a 1 task x 3 job to a, b, c at PRICE (d bids higher and loses), has them reveal the roots
@@ -131,7 +131,7 @@ describe("JobMarket#claim", () => {
   describe("payment", () => {
     it("pays the bid price for each task of its won groups minus the fee, and releases its stake", async () => {
       const { p, jobId, a } = await loadFixture(finalizedHonestFixture);
-      const fee = (PRICE * FEE_BPS) / BPS;
+      const fee = feeOn(PRICE);
       const providerBalance = await p.token.balanceOf(a.address);
       const marketBalance = await p.token.balanceOf(p.market);
       const escrow = (await p.market.getJob(jobId)).escrow;
@@ -162,7 +162,7 @@ describe("JobMarket#claim", () => {
       const { p, jobId, a } = await loadFixture(feeRaisedAfterPostingFixture);
       expect(await p.market.protocolFeeBps()).to.equal(500n);
       expect((await p.market.getJob(jobId)).feeBps).to.equal(FEE_BPS);
-      const fee = (PRICE * FEE_BPS) / BPS;
+      const fee = feeOn(PRICE);
       const before = await p.token.balanceOf(a.address);
       await expect(p.market.connect(a).claim(jobId))
         .to.emit(p.market, "Claimed")
@@ -184,9 +184,7 @@ describe("JobMarket#claim", () => {
       const { p, jobId, a, b, c } = await loadFixture(finalizedHonestFixture);
       for (const m of [a, b, c]) await p.market.connect(m).claim(jobId);
       expect((await p.market.getJob(jobId)).escrow).to.equal(0n);
-      expect(await p.market.claimableBalance(p.treasury.address)).to.equal(
-        3n * ((PRICE * FEE_BPS) / BPS),
-      );
+      expect(await p.market.claimableBalance(p.treasury.address)).to.equal(3n * feeOn(PRICE));
     });
   });
 
@@ -210,7 +208,7 @@ describe("JobMarket#claim", () => {
       const { allotted, price } = await p.market.getBid(jobId, cheater.address);
       const honestTasks = allotted - lieTasks;
       const payment = honestTasks * price;
-      const fee = (payment * FEE_BPS) / BPS;
+      const fee = feeOn(payment);
       const before = await p.token.balanceOf(cheater.address);
       const tx = p.market.connect(cheater).claim(jobId);
       await expect(tx)

@@ -14,6 +14,7 @@ import {
   honestRoots,
   ONE,
   openJobWithBids,
+  PRICE,
   resultRoot,
   Status,
   saltOf,
@@ -22,8 +23,6 @@ import {
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
-
-const PRICE = ONE / 2n;
 
 /** A 1 task x 3 job awarded to three providers; a fourth, pricier bid lost. */
 async function awardedOneTaskFixture() {

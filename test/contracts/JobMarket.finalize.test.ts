@@ -19,6 +19,7 @@ import {
   ONE,
   Outcome,
   openJobWithBids,
+  PRICE,
   type Protocol,
   passTime,
   resultRoot,
@@ -30,7 +31,6 @@ import {
 
 const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
 
-const PRICE = ONE / 2n;
 const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
 const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 
@@ -342,18 +342,15 @@ describe("JobMarket#finalize", () => {
       const lieTasks = at(groups, Number(lieGroup)).taskCount;
       const tx = p.market.finalize(jobId);
       for (const group of groups) {
-        const lying = group.groupId === lieGroup;
+        const root = resultRoot(connection, jobId, group.groupId);
+        // The lying group agrees without the cheater and refunds its pay; the others agree in full.
+        const [agreeing, lanes, refund] =
+          group.groupId === lieGroup
+            ? [2n, await lanesWithout(p, jobId, group.groupId, [cheater.address]), lieTasks * PRICE]
+            : [3n, 7n, 0n];
         await expect(tx)
           .to.emit(p.market, "GroupFinalized")
-          .withArgs(
-            jobId,
-            group.groupId,
-            Outcome.Agreed,
-            resultRoot(connection, jobId, group.groupId),
-            lying ? 2n : 3n,
-            lying ? await lanesWithout(p, jobId, group.groupId, [cheater.address]) : 7n,
-            lying ? lieTasks * PRICE : 0n,
-          );
+          .withArgs(jobId, group.groupId, Outcome.Agreed, root, agreeing, lanes, refund);
       }
       await expect(tx)
         .to.emit(p.market, "ProviderSlashed")

@@ -15,7 +15,7 @@ import {
   DEFAULT_PROVIDER_STAKE,
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployWithProviders,
-  FEE_BPS,
+  feeOn,
   jobSpec,
   marketLiabilities,
   ONE,
@@ -34,9 +34,7 @@ const { connection, loadFixture } = await contractsNetwork();
 const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
 const FULL_STAKE = DEFAULT_PROVIDER_STAKE;
 const REQUESTER_FUNDS = 1_000_000n * ONE; // deployProtocol's transfer to the requester
-const BPS = 10_000n;
 const tenth = (n: bigint) => (n * ONE) / 10n;
-const feeOn = (payment: bigint) => (payment * FEE_BPS) / BPS;
 
 async function threeProviderFixture() {
   return deployWithProviders(connection, 3);

@@ -17,8 +17,10 @@ import {
   contractsNetwork,
   defined,
   FEE_BPS,
+  feeOn,
   jobSpec,
   ONE,
+  PRICE,
   type Protocol,
   registerProviders,
   revealAll,
@@ -28,9 +30,7 @@ import {
 
 const { connection, ethers, loadFixture } = await contractsNetwork();
 
-const PRICE = ONE / 2n;
 const STAKE = 2n * ONE;
-const BPS = 10_000n;
 const Reentry = { None: 0n, Withdraw: 1n, Claim: 2n, Finalize: 3n };
 
 /** The protocol deployed on ReentrantToken instead of CONUN. */
@@ -156,7 +156,7 @@ describe("JobMarket re-entrancy", () => {
 
     it("pays a claim exactly once when the token swallows the rejected re-entry", async () => {
       const { p, token, jobId, a } = await loadFixture(finalizedFixture);
-      const fee = (PRICE * FEE_BPS) / BPS;
+      const fee = feeOn(PRICE);
       const balance = await token.balanceOf(a.address);
       const marketBalance = await token.balanceOf(p.market);
       await token.arm(p.market, Reentry.Claim, jobId, true);

@@ -11,8 +11,8 @@ import {
   defined,
   equalBids,
   honestRoots,
-  ONE,
   openJobWithBids,
+  PRICE,
   passTime,
   RESULTS_CID,
   resultRoot,
@@ -23,8 +23,6 @@ import {
 } from "./support/index.ts";
 
 const { connection, ethers, networkHelpers, loadFixture } = await contractsNetwork();
-
-const PRICE = ONE / 2n;
 
 /** A 1 task x 3 job awarded to a, b and c; nobody has committed yet. */
 async function awardedOneTaskFixture() {
@@ -64,7 +62,9 @@ async function awardedTenTaskFixture() {
 
 /** An open job, before bidding closes. */
 async function openJobFixture() {
-  const { p, providers, jobId } = await openJobWithBids(connection, { bids: equalBids(3, PRICE) });
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    bids: equalBids(3, PRICE),
+  });
   return { p, jobId, a: at(providers, 0) };
 }
 

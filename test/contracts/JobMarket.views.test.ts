@@ -13,6 +13,7 @@ import {
   minedAt,
   ONE,
   Outcome,
+  PRICE,
   placeBids,
   postJob,
   resultRoot,
@@ -21,7 +22,6 @@ import {
 
 const { connection, ethers, loadFixture } = await contractsNetwork();
 
-const PRICE = ONE / 2n;
 const TASKS = 10n;
 
 /** A 10 task x 3 job with four bids (capacities 10, 8, 7, 5), still open. */

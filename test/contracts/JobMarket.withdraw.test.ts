@@ -5,16 +5,15 @@ import {
   contractsNetwork,
   DEFAULT_STAKE_PER_TASK_REPLICA,
   deployProtocol,
-  FEE_BPS,
+  feeOn,
   ONE,
+  PRICE,
   postJob,
 } from "./support/index.ts";
 
 const { connection, loadFixture } = await contractsNetwork();
 
-const PRICE = ONE / 2n;
 const STAKE = DEFAULT_STAKE_PER_TASK_REPLICA;
-const BPS = 10_000n;
 
 /** A 1 task x 3 job awarded at PRICE (below the max price of ONE): the requester is owed 1.5. */
 async function awardedFixture() {
@@ -29,7 +28,7 @@ async function treasuryCreditedFixture() {
   await commitThenReveal(connection, p, jobId, [a, b, c], [0, 0, 1]);
   await p.market.finalize(jobId);
   for (const m of [a, b, c]) await p.market.connect(m).claim(jobId);
-  const fees = 2n * ((PRICE * FEE_BPS) / BPS);
+  const fees = 2n * feeOn(PRICE);
   return { ...f, treasuryOwed: STAKE + fees };
 }
 

@@ -6,6 +6,7 @@ import {
   commitAll,
   DEFAULT_PROVIDER_STAKE,
   deployProtocol,
+  FEE_BPS,
   ONE,
   postJob,
   registerProviders,
@@ -13,6 +14,14 @@ import {
 } from "../../../devnet/protocol.ts";
 import type { IJobMarket } from "../../../types/ethers-contracts/JobMarket.js";
 import { placeBids } from "../../helpers/market.ts";
+
+/** The price most settlement tests bid: half of `jobSpec()`'s max price, so the award refunds the rest. */
+export const PRICE = ONE / 2n;
+
+/** The protocol fee on `payment` at `feeBps` (FEE_BPS unless told), rounded down as the market does. */
+export function feeOn(payment: bigint, feeBps: bigint = FEE_BPS): bigint {
+  return (payment * feeBps) / 10_000n;
+}
 
 /** A provider stake small enough that a test can follow it down to the last CONUN. */
 export const SMALL_PROVIDER_STAKE = 100n * ONE;
