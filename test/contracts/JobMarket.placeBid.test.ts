@@ -3,12 +3,10 @@ import type { Result } from "ethers";
 import {
   at,
   contractsNetwork,
-  deployProtocol,
   ONE,
   openJobWithBids,
   passTime,
   postJob,
-  registerProviders,
   SMALL_PROVIDER_STAKE,
   STAKE_PER_TASK_REPLICA,
   Status,
@@ -48,12 +46,11 @@ const MAX_BIDS = 64;
  * are sent concurrently to keep the fixture quick.
  */
 async function fullJobFixture() {
-  const p = await deployProtocol(connection);
-  const jobId = await postJob(p, {
-    taskCount: 1,
-    replication: 1,
-    quorum: 1,
-    stakePerTaskReplica: 0,
+  // The one registered provider is the latecomer: it finds the job full.
+  const { p, providers, jobId } = await openJobWithBids(connection, {
+    providers: 1,
+    stake: STAKE,
+    spec: { taskCount: 1, replication: 1, quorum: 1, stakePerTaskReplica: 0 },
   });
   const wallets = Array.from({ length: MAX_BIDS }, () =>
     ethers.Wallet.createRandom().connect(ethers.provider),
@@ -66,9 +63,7 @@ async function fullJobFixture() {
   await Promise.all(
     wallets.map(async (w) => (await p.market.connect(w).placeBid(jobId, ONE, 1)).wait()),
   );
-  const latecomer = at(p.providers, 0);
-  await registerProviders(p, [latecomer], STAKE);
-  return { ...p, jobId, wallets, latecomer };
+  return { ...p, jobId, wallets, latecomer: at(providers, 0) };
 }
 
 describe("JobMarket#placeBid", () => {
