@@ -32,6 +32,28 @@ async function deployModule(parameters: DeploymentParameters | string) {
   return { token, registry, market, assignment: deployed.assignment };
 }
 
+type Deployed = Awaited<ReturnType<typeof deployModule>>;
+
+/** Asserts that the token's whole supply, `supply`, sits with `holder`. */
+async function expectWholeSupplyWith(
+  token: Deployed["token"],
+  holder: { address: string },
+  supply: bigint,
+) {
+  expect(await token.totalSupply()).to.equal(supply);
+  expect(await token.balanceOf(holder.address)).to.equal(supply);
+}
+
+/** Asserts the registry's unstake cooldown and the market's fee and treasury. */
+async function expectSettings(
+  { registry, market }: Pick<Deployed, "registry" | "market">,
+  expected: { cooldown: bigint; feeBps: bigint; treasury: { address: string } },
+) {
+  expect(await registry.unstakeCooldown()).to.equal(expected.cooldown);
+  expect(await market.protocolFeeBps()).to.equal(expected.feeBps);
+  expect(await market.treasury()).to.equal(expected.treasury.address);
+}
+
 describe("Ignition module Conun", () => {
   async function defaultDeploymentFixture() {
     const deployer = at(await ethers.getSigners(), 0);
@@ -57,8 +79,7 @@ describe("Ignition module Conun", () => {
   describe("with default parameters", () => {
     it("mints 1e9 CONUN to the deployer", async () => {
       const { token, deployer } = await networkHelpers.loadFixture(defaultDeploymentFixture);
-      expect(await token.totalSupply()).to.equal(1_000_000_000n * ONE);
-      expect(await token.balanceOf(deployer.address)).to.equal(1_000_000_000n * ONE);
+      await expectWholeSupplyWith(token, deployer, 1_000_000_000n * ONE);
     });
 
     it("connects the registry to the market, once and for good", async () => {
@@ -82,9 +103,10 @@ describe("Ignition module Conun", () => {
     it("sets a 28-day cooldown, a 1% fee, and the deployer as treasury and owner", async () => {
       const { registry, market, deployer } =
         await networkHelpers.loadFixture(defaultDeploymentFixture);
-      expect(await registry.unstakeCooldown()).to.equal(28n * DAY);
-      expect(await market.protocolFeeBps()).to.equal(100n);
-      expect(await market.treasury()).to.equal(deployer.address);
+      await expectSettings(
+        { registry, market },
+        { cooldown: 28n * DAY, feeBps: 100n, treasury: deployer },
+      );
       expect(await market.owner()).to.equal(deployer.address);
       expect(await registry.owner()).to.equal(deployer.address);
     });
@@ -100,16 +122,13 @@ describe("Ignition module Conun", () => {
   describe("with custom parameters", () => {
     it("mints the chosen supply to the chosen holder", async () => {
       const { token, holder } = await networkHelpers.loadFixture(customDeploymentFixture);
-      expect(await token.totalSupply()).to.equal(5_000_000n * ONE);
-      expect(await token.balanceOf(holder.address)).to.equal(5_000_000n * ONE);
+      await expectWholeSupplyWith(token, holder, 5_000_000n * ONE);
     });
 
     it("applies the cooldown, the fee and the treasury", async () => {
       const { registry, market, treasury } =
         await networkHelpers.loadFixture(customDeploymentFixture);
-      expect(await registry.unstakeCooldown()).to.equal(30n * DAY);
-      expect(await market.protocolFeeBps()).to.equal(250n);
-      expect(await market.treasury()).to.equal(treasury.address);
+      await expectSettings({ registry, market }, { cooldown: 30n * DAY, feeBps: 250n, treasury });
     });
 
     it("runs a job end to end, paying the fee to the configured treasury", async () => {
