@@ -2,14 +2,10 @@
 // code, stderr tail, reason — the way sdk/results does: through a real gateway, escaped and
 // bounded, dropped when malformed, absent in older bundles, and flagged for failed, non-zero or
 // empty-output tasks.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { gatewaySource } from "../../app/src/lib/gateway.ts";
-import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
-import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
-import { silentLogger } from "../../sdk/logger.ts";
 import type { JobDetails } from "../../sdk/queries/jobs.ts";
 import {
   describeOutcome,
@@ -18,34 +14,22 @@ import {
   writeBundle,
 } from "../../sdk/results/index.ts";
 import { controlCharacters } from "../helpers/text.ts";
+import { useGatewayWorkspace } from "./gateway-workspace.ts";
 
 const PROVIDER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
 describe("verifyJobResults#task outcome", () => {
-  let work: string;
-  let store: ContentStore;
-  let gateway: ContentGateway;
-
-  beforeEach(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "conun-verify-outcome-"));
-    store = await openContentStore({ kind: "local", dir: path.join(work, "store") });
-    gateway = await startContentGateway({ store, log: silentLogger });
-  });
-  afterEach(async () => {
-    await gateway.close();
-    await store.close();
-    await rm(work, { recursive: true, force: true });
-  });
+  const ws = useGatewayWorkspace("conun-verify-outcome-");
 
   /** Task 0 failed with stderr, task 1 succeeded with one empty file, task 2 with real output. */
   async function bundle(edit?: (results: Record<string, unknown>) => void) {
-    const empty = path.join(work, "empty");
-    const full = path.join(work, "full");
+    const empty = path.join(ws.work, "empty");
+    const full = path.join(ws.work, "full");
     await mkdir(empty);
     await mkdir(full);
     await writeFile(path.join(empty, "result.txt"), "");
     await writeFile(path.join(full, "result.txt"), "42\n");
-    const dir = path.join(work, "bundle");
+    const dir = path.join(ws.work, "bundle");
     const { root } = await writeBundle({
       bundleDir: dir,
       jobId: 1,
@@ -64,7 +48,7 @@ describe("verifyJobResults#task outcome", () => {
       await rm(file);
       await writeFile(file, JSON.stringify(results));
     }
-    const cid = await store.addDirectory(dir);
+    const cid = await ws.store.addDirectory(dir);
     const job = {
       groups: [
         {
@@ -82,7 +66,7 @@ describe("verifyJobResults#task outcome", () => {
 
   it("reads the outcome as the CLI does and flags the failed and the empty task", async () => {
     const { dir, job } = await bundle();
-    const check = await verifyJobResults(gatewaySource(gateway.url), job);
+    const check = await verifyJobResults(gatewaySource(ws.gateway.url), job);
     expect(check.ok).to.equal(true);
     const tasks = check.groups[0]?.tasks ?? [];
     const cli = (await readBundle(dir)).tasks;
@@ -111,7 +95,7 @@ describe("verifyJobResults#task outcome", () => {
         delete task.reason;
       }
     });
-    const check = await verifyJobResults(gatewaySource(gateway.url), job);
+    const check = await verifyJobResults(gatewaySource(ws.gateway.url), job);
     expect(check.ok).to.equal(true);
     expect(check.groups[0]?.tasks.map((t) => t.outcome)).to.deep.equal([{}, {}, {}]);
   });
@@ -124,7 +108,7 @@ describe("verifyJobResults#task outcome", () => {
       first.exitCode = "127";
       second.reason = { html: "<script>" };
     });
-    const check = await verifyJobResults(gatewaySource(gateway.url), job);
+    const check = await verifyJobResults(gatewaySource(ws.gateway.url), job);
     expect(check.ok).to.equal(true);
     const [first, second] = check.groups[0]?.tasks ?? [];
     expect(first?.outcome.exitCode).to.equal(undefined);

@@ -1,13 +1,9 @@
 // The dApp's results check (sdk/results/job.ts over app/src/lib/gateway.ts) run in Node against a real gateway: it must
 // agree with sdk/results (the CLI's rules) on hashes, layouts and verdicts.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { gatewaySource } from "../../app/src/lib/gateway.ts";
-import { type ContentGateway, startContentGateway } from "../../sdk/content/gateway.ts";
-import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
-import { silentLogger } from "../../sdk/logger.ts";
 import type { JobDetails } from "../../sdk/queries/jobs.ts";
 import {
   groupBundlePath,
@@ -16,28 +12,15 @@ import {
   verifyJobResults,
   writeBundle,
 } from "../../sdk/results/index.ts";
+import { useGatewayWorkspace } from "./gateway-workspace.ts";
 
 const PROVIDER = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
 
 describe("verifyJobResults", () => {
-  let work: string;
-  let store: ContentStore;
-  let gateway: ContentGateway;
-
-  beforeEach(async () => {
-    work = await mkdtemp(path.join(tmpdir(), "conun-verify-test-"));
-    store = await openContentStore({ kind: "local", dir: path.join(work, "store") });
-    gateway = await startContentGateway({ store, log: silentLogger });
-  });
-
-  afterEach(async () => {
-    await gateway.close();
-    await store.close();
-    await rm(work, { recursive: true, force: true });
-  });
+  const ws = useGatewayWorkspace("conun-verify-test-");
 
   async function output(name: string, files: Record<string, string>): Promise<string> {
-    const dir = path.join(work, name);
+    const dir = path.join(ws.work, name);
     for (const [file, text] of Object.entries(files)) {
       await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
       await writeFile(path.join(dir, file), text);
@@ -47,7 +30,7 @@ describe("verifyJobResults", () => {
 
   /** A provider's revealed directory holding groups 0 (tasks 0–1) and 1 (task 2, failed). */
   async function twoGroupReveal(name: string, tamper = false) {
-    const revealed = path.join(work, name);
+    const revealed = path.join(ws.work, name);
     const g0 = await writeBundle({
       bundleDir: groupBundlePath(revealed, 0, 2),
       jobId: 1,
@@ -78,7 +61,7 @@ describe("verifyJobResults", () => {
         path.join(groupBundlePath(revealed, 0, 2), "tasks", "1", "b", "c.txt"),
         "ONE\n",
       );
-    return { cid: await store.addDirectory(revealed), roots: [g0.root, g1.root] };
+    return { cid: await ws.store.addDirectory(revealed), roots: [g0.root, g1.root] };
   }
 
   function job(
@@ -110,7 +93,7 @@ describe("verifyJobResults", () => {
   it("verifies every task of a provider holding two groups, including a failed task's sentinel", async () => {
     const { cid, roots } = await twoGroupReveal("good");
     const check = await verifyJobResults(
-      gatewaySource(gateway.url),
+      gatewaySource(ws.gateway.url),
       job([
         { root: roots[0] as string, cids: [cid], taskStart: 0, taskCount: 2 },
         { root: roots[1] as string, cids: [cid], taskStart: 2, taskCount: 1 },
@@ -132,7 +115,7 @@ describe("verifyJobResults", () => {
   it("reports a file that differs from its claim as an output mismatch", async () => {
     const { cid, roots } = await twoGroupReveal("bad", true);
     const check = await verifyJobResults(
-      gatewaySource(gateway.url),
+      gatewaySource(ws.gateway.url),
       job([{ root: roots[0] as string, cids: [cid], taskStart: 0, taskCount: 2 }]),
     );
     expect(check.ok).to.equal(false);
@@ -147,7 +130,7 @@ describe("verifyJobResults", () => {
     const good = await twoGroupReveal("good");
     expect(bad.roots[0]).to.equal(good.roots[0]);
     const check = await verifyJobResults(
-      gatewaySource(gateway.url),
+      gatewaySource(ws.gateway.url),
       job([
         { root: good.roots[0] as string, cids: [bad.cid, good.cid], taskStart: 0, taskCount: 2 },
       ]),
@@ -159,7 +142,7 @@ describe("verifyJobResults", () => {
   it("refuses a bundle whose claims are not under the on-chain root", async () => {
     const { cid } = await twoGroupReveal("other");
     const check = await verifyJobResults(
-      gatewaySource(gateway.url),
+      gatewaySource(ws.gateway.url),
       job([{ root: `0x${"11".repeat(32)}`, cids: [cid], taskStart: 0, taskCount: 2 }]),
     );
     expect(check.ok).to.equal(false);
