@@ -9,12 +9,20 @@ import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
 import { network } from "hardhat";
-import { type Connection, deployProtocol, ONE, type Protocol } from "../../devnet/protocol.ts";
+import {
+  type Connection,
+  deployProtocol,
+  ONE,
+  type Protocol,
+  saltOf,
+} from "../../devnet/protocol.ts";
 import { connectRequester, type RequesterContext } from "../../requester/context.ts";
+import { postJob } from "../../requester/post.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import { ConunError } from "../../sdk/errors.ts";
 import { type Deployment, deploymentFromAddresses } from "../../sdk/protocol/deployments.ts";
+import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
 
 export interface RequesterFixture {
   connection: Connection;
@@ -128,4 +136,61 @@ export async function expectConunError(
     return error as ConunError;
   }
   throw new Error(`expected an error with code ${code}`);
+}
+
+/**
+ * Posts `manifest` (the default source manifest unless given) through the requester library,
+ * has `providers` bid ONE per slot with `capacity(i)` slots each (2 unless given), and closes
+ * bidding once its deadline has passed: the job is assigned and ready to commit.
+ */
+export async function postAndAward(
+  f: RequesterFixture,
+  providers: HardhatEthersSigner[],
+  {
+    manifest = sourceManifest(),
+    capacity = () => 2,
+  }: { manifest?: Record<string, unknown>; capacity?: (i: number) => number } = {},
+): Promise<{ jobId: bigint; manifestText: string }> {
+  const { jobId, manifestText } = await postJob(f.ctx, { manifest, baseDir: f.dir });
+  await placeBids(
+    f.p,
+    jobId,
+    providers.map((provider, i) => ({ provider, price: ONE, capacity: capacity(i) })),
+  );
+  await closeBiddingAfterDeadline(f.connection, f.p, jobId);
+  return { jobId, manifestText };
+}
+
+/** What one provider commits to and reveals: a root per group it holds, and its results CID. */
+export interface ProviderReveal {
+  provider: HardhatEthersSigner;
+  groupIds: (bigint | number)[];
+  roots: string[];
+  cid: string;
+}
+
+/**
+ * Has each provider commit its roots (with its devnet salt), then each reveal them with its CID,
+ * in the given order, and finalizes the job.
+ */
+export async function commitRevealFinalize(
+  f: RequesterFixture,
+  jobId: bigint,
+  reveals: ProviderReveal[],
+): Promise<void> {
+  for (const { provider, groupIds, roots } of reveals) {
+    const salt = saltOf(f.connection, provider.address);
+    const commitments = await Promise.all(
+      groupIds.map((groupId, j) =>
+        f.p.market.commitmentFor(jobId, groupId, provider.address, roots[j] as string, salt),
+      ),
+    );
+    await f.p.market.connect(provider).commit(jobId, commitments);
+  }
+  for (const { provider, roots, cid } of reveals) {
+    await f.p.market
+      .connect(provider)
+      .reveal(jobId, roots, saltOf(f.connection, provider.address), cid);
+  }
+  await f.p.market.finalize(jobId);
 }

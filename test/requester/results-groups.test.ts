@@ -7,8 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
-import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
-import { postJob } from "../../requester/post.ts";
+import { registerProviders } from "../../devnet/protocol.ts";
 import { fetchResults } from "../../requester/results.ts";
 import type { ConunError } from "../../sdk/errors.ts";
 import {
@@ -17,8 +16,13 @@ import {
   verifyBundle,
   writeBundle,
 } from "../../sdk/results/index.ts";
-import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
+import {
+  commitRevealFinalize,
+  freshRequesterFixture,
+  type ProviderReveal,
+  postAndAward,
+  type RequesterFixture,
+} from "./fixtures.ts";
 
 describe("fetchResults (providers holding several replica groups)", () => {
   let f: RequesterFixture;
@@ -44,15 +48,9 @@ describe("fetchResults (providers holding several replica groups)", () => {
    * reveals in `providers` order, and finalizes. Returns the job and who holds which groups.
    */
   async function runJob(behaviours: Behaviour[]) {
-    const { jobId } = await postJob(f.ctx, { manifest: sourceManifest(), baseDir: f.dir });
-    await placeBids(
-      f.p,
-      jobId,
-      providers.map((provider, i) => ({ provider, price: ONE, capacity: i < 2 ? 2 : 1 })),
-    );
-    await closeBiddingAfterDeadline(f.connection, f.p, jobId);
+    const { jobId } = await postAndAward(f, providers, { capacity: (i) => (i < 2 ? 2 : 1) });
     const work = await mkdtemp(path.join(f.dir, "work-"));
-    const reveals: { provider: HardhatEthersSigner; roots: string[]; cid: string }[] = [];
+    const reveals: ProviderReveal[] = [];
     const groupsHeld = new Map<string, number[]>();
     for (const [i, provider] of providers.entries()) {
       const behaviour = behaviours[i] ?? { text: "honest" };
@@ -86,21 +84,9 @@ describe("fetchResults (providers holding several replica groups)", () => {
         roots.push(root);
       }
       const cid = await f.store.addDirectory(revealed);
-      const salt = saltOf(f.connection, provider.address);
-      const commitments = await Promise.all(
-        assignments.map((a, j) =>
-          f.p.market.commitmentFor(jobId, a.groupId, provider.address, roots[j] as string, salt),
-        ),
-      );
-      await f.p.market.connect(provider).commit(jobId, commitments);
-      reveals.push({ provider, roots, cid });
+      reveals.push({ provider, groupIds: assignments.map((a) => a.groupId), roots, cid });
     }
-    for (const { provider, roots, cid } of reveals) {
-      await f.p.market
-        .connect(provider)
-        .reveal(jobId, roots, saltOf(f.connection, provider.address), cid);
-    }
-    await f.p.market.finalize(jobId);
+    await commitRevealFinalize(f, jobId, reveals);
     return { jobId, groupsHeld, reveals };
   }
 

@@ -15,8 +15,7 @@ import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { busyboxImage, type TestImage } from "../../devnet/images.ts";
-import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
-import { postJob } from "../../requester/post.ts";
+import { registerProviders } from "../../devnet/protocol.ts";
 import { fetchResults, formatResultsReport } from "../../requester/results.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import { type Manifest, parseManifest } from "../../sdk/manifest/index.ts";
@@ -24,9 +23,15 @@ import { Semaphore, type WorkerContext } from "../../worker/src/context.ts";
 import { connectDocker } from "../../worker/src/execution/index.ts";
 import { executeJob } from "../../worker/src/jobs/execute.ts";
 import { createMetrics } from "../../worker/src/metrics/metrics.ts";
-import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
 import { controlCharacters } from "../helpers/text.ts";
-import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
+import {
+  commitRevealFinalize,
+  freshRequesterFixture,
+  type ProviderReveal,
+  postAndAward,
+  type RequesterFixture,
+  sourceManifest,
+} from "./fixtures.ts";
 
 /** Any valid CID: the image is already present under its ID, so no worker fetches it. */
 const IMAGE_CID = "bafybeiht6dtwk3les7vqm6ibpvz6qpohidvlshsfyr7l5mpysdw2vmbbhe";
@@ -81,15 +86,9 @@ describe("conun:results shows how tasks ended", function () {
       tasks: { count: SCRIPTS.length, args: SCRIPTS.map((script) => [script]) },
       resources: { cpuMillicores: 500, memoryMiB: 64, timeoutSeconds: 30 },
     });
-    const { jobId, manifestText } = await postJob(f.ctx, { manifest: source, baseDir: f.dir });
+    const { jobId, manifestText } = await postAndAward(f, providers, { manifest: source });
     const manifest: Manifest = parseManifest(manifestText);
-    await placeBids(
-      f.p,
-      jobId,
-      providers.map((provider) => ({ provider, price: ONE, capacity: 2 })),
-    );
-    await closeBiddingAfterDeadline(f.connection, f.p, jobId);
-    const reveals: { provider: HardhatEthersSigner; root: string; cid: string }[] = [];
+    const reveals: ProviderReveal[] = [];
     for (const [i, provider] of providers.entries()) {
       const assignments = await f.p.market.assignmentsOf(jobId, provider.address);
       const memberships = assignments.map((a) => ({
@@ -107,28 +106,14 @@ describe("conun:results shows how tasks ended", function () {
         hostileCid !== undefined && i === 2
           ? keccak256(roots[0]?.root as string)
           : (roots[0]?.root as string);
-      const salt = saltOf(f.connection, provider.address);
-      const groupId = roots[0]?.groupId as number;
-      const commitment = await f.p.market.commitmentFor(
-        jobId,
-        groupId,
-        provider.address,
-        root,
-        salt,
-      );
-      await f.p.market.connect(provider).commit(jobId, [commitment]);
       reveals.push({
         provider,
-        root,
+        groupIds: [roots[0]?.groupId as number],
+        roots: [root],
         cid: hostileCid !== undefined && i < 2 ? hostileCid : resultsCid,
       });
     }
-    for (const { provider, root, cid } of reveals) {
-      await f.p.market
-        .connect(provider)
-        .reveal(jobId, [root], saltOf(f.connection, provider.address), cid);
-    }
-    await f.p.market.finalize(jobId);
+    await commitRevealFinalize(f, jobId, reveals);
     return jobId;
   }
 

@@ -2,13 +2,19 @@ import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
-import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
+import { registerProviders } from "../../devnet/protocol.ts";
 import { postJob } from "../../requester/post.ts";
 import { fetchResults } from "../../requester/results.ts";
 import type { ConunError } from "../../sdk/errors.ts";
 import { writeBundle } from "../../sdk/results/index.ts";
-import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
+import {
+  commitRevealFinalize,
+  freshRequesterFixture,
+  type ProviderReveal,
+  postAndAward,
+  type RequesterFixture,
+  sourceManifest,
+} from "./fixtures.ts";
 
 /** What one provider reports: the text each task "computed", and whether its bundle lies. */
 interface Report {
@@ -32,15 +38,9 @@ describe("fetchResults", () => {
 
   /** Posts a 2-task job, lets the three providers run it with `reports`, and finalizes it. */
   async function runJob(reports: Report[]): Promise<bigint> {
-    const { jobId } = await postJob(f.ctx, { manifest: sourceManifest(), baseDir: f.dir });
-    await placeBids(
-      f.p,
-      jobId,
-      providers.map((provider) => ({ provider, price: ONE, capacity: 2 })),
-    );
-    await closeBiddingAfterDeadline(f.connection, f.p, jobId);
+    const { jobId } = await postAndAward(f, providers);
     const work = await mkdtemp(path.join(f.dir, "work-"));
-    const reveals: { provider: HardhatEthersSigner; root: string; cid: string }[] = [];
+    const reveals: ProviderReveal[] = [];
     for (const [i, provider] of providers.entries()) {
       const report = reports[i] ?? { text: "honest" };
       const [assignment] = await f.p.market.assignmentsOf(jobId, provider.address);
@@ -66,23 +66,9 @@ describe("fetchResults", () => {
       });
       if (report.tamper) await writeFile(path.join(bundleDir, "tasks/0/result.txt"), "forged\n");
       const cid = await f.store.addDirectory(bundleDir);
-      const salt = saltOf(f.connection, provider.address);
-      const commitment = await f.p.market.commitmentFor(
-        jobId,
-        assignment.groupId,
-        provider.address,
-        root,
-        salt,
-      );
-      await f.p.market.connect(provider).commit(jobId, [commitment]);
-      reveals.push({ provider, root, cid });
+      reveals.push({ provider, groupIds: [assignment.groupId], roots: [root], cid });
     }
-    for (const { provider, root, cid } of reveals) {
-      await f.p.market
-        .connect(provider)
-        .reveal(jobId, [root], saltOf(f.connection, provider.address), cid);
-    }
-    await f.p.market.finalize(jobId);
+    await commitRevealFinalize(f, jobId, reveals);
     return jobId;
   }
 

@@ -3,8 +3,12 @@ import { commitAll, ONE, registerProviders, revealAll } from "../../devnet/proto
 import { postJob } from "../../requester/post.ts";
 import { createProgressPrinter } from "../../requester/render.ts";
 import { paidProviders, type WatchEvent, watchJob } from "../../requester/watch.ts";
-import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
-import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
+import {
+  freshRequesterFixture,
+  postAndAward,
+  type RequesterFixture,
+  sourceManifest,
+} from "./fixtures.ts";
 
 describe("watchJob", () => {
   let f: RequesterFixture;
@@ -17,13 +21,7 @@ describe("watchJob", () => {
   it("follows a job from bids to finalization, naming the slashed cheater", async () => {
     const providers = f.p.providers.slice(0, 3);
     await registerProviders(f.p, providers);
-    const { jobId } = await postJob(f.ctx, { manifest: sourceManifest(), baseDir: f.dir });
-    await placeBids(
-      f.p,
-      jobId,
-      providers.map((provider) => ({ provider, price: ONE, capacity: 2 })),
-    );
-    await closeBiddingAfterDeadline(f.connection, f.p, jobId);
+    const { jobId } = await postAndAward(f, providers);
     const [a, b, cheat] = providers;
     if (a === undefined || b === undefined || cheat === undefined) throw new Error("providers");
     await commitAll(f.connection, f.p, jobId, a);
