@@ -22,7 +22,7 @@ import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
 import { ConunError } from "../../sdk/errors.ts";
 import { type Deployment, deploymentFromAddresses } from "../../sdk/protocol/deployments.ts";
-import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
+import { closeBiddingAfterDeadline, commitRoots, placeBids } from "../helpers/market.ts";
 
 export interface RequesterFixture {
   connection: Connection;
@@ -161,31 +161,24 @@ export async function postAndAward(
   return { jobId, manifestText };
 }
 
-/** What one provider commits to and reveals: a root per group it holds, and its results CID. */
+/** What one provider commits to and reveals: a root per group it holds (`assignmentsOf` order), and its results CID. */
 export interface ProviderReveal {
   provider: HardhatEthersSigner;
-  groupIds: (bigint | number)[];
   roots: string[];
   cid: string;
 }
 
 /**
- * Has each provider commit its roots (with its devnet salt), then each reveal them with its CID,
- * in the given order, and finalizes the job.
+ * Has each provider commit its roots (commitRoots, with its devnet salt), then each reveal them
+ * with its own CID, in the given order, and finalizes the job.
  */
 export async function commitRevealFinalize(
   f: RequesterFixture,
   jobId: bigint,
   reveals: ProviderReveal[],
 ): Promise<void> {
-  for (const { provider, groupIds, roots } of reveals) {
-    const salt = saltOf(f.connection, provider.address);
-    const commitments = await Promise.all(
-      groupIds.map((groupId, j) =>
-        f.p.market.commitmentFor(jobId, groupId, provider.address, roots[j] as string, salt),
-      ),
-    );
-    await f.p.market.connect(provider).commit(jobId, commitments);
+  for (const { provider, roots } of reveals) {
+    await commitRoots(f.connection, f.p, jobId, provider, roots);
   }
   for (const { provider, roots, cid } of reveals) {
     await f.p.market

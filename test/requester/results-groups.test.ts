@@ -84,7 +84,7 @@ describe("fetchResults (providers holding several replica groups)", () => {
         roots.push(root);
       }
       const cid = await f.store.addDirectory(revealed);
-      reveals.push({ provider, groupIds: assignments.map((a) => a.groupId), roots, cid });
+      reveals.push({ provider, roots, cid });
     }
     await commitRevealFinalize(f, jobId, reveals);
     return { jobId, groupsHeld, reveals };

@@ -108,7 +108,6 @@ describe("conun:results shows how tasks ended", function () {
           : (roots[0]?.root as string);
       reveals.push({
         provider,
-        groupIds: [roots[0]?.groupId as number],
         roots: [root],
         cid: hostileCid !== undefined && i < 2 ? hostileCid : resultsCid,
       });

@@ -66,7 +66,7 @@ describe("fetchResults", () => {
       });
       if (report.tamper) await writeFile(path.join(bundleDir, "tasks/0/result.txt"), "forged\n");
       const cid = await f.store.addDirectory(bundleDir);
-      reveals.push({ provider, groupIds: [assignment.groupId], roots: [root], cid });
+      reveals.push({ provider, roots: [root], cid });
     }
     await commitRevealFinalize(f, jobId, reveals);
     return jobId;
