@@ -18,37 +18,33 @@ describe("conun:* Hardhat tasks", () => {
     }
   });
 
-  it("prints a one-line error naming the fix and exits 1 when CONUN is not deployed", async () => {
+  /** Runs a task that must fail: returns what it printed to stderr, after checking it set exit code 1. */
+  async function runFailingTask(id: string, args: Record<string, unknown>): Promise<string[]> {
     const errors: string[] = [];
     const original = console.error;
     const previousExitCode = process.exitCode;
-    console.error = (...args: unknown[]) => errors.push(args.join(" "));
+    console.error = (...printed: unknown[]) => errors.push(printed.join(" "));
     try {
-      // The in-process network is a fresh chain: whatever Ignition recorded for chain 31337
-      // (nothing, or a local node's deployment) has no contracts on it.
-      await hre.tasks.getTask("conun:status").run({ job: "", store: "", account: 0 });
+      await hre.tasks.getTask(id).run(args);
       expect(process.exitCode).to.equal(1);
     } finally {
       console.error = original;
       process.exitCode = previousExitCode;
     }
+    return errors;
+  }
+
+  it("prints a one-line error naming the fix and exits 1 when CONUN is not deployed", async () => {
+    // The in-process network is a fresh chain: whatever Ignition recorded for chain 31337
+    // (nothing, or a local node's deployment) has no contracts on it.
+    const errors = await runFailingTask("conun:status", { job: "", store: "", account: 0 });
     expect(errors).to.have.length(1);
     expect(errors[0]).to.match(/\[wrong-network\]$/);
     expect(errors[0]).to.contain("deploy");
   });
 
   it("refuses a malformed job id before connecting", async () => {
-    const errors: string[] = [];
-    const original = console.error;
-    const previousExitCode = process.exitCode;
-    console.error = (...args: unknown[]) => errors.push(args.join(" "));
-    try {
-      await hre.tasks.getTask("conun:cancel").run({ job: "abc", store: "", account: 0 });
-      expect(process.exitCode).to.equal(1);
-    } finally {
-      console.error = original;
-      process.exitCode = previousExitCode;
-    }
+    const errors = await runFailingTask("conun:cancel", { job: "abc", store: "", account: 0 });
     expect(errors[0]).to.contain('--job must be a job id (1, 2, …), got "abc"');
   });
 });
