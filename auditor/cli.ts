@@ -82,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true });
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`${escapeUntrusted((err as Error).message)}\n\n${USAGE}\n`);
     return 2;
   }
   const { values, positionals } = parsed as {
@@ -140,10 +140,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n\n${USAGE}\n`);
+      process.stderr.write(`error: ${escapeUntrusted(err.message)}\n\n${USAGE}\n`);
       return 2;
     }
-    process.stderr.write(`error: ${describeError(err)}\n`);
+    // A subgraph's error messages are its own text, and may quote what anyone put on chain.
+    process.stderr.write(`error: ${escapeUntrusted(describeError(err))}\n`);
     return 1;
   }
 }
@@ -154,7 +155,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`error: ${describeError(err)}\n`);
+      process.stderr.write(`error: ${escapeUntrusted(describeError(err))}\n`);
       process.exitCode = 1;
     },
   );

@@ -15,7 +15,7 @@ import {
   type TaskVerification,
   verifyBundle,
 } from "../sdk/results/index.ts";
-import { escapeUntrusted } from "../sdk/text.ts";
+import { escapeJsonText, escapeUntrusted } from "../sdk/text.ts";
 import { hardhatCommand, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
 import { inRanges } from "./logs.ts";
@@ -214,7 +214,11 @@ export async function fetchResults(
   report.tasks.sort((a, b) => a.index - b.index);
   report.complete =
     report.tasks.length === job.taskCount && report.tasks.every((t) => t.state === "verified");
-  await writeFile(path.join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
+  // Reasons quote bundles' names: the JSON reads the same, but is safe to cat (sdk/text.ts).
+  await writeFile(
+    path.join(out, "report.json"),
+    `${escapeJsonText(JSON.stringify(report, null, 2))}\n`,
+  );
   return report;
 }
 

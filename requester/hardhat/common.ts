@@ -3,6 +3,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ConunError } from "../../sdk/errors.ts";
 import { createLogger } from "../../sdk/logger.ts";
+import { escapeUntrusted } from "../../sdk/text.ts";
 import { connectRequester, type RequesterContext } from "../context.ts";
 import { RequesterError } from "../errors.ts";
 
@@ -55,13 +56,19 @@ export function parseJobId(value: string): bigint {
   return BigInt(value);
 }
 
-/** Runs an action; a ConunError becomes a one-line message and exit code 1. */
+/**
+ * Runs an action; a ConunError becomes `error: <message> [<code>]` and exit code 1. The message
+ * is escaped (sdk/text.ts; only a manifest's list of problems keeps its lines): it may quote a
+ * revert string, a manifest field or a bundle's names.
+ */
 export async function runAction(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (error) {
     if (error instanceof ConunError) {
-      console.error(`error: ${error.message} [${error.code}]`);
+      console.error(
+        `error: ${escapeUntrusted(error.message, { multiline: true })} [${error.code}]`,
+      );
       process.exitCode = 1;
       return;
     }

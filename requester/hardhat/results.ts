@@ -1,4 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import type { RequesterContext } from "../context.ts";
 import { fetchResults, formatResultsReport } from "../results.ts";
 import { parseJobId, runAction, withRequester } from "./common.ts";
 
@@ -8,11 +9,20 @@ export default async function results(
 ): Promise<void> {
   await runAction(async () => {
     const jobId = parseJobId(args.job);
-    await withRequester(hre, args, async (ctx) => {
-      const report = await fetchResults(ctx, jobId, args.out || `results-${jobId}`);
-      // Every line is escaped: reasons and stderr come from bundles that anyone can craft.
-      for (const line of formatResultsReport(report)) console.log(line);
-      if (!report.complete) process.exitCode = 1;
-    });
+    await withRequester(hre, args, (ctx) =>
+      printResults(ctx, jobId, args.out || `results-${jobId}`),
+    );
   });
+}
+
+/** What `conun:results` does once connected: fetch, verify, print; exit code 1 unless complete. */
+export async function printResults(
+  ctx: RequesterContext,
+  jobId: bigint,
+  outDir: string,
+): Promise<void> {
+  const report = await fetchResults(ctx, jobId, outDir);
+  // Every line is escaped: reasons and stderr come from bundles that anyone can craft.
+  for (const line of formatResultsReport(report)) console.log(line);
+  if (!report.complete) process.exitCode = 1;
 }

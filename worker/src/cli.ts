@@ -7,6 +7,7 @@ import { realpathSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { describeError, isConunError } from "../../sdk/errors.ts";
 import { createLogger, type Logger } from "../../sdk/logger.ts";
+import { escapeJsonText, escapeUntrusted } from "../../sdk/text.ts";
 import { detectGpus } from "./capacity/machine.ts";
 import { ConfigError, loadConfig, SETTINGS, type WorkerConfig } from "./config/index.ts";
 import { startWorker } from "./daemon.ts";
@@ -101,8 +102,12 @@ export async function main(argv: string[], cli: CliOptions = {}): Promise<number
   }
   if (command === "status") {
     const status = await readStatus(config);
+    // A job's note may quote why its manifest or content was refused: the job's own text, shown
+    // escaped (sdk/text.ts); the JSON reads the same.
     process.stdout.write(
-      parsed.values.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`,
+      parsed.values.json
+        ? `${escapeJsonText(JSON.stringify(status, null, 2))}\n`
+        : `${escapeUntrusted(formatStatus(status), { multiline: true })}\n`,
     );
     return 0;
   }
@@ -216,7 +221,8 @@ export function exitWith(run: Promise<number>): void {
   run.then(
     (code) => process.exit(code),
     (error: unknown) => {
-      process.stderr.write(`conun-worker: ${describeError(error)}\n`);
+      // A crash may quote a revert string or a job's content: escaped (sdk/text.ts).
+      process.stderr.write(`conun-worker: ${escapeUntrusted(describeError(error))}\n`);
       process.exit(1);
     },
   );

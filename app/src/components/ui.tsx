@@ -1,10 +1,15 @@
 import type { ReactNode } from "react";
+import { escapeUntrusted } from "../../../sdk/text.ts";
 
+/**
+ * An error, shown escaped (sdk/text.ts): it may quote a gateway's or a subgraph's message, a
+ * revert string or a bundle's entry names.
+ */
 export function ErrorMessage({ message }: { message: string | undefined }) {
   if (!message) return null;
   return (
     <p className="error" role="alert">
-      {message}
+      {escapeUntrusted(message, { multiline: true })}
     </p>
   );
 }

@@ -1,4 +1,5 @@
 import { formatUnits } from "ethers";
+import { escapeUntrusted } from "../../../sdk/text.ts";
 
 /** Token amount in CONUN with at most 4 decimals, e.g. "12.5 CONUN". */
 export function conun(wei: bigint | null | undefined): string {
@@ -14,7 +15,8 @@ export function shortAddress(address: string): string {
 
 export function shortHash(hash: string | null | undefined): string {
   if (!hash) return "—";
-  return `${hash.slice(0, 10)}…${hash.slice(-6)}`;
+  // CIDs on chain are whatever string a requester or provider sent: shown escaped.
+  return `${escapeUntrusted(hash.slice(0, 10))}…${escapeUntrusted(hash.slice(-6))}`;
 }
 
 export function time(seconds: bigint | number | null | undefined): string {

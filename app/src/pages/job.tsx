@@ -6,6 +6,7 @@ import { listProviders } from "../../../sdk/queries/providers.ts";
 import { jobReasons } from "../../../sdk/queries/reasons.ts";
 import { type JobCheck, verifyJobResults } from "../../../sdk/results/job.ts";
 import { describeOutcome } from "../../../sdk/results/outcome.ts";
+import { escapeUntrusted } from "../../../sdk/text.ts";
 import type { JobMarket } from "../../../types/ethers-contracts/JobMarket.ts";
 import {
   Address,
@@ -211,7 +212,7 @@ export function JobPage({ id }: { id: string }) {
                 [
                   "Image",
                   <span key="image" className="mono">
-                    {job.imageRef}
+                    {escapeUntrusted(job.imageRef)}
                   </span>,
                 ],
               ]}
@@ -456,10 +457,12 @@ function ResultsCard({ check }: { check: JobCheck }) {
                   <a
                     key={file.path}
                     href={file.url}
-                    download={`task-${task.index}-${file.path.replaceAll("/", "_")}`}
+                    download={escapeUntrusted(
+                      `task-${task.index}-${file.path.replaceAll("/", "_")}`,
+                    )}
                   >
                     {" "}
-                    {file.path} ({file.size} B)
+                    {escapeUntrusted(file.path)} ({file.size} B)
                   </a>
                 ))}
               </li>
