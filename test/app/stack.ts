@@ -33,9 +33,8 @@ import type { ContentGateway } from "../../sdk/content/gateway.ts";
 import { type ContentStore, openContentStore } from "../../sdk/content/index.ts";
 import {
   addressesOf,
-  latestBlockOf,
+  indexProtocol,
   serveOverHttp,
-  startTestIndexer,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
 
@@ -91,11 +90,7 @@ export async function startAppStack(): Promise<AppStack> {
   const protocol = await deployProtocol(connection);
   await registerProviders(protocol, protocol.providers.slice(0, 3));
   const rpc = await serveOverHttp(connection);
-  const indexer = await startTestIndexer({
-    rpcUrl: rpc.url,
-    addresses: await addressesOf(protocol),
-    headOf: latestBlockOf(connection),
-  });
+  const indexer = await indexProtocol(connection, protocol, rpc.url);
   const work = await mkdtemp(path.join(tmpdir(), "conun-app-test-"));
   const store = await openContentStore({ kind: "local", dir: path.join(work, "store") });
   const { app, gateway } = await startApp({

@@ -1,36 +1,13 @@
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { writeDevnet } from "../../sdk/devnet.ts";
 import { type ConunFixture, P1, P3, startConunFixture } from "../sdk/queries-fixtures.ts";
-
-const AUDIT = fileURLToPath(new URL("../../auditor/cli.ts", import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI as its own process (asynchronously: the server answers from this one). */
-function audit(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--no-warnings", AUDIT, ...args],
-      { timeout: 20_000, env: { ...process.env, SUBGRAPH_URL: "", ...env } },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+import { audit } from "./run-audit.ts";
 
 describe("auditor/cli.ts", () => {
   let fixture: ConunFixture;
@@ -69,7 +46,7 @@ describe("auditor/cli.ts", () => {
   });
 
   it("prints a job's spec, bids, groups with commits and reveals, payments and refunds", async () => {
-    const run = await audit(["job", "1"], { SUBGRAPH_URL: url });
+    const run = await audit(["job", "1"], { env: { SUBGRAPH_URL: url } });
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.contain("Job 1 — Finalized");
     expect(run.stdout).to.contain("2 task(s) × replication 3, quorum 2 → 6 task-replicas");
@@ -156,7 +133,7 @@ describe("auditor/cli.ts", () => {
     it("reads the demo's subgraph URL when neither --url nor SUBGRAPH_URL is given", async () => {
       // This test process stands in for the demo: the record's pid is alive.
       await record(url, process.pid);
-      const run = await audit(["job", "1"], { CONUN_DEVNET_FILE: file });
+      const run = await audit(["job", "1"], { env: { CONUN_DEVNET_FILE: file } });
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.contain(`Subgraph ${url}`);
       expect(run.stdout).to.contain("Job 1 — Finalized");
@@ -164,10 +141,12 @@ describe("auditor/cli.ts", () => {
 
     it("lets --url and SUBGRAPH_URL win over the record", async () => {
       await record("http://127.0.0.1:9/subgraphs/name/conun", process.pid);
-      const byEnv = await audit(["job", "1"], { CONUN_DEVNET_FILE: file, SUBGRAPH_URL: url });
+      const byEnv = await audit(["job", "1"], {
+        env: { CONUN_DEVNET_FILE: file, SUBGRAPH_URL: url },
+      });
       expect(byEnv.code, byEnv.stderr).to.equal(0);
       expect(byEnv.stdout).to.contain(`Subgraph ${url}`);
-      const byFlag = await audit(["job", "1", "--url", url], { CONUN_DEVNET_FILE: file });
+      const byFlag = await audit(["job", "1", "--url", url], { env: { CONUN_DEVNET_FILE: file } });
       expect(byFlag.code, byFlag.stderr).to.equal(0);
       expect(byFlag.stdout).to.contain(`Subgraph ${url}`);
     });
@@ -176,7 +155,9 @@ describe("auditor/cli.ts", () => {
       const exited = spawnSync(process.execPath, ["-e", ""]);
       expect(exited.status).to.equal(0);
       await record(url, exited.pid);
-      const run = await audit(["job", "1", "--timeout", "2000"], { CONUN_DEVNET_FILE: file });
+      const run = await audit(["job", "1", "--timeout", "2000"], {
+        env: { CONUN_DEVNET_FILE: file },
+      });
       expect(run.stderr).to.contain(`ignoring the stale devnet record ${file}`);
       expect(run.stderr).to.contain(`pid ${exited.pid}`);
       expect(`${run.stdout}${run.stderr}`).to.contain("127.0.0.1:8000");
@@ -185,7 +166,7 @@ describe("auditor/cli.ts", () => {
 
     it("names a malformed record and the fix", async () => {
       writeFileSync(file, "{ not json");
-      const run = await audit(["job", "1"], { CONUN_DEVNET_FILE: file });
+      const run = await audit(["job", "1"], { env: { CONUN_DEVNET_FILE: file } });
       expect(run.code).to.equal(1);
       expect(run.stderr).to.contain(`${file} is not a valid devnet record (not JSON)`);
       expect(run.stderr).to.contain("delete the file");

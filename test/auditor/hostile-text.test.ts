@@ -1,31 +1,12 @@
-// The auditor prints a subgraph's error messages, and a subgraph is someone else's server: a
-// hostile (or merely broken) one must not steer the auditor's terminal through them (issue 14).
-import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { controlCharacters } from "../helpers/text.ts";
-
-const AUDIT = fileURLToPath(new URL("../../auditor/cli.ts", import.meta.url));
+import { audit } from "./run-audit.ts";
 
 /** Clears the screen, retitles the terminal, reverses what follows, returns to column 0. */
 const HOSTILE = "\x1b[2J\x1b]0;pwned\x07\u202eevil\r\u009b31m";
 const SHOWN = "\\x1b[2J\\x1b]0;pwned\\x07\\u202eevil\\r\\x9b31m";
-
-function audit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--no-warnings", AUDIT, ...args],
-      { timeout: 20_000, env: { ...process.env, SUBGRAPH_URL: "" } },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe("auditor/cli.ts with a hostile subgraph", () => {
   let server: Server;

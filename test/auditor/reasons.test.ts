@@ -1,18 +1,11 @@
-// The auditor CLI says why a job ended Unfilled and why a group had no quorum, from what the
-// subgraph indexed: a real Hardhat network, the embedded subgraph host running the compiled
-// mappings over HTTP, and `auditor/cli.ts` as its own process.
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { network } from "hardhat";
 import { ONE, resultRoot } from "../../devnet/protocol.ts";
 import { postJob } from "../../requester/post.ts";
 import {
-  addressesOf,
   type HttpRpcBridge,
-  latestBlockOf,
+  indexProtocol,
   serveOverHttp,
-  startTestIndexer,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
 import { type RequesterFixture, requesterFixture, sourceManifest } from "../requester/fixtures.ts";
@@ -22,22 +15,7 @@ import {
   noQuorumJob,
   registerProvider,
 } from "../requester/reasons-fixtures.ts";
-
-const AUDIT = fileURLToPath(new URL("../../auditor/cli.ts", import.meta.url));
-
-function audit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--no-warnings", AUDIT, ...args],
-      { timeout: 30_000, env: { ...process.env, SUBGRAPH_URL: "" } },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+import { audit } from "./run-audit.ts";
 
 describe("auditor/cli.ts job: why", function () {
   this.timeout(120_000);
@@ -48,11 +26,7 @@ describe("auditor/cli.ts job: why", function () {
   before(async () => {
     f = await requesterFixture(await network.create({ chainType: "l1" }));
     bridge = await serveOverHttp(f.connection);
-    host = await startTestIndexer({
-      rpcUrl: bridge.url,
-      addresses: await addressesOf(f.p),
-      headOf: latestBlockOf(f.connection),
-    });
+    host = await indexProtocol(f.connection, f.p, bridge.url);
   });
   after(async () => {
     await host?.destroy();
@@ -71,7 +45,7 @@ describe("auditor/cli.ts job: why", function () {
     await closeBidding(f, jobId);
     await host.sync();
 
-    const run = await audit(["job", String(jobId), "--url", host.url]);
+    const run = await audit(["job", String(jobId), "--url", host.url], { timeoutMs: 30_000 });
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.contain(`Job ${jobId} — Unfilled`);
     expect(run.stdout).to.contain("Why not filled");
@@ -91,7 +65,7 @@ describe("auditor/cli.ts job: why", function () {
     const { jobId } = await noQuorumJob(f, providers);
     await host.sync();
 
-    const run = await audit(["job", String(jobId), "--url", host.url]);
+    const run = await audit(["job", String(jobId), "--url", host.url], { timeoutMs: 30_000 });
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.contain(`Job ${jobId} — Finalized`);
     expect(run.stdout).to.contain("Why no quorum");

@@ -177,6 +177,24 @@ export interface StartTestIndexerOptions {
   maxBackoffMs?: number;
 }
 
+/**
+ * An indexer of `p`'s contracts (from `startBlock`, default 0) on `connection`, reading the
+ * chain through `rpcUrl` (a serveOverHttp bridge).
+ */
+export async function indexProtocol(
+  connection: Connection,
+  p: Protocol,
+  rpcUrl: string,
+  options: { dbPath?: string; startBlock?: number } = {},
+): Promise<TestIndexer> {
+  return startTestIndexer({
+    rpcUrl,
+    addresses: await addressesOf(p, options.startBlock ?? 0),
+    headOf: latestBlockOf(connection),
+    ...(options.dbPath === undefined ? {} : { dbPath: options.dbPath }),
+  });
+}
+
 export async function startTestIndexer(options: StartTestIndexerOptions): Promise<TestIndexer> {
   const dbPath =
     options.dbPath ??

@@ -15,11 +15,9 @@ import {
 } from "../../devnet/protocol.ts";
 import { take } from "../helpers/market.ts";
 import {
-  addressesOf,
   type HttpRpcBridge,
-  latestBlockOf,
+  indexProtocol,
   serveOverHttp,
-  startTestIndexer,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
 
@@ -32,12 +30,7 @@ describe("Indexer", function () {
   let providers: HardhatEthersSigner[];
 
   const start = async (options: { dbPath?: string; startBlock?: number } = {}) => {
-    const host = await startTestIndexer({
-      rpcUrl: bridge.url,
-      addresses: await addressesOf(p, options.startBlock ?? 0),
-      headOf: latestBlockOf(connection),
-      dbPath: options.dbPath,
-    });
+    const host = await indexProtocol(connection, p, bridge.url, options);
     hosts.push(host);
     return host;
   };
@@ -141,11 +134,7 @@ describe("Indexer", function () {
         : undefined;
     });
     try {
-      const host = await startTestIndexer({
-        rpcUrl: capped.url,
-        addresses: await addressesOf(p),
-        headOf: latestBlockOf(connection),
-      });
+      const host = await indexProtocol(connection, p, capped.url);
       hosts.push(host);
       await host.sync();
       expect(networkEntity(host)).to.include({

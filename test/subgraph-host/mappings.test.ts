@@ -22,12 +22,10 @@ import {
 import { loadManifest } from "../../subgraph-host/src/manifest.ts";
 import { closeBiddingAfterDeadline, placeBids, take } from "../helpers/market.ts";
 import {
-  addressesOf,
   BUILD_DIR,
   type HttpRpcBridge,
-  latestBlockOf,
+  indexProtocol,
   serveOverHttp,
-  startTestIndexer,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
 
@@ -70,11 +68,7 @@ describe("subgraph mappings", function () {
     p = await deployProtocol(connection, { providerCount: 8 });
     [a, b, c, d, e] = take(p.providers, 5);
     await registerProviders(p, [a, b, c, d, e]);
-    host = await startTestIndexer({
-      rpcUrl: bridge.url,
-      addresses: await addressesOf(p),
-      headOf: latestBlockOf(connection),
-    });
+    host = await indexProtocol(connection, p, bridge.url);
   });
 
   after(async () => {
