@@ -2,12 +2,12 @@
 // a terminal's Ctrl-C signals the whole process group instead) must stop the worker and end its
 // log with one line saying so. npm forwards both signals to the script's shell; the scripts
 // `exec` node so that the signal reaches it rather than a shell that ignores or drops it.
-import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { expect } from "chai";
 import { type Cluster, FIRST_PROVIDER, fundProviders, startCluster } from "../../devnet/cluster.ts";
 import { waitFor, writeWorkerConfig } from "../../devnet/workers.ts";
+import { spawnCollecting } from "../helpers/process.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 
@@ -20,10 +20,6 @@ async function processesWith(needle: string): Promise<number[]> {
     if (cmdline.replaceAll("\0", " ").includes(needle)) found.push(Number(entry));
   }
   return found;
-}
-
-function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
 }
 
 describe("npm run … stops on a signal sent to npm", function () {
@@ -48,26 +44,21 @@ describe("npm run … stops on a signal sent to npm", function () {
         account,
         extra: { log: { level: "info", json: false } },
       });
-      const npm = spawn("npm", ["run", "-s", "worker", "--", "run", "--config", configPath], {
+      const {
+        child: npm,
+        output: printed,
+        exited,
+      } = spawnCollecting("npm", ["run", "-s", "worker", "--", "run", "--config", configPath], {
         cwd: REPO,
         env: { ...process.env, CONUN_WORKER_DEV_KEY: cluster.node.keys[account] ?? "" },
-        stdio: ["ignore", "pipe", "pipe"],
       });
-      let output = "";
-      npm.stdout?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      npm.stderr?.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      const exited = exitOf(npm);
       try {
         // Running for real: registered and staked, then idling on the chain.
         await waitFor(
           "the worker to register",
-          async () => /registered/i.test(output),
+          async () => /registered/i.test(printed()),
           90_000,
-          () => output,
+          printed,
         );
         expect(await processesWith(configPath)).to.have.length.greaterThan(0);
 
@@ -76,14 +67,14 @@ describe("npm run … stops on a signal sent to npm", function () {
           exited,
           new Promise<never>((_, reject) =>
             setTimeout(
-              () => reject(new Error(`npm did not exit after ${signal}:\n${output}`)),
+              () => reject(new Error(`npm did not exit after ${signal}:\n${printed()}`)),
               60_000,
             ),
           ),
         ]);
-        const lastLine = output.trimEnd().split("\n").at(-1) ?? "";
-        expect(lastLine, output).to.match(/worker stopped/);
-        expect(output).to.contain(`shutdown requested`);
+        const lastLine = printed().trimEnd().split("\n").at(-1) ?? "";
+        expect(lastLine, printed()).to.match(/worker stopped/);
+        expect(printed()).to.contain(`shutdown requested`);
         expect(code === 0 || code === null, `npm exit code ${code}`).to.equal(true);
         // Nothing the command started is left running.
         await waitFor(

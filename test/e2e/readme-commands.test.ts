@@ -19,6 +19,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { REPO } from "../../devnet/chain.ts";
 import { type DevnetRecord, devnetFile, readDevnet } from "../../sdk/devnet.ts";
+import { spawnCollecting } from "../helpers/process.ts";
 
 /** A development account that is neither the deployer nor a demo provider. */
 const FAUCET_TO = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
@@ -283,29 +284,24 @@ describe("README commands against `npm run demo -- --keep`", function () {
 
   it("serves another dApp on the demo's chain, subgraph and gateway with `npm run app:serve`", async () => {
     // --port 0: the README's default port 5173 may be taken on a shared machine.
-    const app = spawn("npm", ["run", "app:serve", "--", "--port", "0"], {
+    const {
+      child: app,
+      output: printed,
+      exited,
+    } = spawnCollecting("npm", ["run", "app:serve", "--", "--port", "0"], {
       cwd: REPO,
       env: plainEnv(),
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
     });
-    let output = "";
-    app.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    app.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const exited = new Promise<void>((resolve) => app.once("exit", () => resolve()));
     try {
       const url = await waitFor(
         "the app server to print its URL",
         120_000,
         () => {
-          if (app.exitCode !== null) throw new Error(`app:serve exited:\n${output}`);
-          return /CONUN dApp: (http:\/\/\S+)/.exec(output)?.[1];
+          if (app.exitCode !== null) throw new Error(`app:serve exited:\n${printed()}`);
+          return /CONUN dApp: (http:\/\/\S+)/.exec(printed())?.[1];
         },
-        () => output,
+        printed,
       );
       const config = (await (
         await fetch(`${url}/config.json`, { signal: AbortSignal.timeout(10_000) })

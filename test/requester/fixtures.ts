@@ -6,9 +6,15 @@ import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import * as dagPb from "@ipld/dag-pb";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { FsBlockstore } from "blockstore-fs";
 import { expect } from "chai";
 import { network } from "hardhat";
+import { UnixFS } from "ipfs-unixfs";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
 import {
   type Connection,
   deployProtocol,
@@ -186,4 +192,35 @@ export async function commitRevealFinalize(
       .reveal(jobId, roots, saltOf(f.connection, provider.address), cid);
   }
   await f.p.market.finalize(jobId);
+}
+
+/**
+ * A crafted UnixFS directory put straight into the blocks of the content store at `storeDir`,
+ * naming one file `name` twice (which no honest bundle does); returns its CID.
+ */
+export async function storeDuplicatedEntryDirectory(
+  storeDir: string,
+  name: string,
+): Promise<string> {
+  const blocks = new FsBlockstore(storeDir);
+  await blocks.open();
+  try {
+    const payload = new TextEncoder().encode("owned");
+    const leaf = CID.createV1(raw.code, await sha256.digest(payload));
+    await blocks.put(leaf, payload);
+    const node = dagPb.encode(
+      dagPb.prepare({
+        Data: new UnixFS({ type: "directory" }).marshal(),
+        Links: [
+          { Hash: leaf, Name: name, Tsize: payload.length },
+          { Hash: leaf, Name: name, Tsize: payload.length },
+        ],
+      }),
+    );
+    const cid = CID.createV1(dagPb.code, await sha256.digest(node));
+    await blocks.put(cid, node);
+    return cid.toString();
+  } finally {
+    await blocks.close();
+  }
 }

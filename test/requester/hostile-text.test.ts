@@ -6,15 +6,9 @@
 // string does the same through the requester's transaction path.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import * as dagPb from "@ipld/dag-pb";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { FsBlockstore } from "blockstore-fs";
 import { expect } from "chai";
 import { AbiCoder, keccak256 } from "ethers";
-import { UnixFS } from "ipfs-unixfs";
-import { CID } from "multiformats/cid";
-import * as raw from "multiformats/codecs/raw";
-import { sha256 } from "multiformats/hashes/sha2";
 import { ONE, registerProviders, saltOf } from "../../devnet/protocol.ts";
 import { connectRequester, type RequesterContext } from "../../requester/context.ts";
 import { runAction } from "../../requester/hardhat/common.ts";
@@ -25,7 +19,12 @@ import { createLogger } from "../../sdk/logger.ts";
 import { writeBundle } from "../../sdk/results/index.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
 import { controlCharacters } from "../helpers/text.ts";
-import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
+import {
+  freshRequesterFixture,
+  type RequesterFixture,
+  sourceManifest,
+  storeDuplicatedEntryDirectory,
+} from "./fixtures.ts";
 
 /** Recolours, retitles the terminal, reverses what follows, returns to column 0, clears. */
 const HOSTILE = "\x1b[31mX\x1b]0;owned\x07\u202etxt.exe\r\u2066ok\u009b2J";
@@ -78,31 +77,6 @@ describe("conun:results and the requester's errors show hostile text escaped", (
   });
   afterEach(() => f.cleanup());
 
-  /** A UnixFS directory, put straight into the store's blocks, naming one file `name` twice. */
-  async function duplicatedEntryDirectory(name: string): Promise<string> {
-    const blocks = new FsBlockstore(path.join(f.dir, "store"));
-    await blocks.open();
-    try {
-      const payload = new TextEncoder().encode("owned");
-      const leaf = CID.createV1(raw.code, await sha256.digest(payload));
-      await blocks.put(leaf, payload);
-      const node = dagPb.encode(
-        dagPb.prepare({
-          Data: new UnixFS({ type: "directory" }).marshal(),
-          Links: [
-            { Hash: leaf, Name: name, Tsize: payload.length },
-            { Hash: leaf, Name: name, Tsize: payload.length },
-          ],
-        }),
-      );
-      const cid = CID.createV1(dagPb.code, await sha256.digest(node));
-      await blocks.put(cid, node);
-      return cid.toString();
-    } finally {
-      await blocks.close();
-    }
-  }
-
   /**
    * Posts the two-task job; the three providers compute the same output, but the first two
    * (the quorum) reveal the winning root with `hostileCid` and the third commits another root:
@@ -152,7 +126,9 @@ describe("conun:results and the requester's errors show hostile text escaped", (
   }
 
   it("prints the duplicated entry name of a crafted bundle as escapes, nowhere raw", async () => {
-    const jobId = await finalizeWithHostileBundle(await duplicatedEntryDirectory(HOSTILE));
+    const jobId = await finalizeWithHostileBundle(
+      await storeDuplicatedEntryDirectory(path.join(f.dir, "store"), HOSTILE),
+    );
     const outDir = path.join(f.dir, "results");
 
     const printed = await printedBy(log, () => printResults(ctx, jobId, outDir));

@@ -5,15 +5,9 @@
 // task's or a bundle's text — including a crafted bundle whose entry names carry escapes.
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import * as dagPb from "@ipld/dag-pb";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { FsBlockstore } from "blockstore-fs";
 import { expect } from "chai";
 import { keccak256 } from "ethers";
-import { UnixFS } from "ipfs-unixfs";
-import { CID } from "multiformats/cid";
-import * as raw from "multiformats/codecs/raw";
-import { sha256 } from "multiformats/hashes/sha2";
 import { busyboxImage, type TestImage } from "../../devnet/images.ts";
 import { registerProviders } from "../../devnet/protocol.ts";
 import { fetchResults, formatResultsReport } from "../../requester/results.ts";
@@ -31,6 +25,7 @@ import {
   postAndAward,
   type RequesterFixture,
   sourceManifest,
+  storeDuplicatedEntryDirectory,
 } from "./fixtures.ts";
 
 /** Any valid CID: the image is already present under its ID, so no worker fetches it. */
@@ -145,25 +140,9 @@ describe("conun:results shows how tasks ended", function () {
   it("prints escaped the error of a crafted bundle whose entry names carry escapes (issue 14)", async () => {
     // The two winners reveal the honest root with a hostile directory: one entry name, twice.
     const hostileName = "\x1b[31mX\x1b]0;owned\x07\u009b2J";
-    const blocks = new FsBlockstore(path.join(f.dir, "store"));
-    await blocks.open();
-    const payload = new TextEncoder().encode("owned");
-    const leaf = CID.createV1(raw.code, await sha256.digest(payload));
-    await blocks.put(leaf, payload);
-    const node = dagPb.encode(
-      dagPb.prepare({
-        Data: new UnixFS({ type: "directory" }).marshal(),
-        Links: [
-          { Hash: leaf, Name: hostileName, Tsize: payload.length },
-          { Hash: leaf, Name: hostileName, Tsize: payload.length },
-        ],
-      }),
-    );
-    const hostile = CID.createV1(dagPb.code, await sha256.digest(node));
-    await blocks.put(hostile, node);
-    await blocks.close();
+    const hostile = await storeDuplicatedEntryDirectory(path.join(f.dir, "store"), hostileName);
 
-    const jobId = await runJob(hostile.toString());
+    const jobId = await runJob(hostile);
     const report = await fetchResults(f.ctx, jobId, path.join(f.dir, `results-${randomUUID()}`));
     expect(report.tasks.map((t) => t.state)).to.deep.equal(["unverified", "unverified"]);
     expect(report.tasks[0]?.reason).to.contain(`duplicate entry ${hostileName}`);

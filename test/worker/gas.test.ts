@@ -4,7 +4,7 @@
 // (no ETH for gas; or, with gas, not enough CONUN to stake), wait, and carry on by itself once
 // the faucet — the exact command it printed — has funded it. No Docker needed: registering
 // and staking do not run containers.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,6 +16,7 @@ import { FAUCET_GAS_ETH, faucet } from "../../requester/manage.ts";
 import { writeDevnet } from "../../sdk/devnet.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
+import { spawnCollecting } from "../helpers/process.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 const BIN = path.join(REPO, "worker", "bin", "conun-worker");
@@ -91,22 +92,15 @@ describe("a worker without funds", function () {
     });
 
   const runWorker = (config: string): Started => {
-    const child = spawn(process.execPath, [WORKER_CLI, "run", "--config", config], {
+    const spawned = spawnCollecting(process.execPath, [WORKER_CLI, "run", "--config", config], {
       cwd: REPO,
       env: { ...env, CONUN_WORKER_DOCKER_SOCKET: path.join(dir, "no-docker.sock") },
-      stdio: ["ignore", "pipe", "pipe"],
     });
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { child, output } = spawned;
+    const exited = spawned.exited.then(({ code }) => code);
     const started: Started = {
       child,
-      output: () => output,
+      output,
       exited,
       stop: async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
