@@ -177,8 +177,11 @@ describe("execution#runTask against hostile jobs", function () {
       { limits: { ...tight, timeoutSeconds: 10 } },
     );
     expect(result.status, result.reason).to.equal("invalid-output");
-    expect(result.reason).to.contain("cannot be measured while running");
-    expect(result.durationMs).to.be.below(5_000);
+    // A root worker's quota file system bounds the flood and its final scan refuses the path
+    // (quota.test.ts); without a quota the watcher cannot measure it and stops the task early.
+    expect(result.reason).to.match(
+      /output path longer than 3072 bytes|cannot be measured while running/,
+    );
     // Discarded at once, deep as it was.
     expect(await readdir(result.outputDir)).to.deep.equal([]);
   });

@@ -20,6 +20,13 @@ export {
 } from "./image.ts";
 export { removeOutput } from "./output-cleanup.ts";
 export {
+  OUTPUT_SLACK_BYTES,
+  type OutputQuotaMechanism,
+  type OutputQuotaProbe,
+  probeOutputQuota,
+  removeStaleOutputMounts,
+} from "./output-quota.ts";
+export {
   DEFAULT_TASK_USER,
   defaultTaskUser,
   LABEL_JOB,

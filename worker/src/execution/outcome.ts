@@ -32,6 +32,12 @@ export interface RunFacts {
    * Missing when needed, the output counts as invalid: it was never checked.
    */
   output?: OutputCheck;
+  /**
+   * /output lived on a file system of the task's own size (output-quota.ts): the kernel
+   * refused the write past it, so the final check sees the same output on every run and
+   * every honest provider and decides before any kill, whose timing does not.
+   */
+  outputBounded?: boolean;
 }
 
 export interface Outcome {
@@ -50,13 +56,18 @@ export function exitReason(exitCode: number): string {
 
 /** Whether the outcome depends on the final output check (nothing earlier decides it). */
 export function needsOutputCheck(facts: Omit<RunFacts, "output">): boolean {
-  return facts.unstartable === undefined && facts.killed === undefined && !facts.oomKilled;
+  if (facts.unstartable !== undefined || facts.killed?.status === "cancelled") return false;
+  if (facts.outputBounded) return true;
+  return facts.killed === undefined && !facts.oomKilled;
 }
 
 /**
  * The task's outcome. An argv that cannot start is the job's failure; a kill by the worker
  * names its own cause (it happened first, and the exit code it leaves is only its echo); then
  * the kernel's OOM kill; then the output must pass its check before the exit code counts.
+ * With a bounded output (`outputBounded`), a failed output check comes right after the
+ * worker's own cancellation, before a timeout or an OOM kill: a flood that hit ENOSPC and
+ * then spun until the timeout is `output-too-large`, as it would be had it exited.
  */
 export function classifyOutcome(facts: RunFacts): Outcome {
   if (facts.unstartable !== undefined) {
@@ -64,6 +75,9 @@ export function classifyOutcome(facts: RunFacts): Outcome {
       status: "failed",
       reason: `the command cannot be executed in this image: ${facts.unstartable}`,
     };
+  }
+  if (facts.outputBounded && facts.killed?.status !== "cancelled" && facts.output?.ok === false) {
+    return { status: facts.output.status, reason: facts.output.reason };
   }
   if (facts.killed !== undefined) return { ...facts.killed };
   if (facts.oomKilled) {

@@ -16,6 +16,7 @@ import {
   type OutputCheck,
 } from "./outcome.ts";
 import { makeOutputReadable, removeOutput } from "./output-cleanup.ts";
+import { mountOutputFs, moveOutput, type OutputFs } from "./output-quota.ts";
 import { measureOutput, watchOutput } from "./output-watch.ts";
 
 export type { TaskStatus };
@@ -87,6 +88,12 @@ export interface RunTaskOptions {
   apiTimeoutMs?: number;
   /** How much of the end of stdout and of stderr to keep; default 8 KiB each. */
   logTailBytes?: number;
+  /**
+   * How /output is bounded (README "Output quota"). `auto` (default): a file system of the
+   * task's size when the worker is root, else the output watcher alone; `required`: the file
+   * system or an `output-quota-unavailable` error before anything runs; `off`: the watcher.
+   */
+  outputQuota?: "auto" | "required" | "off";
 }
 
 export interface TaskResult {
@@ -179,10 +186,14 @@ async function prepareOutputDir(
   }
 }
 
-function containerSpec(options: RunTaskOptions, user: { uid: number; gid: number }) {
+function containerSpec(
+  options: RunTaskOptions,
+  user: { uid: number; gid: number },
+  outputSource: string,
+) {
   const { limits, labels = {} } = options;
   const mounts: Docker.MountSettings[] = [
-    { Type: "bind", Source: options.outputDir, Target: "/output", ReadOnly: false },
+    { Type: "bind", Source: outputSource, Target: "/output", ReadOnly: false },
   ];
   if (options.inputsDir !== undefined) {
     mounts.push({ Type: "bind", Source: options.inputsDir, Target: "/input", ReadOnly: true });
@@ -232,7 +243,9 @@ function containerSpec(options: RunTaskOptions, user: { uid: number; gid: number
             DeviceRequests: [{ Driver: "nvidia", Count: limits.gpuCount, Capabilities: [["gpu"]] }],
           }
         : {}),
-      IpcMode: "private",
+      // No /dev/shm (a private IPC namespace would bring a writable 64 MiB one): /tmp is the
+      // one scratch space, and it is bounded.
+      IpcMode: "none",
       Init: false,
       AutoRemove: false,
       // The engine keeps container logs on the host's disk: bound them too.
@@ -384,6 +397,7 @@ async function superviseContainer(
   options: RunTaskOptions,
   apiTimeoutMs: number,
   maxEntries: number,
+  watch: boolean,
   log: Logger,
 ): Promise<ContainerRun> {
   const { limits, signal, outputDir } = options;
@@ -403,12 +417,16 @@ async function superviseContainer(
   const started = performance.now();
   try {
     // Watch from before the start: the task may already be writing while start() returns.
-    const watcher = watchOutput(outputDir, {
-      maxBytes: limits.maxOutputBytes,
-      maxEntries,
-      pollMs: options.outputPollMs ?? 50,
-      signal: watcherStop.signal,
-    }).then((violation) => (violation === undefined ? undefined : killer.kill(violation)));
+    // Not under a quota: the kernel bounds the output there, and a kill timed by a walk
+    // would make the outcome depend on the machine's speed.
+    const watcher = watch
+      ? watchOutput(outputDir, {
+          maxBytes: limits.maxOutputBytes,
+          maxEntries,
+          pollMs: options.outputPollMs ?? 50,
+          signal: watcherStop.signal,
+        }).then((violation) => (violation === undefined ? undefined : killer.kill(violation)))
+      : Promise.resolve();
     const unstartable = await startContainer(container, apiTimeoutMs);
     if (unstartable === undefined) {
       log.debug("task started", { containerId: container.id });
@@ -506,14 +524,50 @@ async function checkOutput(
   }
 }
 
+/**
+ * The final look at an output on its quota file system, walked whole (the file system bounds
+ * the walk) so that the status does not depend on the order the walk meets things in: any
+ * entry that is not a plain file or directory makes it invalid, else a total past a cap makes
+ * it too large.
+ */
+async function checkBoundedOutput(
+  mountPoint: string,
+  bounds: { maxBytes: number; maxEntries: number },
+): Promise<{ check: OutputCheck; bytes: number }> {
+  let scan: Awaited<ReturnType<typeof scanOutput>>;
+  try {
+    scan = await scanOutput(mountPoint);
+  } catch (error) {
+    const usage = await measureOutput(mountPoint, {
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      maxEntries: Number.MAX_SAFE_INTEGER,
+    });
+    const reason = isConunError(error)
+      ? error.message
+      : `output cannot be read: ${describeError(error)}`;
+    return { check: { ok: false, status: "invalid-output", reason }, bytes: usage.bytes };
+  }
+  const bytes = scan.totalBytes;
+  if (bytes > bounds.maxBytes) {
+    const reason = `output exceeds ${bounds.maxBytes} bytes (${bytes} written)`;
+    return { check: { ok: false, status: "output-too-large", reason }, bytes };
+  }
+  if (scan.entries > bounds.maxEntries) {
+    const reason = `output has more than ${bounds.maxEntries} entries (${scan.entries})`;
+    return { check: { ok: false, status: "output-too-large", reason }, bytes };
+  }
+  return { check: { ok: true }, bytes };
+}
+
 const NO_LOGS = { stdout: "", stderr: "" };
 
 /**
  * Runs one task in a fresh, locked-down container and reports how it ended. The container
  * has no network, a read-only root, a small noexec /tmp, no capabilities, no new privileges,
  * a non-root user, CPU/memory/pids/file-size/open-file limits, inputs read-only at /input
- * and a fresh /output. The run is bounded by a wall-clock timeout, by a watcher that kills
- * the task once /output grows past its cap, and by `signal`. After the container is gone,
+ * and a fresh /output. The run is bounded by a wall-clock timeout and by `signal`; /output
+ * by a file system of the task's size (root worker, output-quota.ts), else by a watcher that
+ * kills the task once /output grows past its cap. After the container is gone,
  * /output is checked with lstat only: a symlink, device, fifo or socket makes the output
  * invalid, and nothing the task wrote is ever followed or executed by the host.
  *
@@ -541,26 +595,127 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       logs: NO_LOGS,
     };
   }
+  // First, so that a worker that cannot bound the output refuses before anything exists.
+  const quota = await outputFsFor(options, user, maxEntries, log);
   try {
-    await prepareOutputDir(outputDir, user, log);
-  } catch (cause) {
-    throw new ExecutionError("task-invalid", `cannot create the output directory ${outputDir}`, {
-      cause,
-      details: { outputDir },
+    await prepareOutputDir(outputDir, user, log).catch((cause: unknown) => {
+      throw new ExecutionError("task-invalid", `cannot create the output directory ${outputDir}`, {
+        cause,
+        details: { outputDir },
+      });
     });
-  }
-  const spec = containerSpec(options, user);
-  const container = await dockerCall("create a container", apiTimeoutMs, (abortSignal) =>
-    docker.createContainer({ ...spec, abortSignal } as Docker.ContainerCreateOptions),
-  );
-  let run: ContainerRun;
-  try {
-    run = await superviseContainer(container, options, apiTimeoutMs, maxEntries, log);
+    const spec = containerSpec(options, user, quota?.mountPoint ?? outputDir);
+    const container = await dockerCall("create a container", apiTimeoutMs, (abortSignal) =>
+      docker.createContainer({ ...spec, abortSignal } as Docker.ContainerCreateOptions),
+    );
+    let run: ContainerRun;
+    try {
+      run = await superviseContainer(
+        container,
+        options,
+        apiTimeoutMs,
+        maxEntries,
+        quota === undefined,
+        log,
+      );
+    } finally {
+      await removeContainer(container, apiTimeoutMs, log);
+    }
+    // The container and every process in it are gone: /output can no longer change under us.
+    const result =
+      quota === undefined
+        ? await finishUnbounded(run, options, maxEntries, log)
+        : await finishBounded(run, options, quota, user, maxEntries);
+    const outcome: TaskResult = { ...result, containerId: container.id };
+    log.info("task finished", {
+      status: outcome.status,
+      exitCode: run.exitCode,
+      durationMs: outcome.durationMs,
+      outputBytes: outcome.outputBytes,
+    });
+    return outcome;
   } finally {
-    await removeContainer(container, apiTimeoutMs, log);
+    await quota?.release().catch((error: unknown) =>
+      log.error("could not remove the output file system", {
+        mountPoint: quota.mountPoint,
+        error: describeError(error),
+      }),
+    );
   }
+}
 
-  // The container and every process in it are gone: /output can no longer change under us.
+/** The task's quota file system, or undefined where /output is bounded by the watcher alone. */
+async function outputFsFor(
+  options: RunTaskOptions,
+  user: { uid: number; gid: number },
+  maxEntries: number,
+  log: Logger,
+): Promise<OutputFs | undefined> {
+  const mode = options.outputQuota ?? "auto";
+  if (mode === "off" || (mode === "auto" && process.getuid?.() !== 0)) return undefined;
+  return mountOutputFs({
+    outputDir: options.outputDir,
+    ...(options.labels?.workerId === undefined ? {} : { workerId: options.labels.workerId }),
+    maxBytes: options.limits.maxOutputBytes,
+    maxEntries,
+    owner: user,
+    logger: log,
+  }).catch((cause: unknown) => {
+    if (cause instanceof ExecutionError) throw cause;
+    // Not the mechanism but the place: e.g. outputDir's parent does not exist.
+    throw new ExecutionError(
+      "task-invalid",
+      `cannot make the output file system beside ${options.outputDir}`,
+      { cause, details: { outputDir: options.outputDir } },
+    );
+  });
+}
+
+type Finished = Omit<TaskResult, "containerId">;
+
+/**
+ * The outcome of a task whose output was on its quota file system: checked there, moved into
+ * `outputDir` when it passed (so callers read a plain folder, as without a quota), and left
+ * behind with the file system otherwise.
+ */
+async function finishBounded(
+  run: ContainerRun,
+  options: RunTaskOptions,
+  quota: OutputFs,
+  user: { uid: number; gid: number },
+  maxEntries: number,
+): Promise<Finished> {
+  const facts = { ...run, memoryMiB: options.limits.memoryMiB, outputBounded: true };
+  const checked = needsOutputCheck(facts)
+    ? await checkBoundedOutput(quota.mountPoint, {
+        maxBytes: options.limits.maxOutputBytes,
+        maxEntries,
+      })
+    : undefined;
+  const { status, reason } = classifyOutcome(
+    checked === undefined ? facts : { ...facts, output: checked.check },
+  );
+  if (checked?.check.ok && status !== "cancelled") {
+    await moveOutput(quota.mountPoint, options.outputDir, user);
+  }
+  return {
+    status,
+    exitCode: run.exitCode,
+    reason,
+    durationMs: Math.round(run.durationMs),
+    outputBytes: checked?.bytes ?? 0,
+    logs: run.logs,
+  };
+}
+
+/** The outcome of a task whose /output was a plain host folder, bounded by the watcher. */
+async function finishUnbounded(
+  run: ContainerRun,
+  options: RunTaskOptions,
+  maxEntries: number,
+  log: Logger,
+): Promise<Finished> {
+  const { outputDir, limits } = options;
   const usage = await measureOutput(outputDir, {
     maxBytes: Number.MAX_SAFE_INTEGER,
     maxEntries: maxEntries + 1,
@@ -570,14 +725,13 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     ? await checkOutput(outputDir, { maxBytes: limits.maxOutputBytes, maxEntries })
     : undefined;
   const { status, reason } = classifyOutcome(output === undefined ? facts : { ...facts, output });
-  const outcome: TaskResult = {
+  const outcome: Finished = {
     status,
     exitCode: run.exitCode,
     reason,
     durationMs: Math.round(run.durationMs),
     outputBytes: usage.bytes,
     logs: run.logs,
-    containerId: container.id,
   };
   if (discardsOutput(outcome, run.killed)) {
     // Useless and possibly large (or, unmeasurable, possibly a hidden flood): give the disk
@@ -586,11 +740,5 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       log.warn("could not discard an oversized output", { outputDir, error: describeError(error) }),
     );
   }
-  log.info("task finished", {
-    status: outcome.status,
-    exitCode: run.exitCode,
-    durationMs: outcome.durationMs,
-    outputBytes: outcome.outputBytes,
-  });
   return outcome;
 }
