@@ -25,7 +25,11 @@ import { detectMachine } from "./capacity/machine.ts";
 import { ConfigError, type WorkerConfig } from "./config/index.ts";
 import { openWorkerStore, Semaphore, type WorkerContext } from "./context.ts";
 import { Discovery } from "./discovery.ts";
-import { connectDocker, removeStaleContainers } from "./execution/index.ts";
+import {
+  connectDocker,
+  removeStaleContainers,
+  removeStaleOutputMounts,
+} from "./execution/index.ts";
 import type { WorkerHooks } from "./hooks.ts";
 import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
 import { isActive, Journal, reduceJournal } from "./journal/index.ts";
@@ -170,6 +174,11 @@ export async function startWorker(
   await removeStaleContainers({ docker, workerId: ctx.address.toLowerCase(), logger: log }).catch(
     (error: unknown) =>
       log.warn("could not remove stale containers", { reason: describeError(error) }),
+  );
+  // Only once no container holds them: the quota file systems of tasks a crash interrupted.
+  await removeStaleOutputMounts({ workerId: ctx.address.toLowerCase(), logger: log }).catch(
+    (error: unknown) =>
+      log.warn("could not remove stale output file systems", { reason: describeError(error) }),
   );
   await registerWhenFunded(ctx);
 
