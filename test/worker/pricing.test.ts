@@ -74,6 +74,11 @@ describe("decideBid", () => {
   const facts = (overrides: Partial<Parameters<typeof decideBid>[0]> = {}) => ({
     job: job(),
     timeoutSeconds: 60,
+    // The disk limits have their own table (disk-budget.test.ts): here they never bind.
+    maxOutputBytes: 1,
+    limits: { maxOutputBytes: 1, diskBudgetBytes: Number.MAX_SAFE_INTEGER, minFreeDiskBytes: 0 },
+    disk: { freeBytes: Number.MAX_SAFE_INTEGER, reservedBytes: 0, unwrittenBytes: 0 },
+    outputQuota: { ok: true as const },
     offer: { cpuMillicores: 2000, memoryMiB: 4096, gpuCount: 0, slots: 2 },
     freeReplicas: 100,
     freeStake: 1000n * ONE,
@@ -88,6 +93,7 @@ describe("decideBid", () => {
       bid: true,
       price: parseUnits("0.06", 18),
       capacity: 10,
+      diskBytes: 30,
     });
     expect(decideBid(facts({ freeStake: 35n * ONE }))).to.include({ bid: true, capacity: 3 });
     expect(decideBid(facts({ freeReplicas: 4 }))).to.include({ bid: true, capacity: 4 });

@@ -1,12 +1,13 @@
 // Decides whether to bid on a job the discovery found, and journals the decision. Sending the
 // bid is the job lifecycle's first step, so a bid decided before a crash is sent (once) after.
+import { statfs } from "node:fs/promises";
 import { chainTime, type PostedJob } from "../../../sdk/chain/index.ts";
 import { describeError } from "../../../sdk/errors.ts";
 import { phaseOf } from "../../../sdk/protocol/index.ts";
 import { formatConun, type WorkerContext } from "../context.ts";
 import { fetchVerifiedManifest } from "../jobs/manifest.ts";
-import { isActive } from "../journal/index.ts";
-import { decideBid, isPinnedImage } from "./evaluate.ts";
+import { isActive, type JobState } from "../journal/index.ts";
+import { type DiskFacts, type DiskLimits, decideBid, isPinnedImage } from "./evaluate.ts";
 import { anyPrice } from "./pricing.ts";
 
 /** Task-replicas promised to jobs that have not committed yet. */
@@ -22,12 +23,54 @@ export function reservedReplicas(ctx: WorkerContext): number {
   return reserved;
 }
 
+const MIB = 1024 * 1024;
+
+/** The `limits` settings in bytes. */
+export function diskLimits(ctx: WorkerContext): DiskLimits {
+  const { limits } = ctx.config;
+  return {
+    maxOutputBytes: limits.maxOutputMiB * MIB,
+    diskBudgetBytes: limits.diskBudgetMiB * MIB,
+    minFreeDiskBytes: limits.minFreeDiskMiB * MIB,
+  };
+}
+
+/** Phases whose tasks have not run: their reserved disk is still to be written. */
+const UNWRITTEN: ReadonlySet<JobState["phase"]> = new Set(["bidding", "bid-placed", "awarded"]);
+
+/**
+ * The data directory's free space and what journaled jobs have reserved of it: every bid's
+ * reservation holds while its job is active.
+ */
+export async function diskFacts(ctx: WorkerContext): Promise<DiskFacts> {
+  const fs = await statfs(ctx.config.dataDir);
+  let reservedBytes = 0;
+  let unwrittenBytes = 0;
+  for (const state of ctx.jobs.values()) {
+    // Until clean-up exists (issue 14), only jobs still running hold their reservation.
+    if (!isActive(state)) continue;
+    reservedBytes += state.diskBytes ?? 0;
+    if (UNWRITTEN.has(state.phase)) unwrittenBytes += state.diskBytes ?? 0;
+  }
+  return { freeBytes: fs.bavail * fs.bsize, reservedBytes, unwrittenBytes };
+}
+
 export type Consideration =
   | { outcome: "bid" }
   | { outcome: "skip"; reason: string; retryable: boolean };
 
-/** Manifests already verified, by job id: the job's timeout, so a re-evaluation is cheap. */
-const verified = new Map<string, number>();
+/**
+ * Manifests already verified, by job id: what bidding needs of them (timeout, output cap), so a
+ * re-evaluation is cheap.
+ */
+const verified = new Map<string, { timeoutSeconds: number; maxOutputBytes: number }>();
+
+/** Facts that never refuse, for the cheap first check before the manifest is fetched. */
+const UNBOUNDED_DISK: DiskFacts = {
+  freeBytes: Number.MAX_SAFE_INTEGER,
+  reservedBytes: 0,
+  unwrittenBytes: 0,
+};
 
 /** Evaluates a posted job; journals a bid intent when the worker takes it. */
 export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<Consideration> {
@@ -45,6 +88,10 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
   const quick = decideBid({
     job,
     timeoutSeconds: 1,
+    maxOutputBytes: 1,
+    limits: { maxOutputBytes: 1, diskBudgetBytes: Number.MAX_SAFE_INTEGER, minFreeDiskBytes: 0 },
+    disk: UNBOUNDED_DISK,
+    outputQuota: { ok: true },
     offer: ctx.offer,
     freeReplicas: Number.MAX_SAFE_INTEGER,
     freeStake: 2n ** 255n,
@@ -53,19 +100,27 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
   });
   if (!quick.bid) return skip(ctx, log, quick.reason, false);
   if (!isPinnedImage(spec.imageRef)) return skip(ctx, log, "image not pinned", false);
-  let timeoutSeconds = verified.get(key);
-  if (timeoutSeconds === undefined) {
+  let resources = verified.get(key);
+  if (resources === undefined) {
     try {
       const manifest = await fetchVerifiedManifest(ctx.store, job, AbortSignal.timeout(30_000));
-      timeoutSeconds = manifest.resources.timeoutSeconds;
-      verified.set(key, timeoutSeconds);
+      resources = {
+        timeoutSeconds: manifest.resources.timeoutSeconds,
+        maxOutputBytes: manifest.resources.maxOutputBytes,
+      };
+      verified.set(key, resources);
     } catch (error) {
       return skip(ctx, log, describeError(error), false);
     }
   }
   const decision = decideBid({
     job,
-    timeoutSeconds,
+    ...resources,
+    limits: diskLimits(ctx),
+    disk: await diskFacts(ctx),
+    // Not yet wired: execution's probeOutputQuota (issue 14) is still uncommitted work of
+    // another change; until then every task is bounded only by the output watcher.
+    outputQuota: { ok: true },
     offer: ctx.offer,
     freeReplicas: ctx.config.capacity.maxTaskReplicas - reservedReplicas(ctx),
     freeStake: await ctx.contracts.registry.freeStakeOf(ctx.address),
@@ -79,8 +134,13 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
     jobId: key,
     price: decision.price.toString(),
     capacity: decision.capacity,
+    diskBytes: decision.diskBytes,
   });
-  log.info("bidding", { price: formatConun(decision.price), capacity: decision.capacity });
+  log.info("bidding", {
+    price: formatConun(decision.price),
+    capacity: decision.capacity,
+    diskMiB: Math.ceil(decision.diskBytes / MIB),
+  });
   verified.delete(key);
   return { outcome: "bid" };
 }

@@ -29,6 +29,14 @@ export function machineDefaults() {
   };
 }
 
+/** Defaults of the `limits` section (MiB). */
+export const DISK_LIMIT_DEFAULTS = {
+  maxOutputMiB: 4096,
+  diskBudgetMiB: 51_200,
+  minFreeDiskMiB: 2048,
+  maxImageMiB: 8192,
+} as const;
+
 /** A libp2p address the embedded IPFS node can use (sdk/content/addresses.ts). */
 const tcpMultiaddr = (what: "listen" | "peer") =>
   z.string().superRefine((value, ctx) => {
@@ -151,6 +159,23 @@ export const configSchema = z
       .strict()
       .default({}),
     dataDir: z.string().min(1, { message: "is required" }),
+    /**
+     * What the worker lets jobs cost its disk, whatever their manifests ask (MiB). A job is
+     * bid on only for as many task-replicas as fit both the budget and the free disk.
+     */
+    limits: z
+      .object({
+        /** The largest `resources.maxOutputBytes` a job may declare per task. */
+        maxOutputMiB: int(1).default(DISK_LIMIT_DEFAULTS.maxOutputMiB),
+        /** Job data held at once: inputs, outputs, bundles and their store blocks. */
+        diskBudgetMiB: int(1).default(DISK_LIMIT_DEFAULTS.diskBudgetMiB),
+        /** Free space the data directory's file system always keeps after a bid. */
+        minFreeDiskMiB: int(0).default(DISK_LIMIT_DEFAULTS.minFreeDiskMiB),
+        /** The largest image archive loaded from the content store for a job. */
+        maxImageMiB: int(1).default(DISK_LIMIT_DEFAULTS.maxImageMiB),
+      })
+      .strict({ message: "unknown setting" })
+      .default({}),
     log: z
       .object({
         level: z.enum(["debug", "info", "warn", "error"]).default("info"),

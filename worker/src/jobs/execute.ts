@@ -1,13 +1,15 @@
 // Runs every task of a provider's memberships in a job, in parallel up to the slot count, then
 // builds one results bundle and result root per replica group. A re-run (after a crash before
 // the results were journaled) starts from a clean folder: nothing of a half-finished run is
-// trusted or reused.
-import { mkdir, rm } from "node:fs/promises";
+// trusted or reused — and the old folder is removed with removeOutput, which a task's
+// 10,000-level tree cannot defeat (Node's recursive rm fails there with ENAMETOOLONG, which
+// blocked the re-run for good).
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { describeError, isConunError } from "../../../sdk/errors.ts";
 import { groupBundlePath, type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
 import type { WorkerContext } from "../context.ts";
-import { ensureImage, runTask } from "../execution/index.ts";
+import { ensureImage, removeOutput, runTask } from "../execution/index.ts";
 import type { GroupRoot, MembershipRecord, TaskSummary } from "../journal/index.ts";
 import type { JobManifest } from "./manifest.ts";
 
@@ -36,11 +38,13 @@ export async function executeJob(
   jobId: string,
   manifest: JobManifest,
   memberships: readonly MembershipRecord[],
+  /** `maxImageBytes`: the worker's `limits.maxImageMiB` (default: ensureImage's 8 GiB). */
+  options: { maxImageBytes?: number } = {},
 ): Promise<JobResults> {
   const log = ctx.log.child("execution", { jobId });
   const dir = jobDir(ctx, jobId);
   const runDir = path.join(dir, "run");
-  await rm(runDir, { recursive: true, force: true });
+  await removeOutput(runDir);
   await mkdir(runDir, { recursive: true });
   const signal = ctx.shutdown;
 
@@ -52,6 +56,7 @@ export async function executeJob(
       signal,
       logger: log,
       workDir: runDir,
+      ...(options.maxImageBytes !== undefined ? { maxImageBytes: options.maxImageBytes } : {}),
     });
   } catch (error) {
     // An image that is not the one the job names (or not a valid image at all) is the job's

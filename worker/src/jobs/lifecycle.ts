@@ -176,7 +176,9 @@ async function runTasks({ ctx, state, jobId, log }: StepInput): Promise<boolean>
   }
   const posted = await postedJob(ctx, jobId);
   const manifest = await fetchVerifiedManifest(ctx.store, posted, ctx.shutdown);
-  const results = await executeJob(ctx, state.jobId, manifest, memberships);
+  const results = await executeJob(ctx, state.jobId, manifest, memberships, {
+    maxImageBytes: ctx.config.limits.maxImageMiB * 1024 * 1024,
+  });
   // The salt is journaled with the roots before anything derived from it leaves the machine.
   await ctx.record({
     type: "results",

@@ -10,7 +10,8 @@ import { errorClass } from "../../../sdk/errors.ts";
 /** What the worker journals. Amounts and ids are decimal strings (JSON has no bigint). */
 export type JournalEvent =
   | { type: "started"; address: string; chainId: number }
-  | { type: "bid-intent"; jobId: string; price: string; capacity: number }
+  /** `diskBytes`: the disk budget the bid reserves while the job is active. */
+  | { type: "bid-intent"; jobId: string; price: string; capacity: number; diskBytes?: number }
   | { type: "tx-signed"; jobId?: string; action: string; hash: string }
   | { type: "bid-placed"; jobId: string; tx?: string }
   | {

@@ -41,6 +41,8 @@ export interface JobState {
   payment?: string;
   fee?: string;
   closedReason?: string;
+  /** Disk budget reserved by the bid (bytes), held while the job is active. */
+  diskBytes?: number;
   /** Transaction hashes signed for this job, by action. */
   txs: Record<string, string[]>;
 }
@@ -79,7 +81,11 @@ function moveTo<T extends JobEntryType>(
 const FOLDS: Folds = {
   started: () => {},
   "bid-intent": (entry, job) => {
-    Object.assign(job(entry.jobId), { price: entry.price, capacity: entry.capacity });
+    Object.assign(job(entry.jobId), {
+      price: entry.price,
+      capacity: entry.capacity,
+      ...(entry.diskBytes !== undefined ? { diskBytes: entry.diskBytes } : {}),
+    });
   },
   "tx-signed": (entry, job) => {
     if (entry.jobId === undefined) return;
