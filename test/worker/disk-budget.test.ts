@@ -3,7 +3,6 @@
 // output quota the execution layer must be able to enforce. Pure, so tables of facts.
 import { expect } from "chai";
 import { parseUnits } from "ethers";
-import type { PostedJob } from "../../sdk/chain/index.ts";
 import { pricingPolicy } from "../../sdk/chain/pricing.ts";
 import {
   type BidFacts,
@@ -12,35 +11,14 @@ import {
   decideBid,
 } from "../../worker/src/bidding/evaluate.ts";
 import { floorPricing } from "../../worker/src/bidding/pricing.ts";
+import { postedJob } from "./support/posted-job.ts";
 
 const ONE = 10n ** 18n;
 const MIB = 1024 * 1024;
 /** What one task-replica of a 100 MiB-output job reserves. */
 const PER_REPLICA = 100 * MIB * COPIES_PER_OUTPUT;
 
-const job: PostedJob = {
-  jobId: 1n,
-  requester: "0x0000000000000000000000000000000000000001",
-  blockNumber: 1,
-  biddingDeadline: 1000n,
-  spec: {
-    manifestCid: "bafy",
-    manifestDigest: `0x${"11".repeat(32)}`,
-    imageRef: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
-    imageDigest: `0x${"22".repeat(32)}`,
-    taskCount: 10,
-    replication: 3,
-    quorum: 2,
-    maxPrice: ONE,
-    stakePerTaskReplica: ONE,
-    biddingWindow: 600,
-    executionWindow: 600,
-    revealWindow: 600,
-    cpuMillicores: 1000,
-    memoryMiB: 256,
-    gpuCount: 0,
-  },
-};
+const job = postedJob({ stakePerTaskReplica: ONE });
 
 /** Room for the whole job everywhere unless a test says otherwise. */
 const roomy: DiskFacts = { freeBytes: 100_000 * MIB, reservedBytes: 0, unwrittenBytes: 0 };

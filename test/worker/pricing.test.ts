@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { parseUnits } from "ethers";
-import type { PostedJob } from "../../sdk/chain/index.ts";
 import { pricingPolicy, quotePerTaskReplica } from "../../sdk/chain/pricing.ts";
 import { decideBid, isPinnedImage } from "../../worker/src/bidding/evaluate.ts";
 import { floorPricing } from "../../worker/src/bidding/pricing.ts";
+import { postedJob } from "./support/posted-job.ts";
 
 const ONE = 10n ** 18n;
 
@@ -47,30 +47,7 @@ describe("quotePerTaskReplica", () => {
 
 describe("decideBid", () => {
   const policy = pricingPolicy({ floorPerCpuSecond: "0.001", margin: 0, minPerTask: "0.01" });
-  const job = (spec: Partial<PostedJob["spec"]> = {}): PostedJob => ({
-    jobId: 1n,
-    requester: "0x0000000000000000000000000000000000000001",
-    blockNumber: 1,
-    biddingDeadline: 1000n,
-    spec: {
-      manifestCid: "bafy",
-      manifestDigest: `0x${"11".repeat(32)}`,
-      imageRef: `ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi`,
-      imageDigest: `0x${"22".repeat(32)}`,
-      taskCount: 10,
-      replication: 3,
-      quorum: 2,
-      maxPrice: ONE,
-      stakePerTaskReplica: 10n * ONE,
-      biddingWindow: 600,
-      executionWindow: 600,
-      revealWindow: 600,
-      cpuMillicores: 1000,
-      memoryMiB: 256,
-      gpuCount: 0,
-      ...spec,
-    },
-  });
+  const job = postedJob;
   const facts = (overrides: Partial<Parameters<typeof decideBid>[0]> = {}) => ({
     job: job(),
     timeoutSeconds: 60,

@@ -29,7 +29,7 @@ const USAGE = `usage: conun-worker <init|run|status> [--config <file.json>] [opt
 
 Options (each also settable in the config file and as an environment variable):
 ${SETTINGS.filter((s) => s.flag)
-  .map((s) => `  --${s.flag}`.padEnd(34) + `${s.path}  (${s.env})`)
+  .map((s) => `${`  --${s.flag}`.padEnd(34)}${s.path}  (${s.env})`)
   .join("\n")}
 Secrets only from the environment or files: CONUN_WORKER_KEYSTORE_PASSWORD, CONUN_WORKER_DEV_KEY.
 See worker/README.md.`;
