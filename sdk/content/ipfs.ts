@@ -10,11 +10,13 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { FsBlockstore } from "blockstore-fs";
 import type { Blockstore } from "interface-blockstore";
 import { createLibp2p } from "libp2p";
-import type { CID } from "multiformats/cid";
+import { CID } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
+import { isConunError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { ContentError } from "./errors.ts";
 import { dedupingPuts } from "./local.ts";
+import { SharedLoads, Slots } from "./shared-loads.ts";
 import type { ContentStore } from "./types.ts";
 import { UnixfsContentStore } from "./unixfs-store.ts";
 import { VerifiedBlocks } from "./verified-blocks.ts";
@@ -73,9 +75,21 @@ export async function openIpfsContentStore(
   // Bitswap serves peers from this view of the directory, which re-hashes each block before
   // sending it: a node never passes on a block that was corrupted on its disk.
   const verifiedLocal = new VerifiedBlocks(local);
+  async function* servedBlock(cid: CID, o?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await verifiedLocal.getBlock(cid, o);
+    } catch (error) {
+      if (isConunError(error, "content-mismatch")) {
+        log.warn("not serving a block that fails verification", { cid: cid.toString() });
+      }
+      throw new BlockNotServed(cid, error);
+    }
+    yield bytes;
+  }
   const served = {
     has: (cid: CID, o?: { signal?: AbortSignal }) => local.has(cid, o),
-    get: (cid: CID, o?: { signal?: AbortSignal }) => verifiedLocal.get(cid, o),
+    get: servedBlock,
     put: (cid: CID, bytes: Uint8Array, o?: { signal?: AbortSignal }) => local.put(cid, bytes, o),
   };
   const bitswap = createBitswap({
@@ -105,33 +119,41 @@ export async function openIpfsContentStore(
       await bitswap.notify(cid).catch(() => {});
       return cid;
     },
-    get: (cid: CID, o?: { signal?: AbortSignal }) => getBlock(cid, o?.signal),
+    get: async function* (cid: CID, o?: { signal?: AbortSignal }) {
+      yield await blocks.get(cid.toString(), o?.signal);
+    },
   };
-  async function* getBlock(cid: CID, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
-    if (await local.has(cid)) {
-      yield* local.get(cid, { signal });
-      return;
-    }
-    const timeout = AbortSignal.timeout(fetchTimeoutMs);
+  // One load per block, however many reads want it, until the block is on disk. Without it a
+  // read asking for a block that another read has just received but not yet written sends a
+  // second want that never completes: Bitswap reuses the want-list entry it has just marked
+  // as received, and the peer ignores a repeated want for a block it sent in the last 5 s.
+  const blocks = new SharedLoads((key, abandon) => loadBlock(CID.parse(key), abandon));
+  const wantSlots = new Slots(MAX_WANTS_IN_FLIGHT);
+  async function loadBlock(cid: CID, abandon: AbortSignal): Promise<Uint8Array> {
+    if (await local.has(cid)) return concat(local.get(cid, { signal: abandon }));
+    // Waiting for a slot is not counted in the fetch timeout: that bounds the peers' answer.
+    await wantSlots.acquire(abandon);
     let bytes: Uint8Array;
     try {
       bytes = await bitswap.want(cid, {
-        signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+        signal: AbortSignal.any([abandon, AbortSignal.timeout(fetchTimeoutMs)]),
       });
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
+      if (abandon.aborted) throw abandon.reason;
       throw new ContentError(
         "content-not-found",
         `block ${cid} was not found on any of ${libp2p.getConnections().length} connected peers within ${fetchTimeoutMs} ms`,
         { cause: error, details: { cid: cid.toString() } },
       );
+    } finally {
+      wantSlots.release();
     }
     // Verified before it is kept, so the local directory only ever holds good blocks.
     if (!createHash("sha256").update(bytes).digest().equals(cid.multihash.digest)) {
       throw new ContentError("content-mismatch", `a peer sent bytes that do not hash to ${cid}`);
     }
     await local.put(cid, bytes);
-    yield bytes;
+    return bytes;
   }
   const store = new UnixfsContentStore(networked, async () => {
     await bitswap.stop();
@@ -142,6 +164,39 @@ export async function openIpfsContentStore(
     multiaddrs: () => multiaddrsOf(libp2p),
     connect,
   }) as IpfsContentStore;
+}
+
+/**
+ * Wants this node keeps outstanding at once; further reads wait for a slot. A peer keeps a
+ * bounded want list per peer (1024 entries in Helia and Kubo) and silently drops what is
+ * over, and Bitswap never repeats a want it has sent, so an unbounded burst (200 streams
+ * reading 8 blocks ahead each) loses wants. A peer also reads every block of a batch of wants
+ * before it sends any, and abandons a reply it cannot send within 10 s: 64 blocks of 256 KiB
+ * is 16 MiB per batch.
+ */
+const MAX_WANTS_IN_FLIGHT = 64;
+
+/**
+ * What the block source Bitswap serves from throws for a block it will not serve (absent,
+ * failing verification, or a CID this store does not handle). Bitswap's ledger takes an error
+ * named `NotFoundError` (interface-store's convention) as "I don't have it" and goes on with
+ * the other blocks of the batch, answering this one later if it arrives; any other error
+ * abandons the whole reply and leaves every block of it unanswered for good.
+ */
+class BlockNotServed extends Error {
+  override readonly name = "NotFoundError";
+
+  constructor(cid: CID, cause: unknown) {
+    super(`block ${cid} is not served by this node`, { cause });
+  }
+}
+
+async function concat(
+  parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const part of parts) chunks.push(part);
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks);
 }
 
 function multiaddrsOf(libp2p: Libp2p): string[] {

@@ -88,6 +88,141 @@ describe("IPFS content store (two embedded nodes on loopback)", function () {
     expect(new TextDecoder().decode(await c.getBytes(cid))).to.equal("passed along");
   });
 
+  it("serves 200 different files to parallel reads, each with its own bytes", async () => {
+    const a = await node("a");
+    // Single-block files (one raw block each) and two-block files (a dag-pb root and leaves),
+    // so both the root wants and the leaf wants run many at a time.
+    const contents = Array.from({ length: 200 }, (_, i) =>
+      pseudoRandom(i % 2 === 0 ? 1_000 + i : 262_144 + 1_000 + i, 1_000 + i),
+    );
+    const cids = await Promise.all(contents.map((bytes) => a.addBytes(bytes)));
+    expect(new Set(cids).size).to.equal(200);
+
+    const b = await node("b", a.multiaddrs());
+    const fetched = await Promise.all(cids.map((cid) => b.getBytes(cid)));
+    fetched.forEach((bytes, i) => {
+      expect(Buffer.from(bytes).equals(Buffer.from(contents[i] as Uint8Array)), `file ${i}`).to.be
+        .true;
+    });
+  });
+
+  it("streams 200 files in parallel between two nodes, each with its own bytes", async () => {
+    const a = await node("a");
+    const contents = Array.from({ length: 200 }, (_, i) => pseudoRandom(300_000 + i, 5_000 + i));
+    const cids = await Promise.all(contents.map((bytes) => a.addBytes(bytes)));
+
+    const b = await node("b", a.multiaddrs());
+    const digests = await Promise.all(
+      cids.map(async (cid) => {
+        const hash = createHash("sha256");
+        for await (const chunk of b.stream(cid)) hash.update(chunk);
+        return hash.digest("hex");
+      }),
+    );
+    digests.forEach((digest, i) => {
+      const wanted = createHash("sha256")
+        .update(contents[i] as Uint8Array)
+        .digest("hex");
+      expect(digest, `file ${i}`).to.equal(wanted);
+    });
+  });
+
+  it("answers 200 parallel reads of the same CID, each with the whole file", async () => {
+    const a = await node("a");
+    const bytes = pseudoRandom(3 * 262_144 + 7, 99);
+    const cid = await a.addBytes(bytes);
+
+    const b = await node("b", a.multiaddrs());
+    const fetched = await Promise.all(Array.from({ length: 200 }, () => b.getBytes(cid)));
+    for (const copy of fetched) expect(Buffer.from(copy).equals(Buffer.from(bytes))).to.be.true;
+    expect(await b.has(cid)).to.equal(true);
+  });
+
+  it("answers more parallel reads than a peer's want list holds (1,500 blocks; the list keeps 1,024)", async () => {
+    const a = await node("a");
+    const contents = Array.from({ length: 1_500 }, (_, i) =>
+      pseudoRandom(100 + (i % 50), 20_000 + i),
+    );
+    const cids = await Promise.all(contents.map((bytes) => a.addBytes(bytes)));
+
+    const b = await node("b", a.multiaddrs());
+    const fetched = await Promise.all(cids.map((cid) => b.getBytes(cid)));
+    fetched.forEach((bytes, i) => {
+      expect(Buffer.from(bytes).equals(Buffer.from(contents[i] as Uint8Array)), `block ${i}`).to.be
+        .true;
+    });
+  });
+
+  it("answers each of 200 parallel reads when a peer lacks some of what is asked in the same breath", async () => {
+    const a = await node("a");
+    const contents = Array.from({ length: 200 }, (_, i) => pseudoRandom(2_000 + i, 7_000 + i));
+    const cids = await Promise.all(contents.map((bytes) => a.addBytes(bytes)));
+    const nobodyHas = await Promise.all(
+      [1, 2, 3].map((i) => cidOf(new TextEncoder().encode(`nobody has ${i}`))),
+    );
+
+    const b = await node("b", a.multiaddrs(), 2_000);
+    const [found, missing] = await Promise.all([
+      Promise.all(cids.map((cid) => b.getBytes(cid))),
+      Promise.all(nobodyHas.map((cid) => rejection(b.getBytes(cid)))),
+    ]);
+    found.forEach((bytes, i) => {
+      expect(Buffer.from(bytes).equals(Buffer.from(contents[i] as Uint8Array)), `file ${i}`).to.be
+        .true;
+    });
+    for (const error of missing)
+      expect(isConunError(error, "content-not-found"), String(error)).to.equal(true);
+  });
+
+  it("fetches 200 files in parallel from two peers that each hold half of them", async () => {
+    const a = await node("a");
+    const c = await node("c");
+    const contents = Array.from({ length: 200 }, (_, i) => pseudoRandom(300_000 + i, 9_000 + i));
+    const cids = await Promise.all(
+      contents.map((bytes, i) => (i % 2 === 0 ? a : c).addBytes(bytes)),
+    );
+
+    const b = await node("b", [...a.multiaddrs(), ...c.multiaddrs()]);
+    const fetched = await Promise.all(cids.map((cid) => b.getBytes(cid)));
+    fetched.forEach((bytes, i) => {
+      expect(Buffer.from(bytes).equals(Buffer.from(contents[i] as Uint8Array)), `file ${i}`).to.be
+        .true;
+    });
+  });
+
+  it("answers reads of one CID that start one after another while its blocks are arriving", async () => {
+    const a = await node("a");
+    const bytes = pseudoRandom(8 * 262_144 + 5, 123);
+    const cid = await a.addBytes(bytes);
+
+    const b = await node("b", a.multiaddrs());
+    // Each read starts on the next turn of the event loop, so later reads ask for blocks that
+    // earlier ones are receiving or writing at that moment.
+    const reads: Promise<Uint8Array>[] = [];
+    for (let i = 0; i < 100; i++) {
+      reads.push(b.getBytes(cid));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    for (const copy of await Promise.all(reads))
+      expect(Buffer.from(copy).equals(Buffer.from(bytes))).to.be.true;
+  });
+
+  it("lets one reader give up on a block while another keeps waiting and gets it when the peer adds it", async () => {
+    const a = await node("a");
+    const bytes = new TextEncoder().encode("added after it was asked for");
+    const cid = await cidOf(bytes);
+    const b = await node("b", a.multiaddrs());
+
+    const giveUp = new AbortController();
+    const impatient = rejection(b.getBytes(cid, { signal: giveUp.signal }));
+    const patient = b.getBytes(cid);
+    giveUp.abort(new Error("not needed any more"));
+    expect(String(await impatient)).to.contain("not needed any more");
+
+    await a.addBytes(bytes);
+    expect(new TextDecoder().decode(await patient)).to.equal("added after it was asked for");
+  });
+
   it("reports content no connected peer has as content-not-found, within the fetch timeout", async () => {
     const a = await node("a");
     const b = await node("b", a.multiaddrs(), 500);
