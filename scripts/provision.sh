@@ -78,9 +78,13 @@ if [ -n "$missing_packages" ]; then
   if can_apt; then
     say "installing with apt-get:$missing_packages (a minute or two the first time)"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || { say "apt-get update failed; is a Debian mirror reachable?"; exit 1; }
-    # shellcheck disable=SC2086 # one word per package
-    apt-get install -y -qq --no-install-recommends $missing_packages >/dev/null ||
+    # Another apt-get (an unattended upgrade, a second checkout provisioning) may hold dpkg's
+    # lock: wait for it for up to five minutes instead of failing at once.
+    apt_wait="-o DPkg::Lock::Timeout=300"
+    # shellcheck disable=SC2086 # one word per option
+    apt-get $apt_wait update -qq || { say "apt-get update failed; is a Debian mirror reachable?"; exit 1; }
+    # shellcheck disable=SC2086 # one word per option and per package
+    apt-get $apt_wait install -y -qq --no-install-recommends $missing_packages >/dev/null ||
       { say "apt-get install$missing_packages failed (see above)"; exit 1; }
     say "installed:$missing_packages"
   else
