@@ -15,6 +15,7 @@ import {
   probeOutputQuota,
   removeStaleContainers,
   removeStaleOutputMounts,
+  resolveOutputBound,
   type TaskLimits,
   type TaskResult,
 } from "../../worker/src/execution/index.ts";
@@ -159,6 +160,17 @@ describe("execution#runTask output quota", function () {
     }
   });
 
+  it("resolves auto and required to the hard quota for a root worker", async () => {
+    for (const setting of ["auto", "required"] as const) {
+      const bound = await resolveOutputBound(setting, "/tmp");
+      expect(bound, setting).to.deep.equal({
+        runTask: "required",
+        bid: { ok: true },
+        summary: "hard quota (loop-ext4 file system per task)",
+      });
+    }
+  });
+
   it("reports a padded flood (10 000 empty files, then large writes) the same way every time, within the cap + slack", async () => {
     const [first, second] = await twice([
       "sh",
@@ -280,14 +292,18 @@ describe("execution#runTask output quota", function () {
 describe("execution#runTask output quota in an unprivileged worker", function () {
   this.timeout(60_000);
 
-  it("cannot mount, says so through the probe, and refuses a task that requires the quota", async () => {
+  it("cannot mount, says so through the probe and the resolved setting, and refuses a task that requires the quota", async () => {
     // A worker process as uid 4242 in the docker group (see execution.test.ts).
     const dockerGid = (await execFileAsync("getent", ["group", "docker"])).stdout.split(":")[2];
     const refusedDir = `/tmp/conun-quota-unprivileged-${randomUUID()}`;
     const script = `
-      import { probeOutputQuota, runTask } from "${process.cwd()}/worker/src/execution/index.ts";
+      import { probeOutputQuota, resolveOutputBound, runTask } from "${process.cwd()}/worker/src/execution/index.ts";
       import { connectDocker } from "${process.cwd()}/worker/src/execution/index.ts";
       const probe = await probeOutputQuota();
+      const bounds = {};
+      for (const setting of ["auto", "required", "off"]) {
+        bounds[setting] = await resolveOutputBound(setting, "/tmp");
+      }
       let refusal;
       try {
         await runTask({
@@ -298,7 +314,7 @@ describe("execution#runTask output quota in an unprivileged worker", function ()
       } catch (error) {
         refusal = { code: error.code, message: error.message };
       }
-      console.log(JSON.stringify({ probe, refusal }));
+      console.log(JSON.stringify({ probe, bounds, refusal }));
     `;
     const { stdout } = await execFileAsync(
       join(process.cwd(), "node_modules/.bin/node"),
@@ -308,6 +324,15 @@ describe("execution#runTask output quota in an unprivileged worker", function ()
     const report = JSON.parse(stdout.trim().split("\n").at(-1) as string);
     expect(report.probe.ok).to.equal(false);
     expect(report.probe.reason).to.match(/not root.*run the worker as root/);
+    // auto falls back to the watcher and says so; required refuses every bid; off never tries.
+    expect(report.bounds.auto.runTask).to.equal("off");
+    expect(report.bounds.auto.bid).to.deep.equal({ ok: true });
+    expect(report.bounds.auto.summary).to.match(/^output watcher only.*not root/);
+    expect(report.bounds.required.bid.ok).to.equal(false);
+    expect(report.bounds.required.bid.reason).to.match(
+      /not root.*limits.outputQuota is "required"/,
+    );
+    expect(report.bounds.off).to.deep.include({ runTask: "off", bid: { ok: true } });
     expect(report.refusal.code).to.equal("output-quota-unavailable");
     expect(report.refusal.message).to.match(/^cannot bound \/output: the worker is not root/);
     // Refused before anything was made.

@@ -9,6 +9,7 @@ const base: WorkerStatus = {
   walletBalance: "900.0",
   stake: { total: "100.0", locked: "10.0", free: "90.0", unbonding: "0.0" },
   earnings: { paid: "0.01188", fees: "0.00012", jobsPaid: 1 },
+  disk: { reservedMiB: 0, budgetMiB: 51_200 },
   slashes: [],
   slashedTotal: "0.0",
   jobs: [],
@@ -18,6 +19,8 @@ describe("formatStatus", () => {
   it("shows gas, wallet, stake, earnings, slashes and one line per job", () => {
     const text = formatStatus({
       ...base,
+      disk: { freeMiB: 9_000, reservedMiB: 30, budgetMiB: 51_200 },
+      outputBound: "hard quota (loop-ext4 file system per task)",
       stake: {
         total: "90.0",
         locked: "10.0",
@@ -71,6 +74,8 @@ describe("formatStatus", () => {
       "wallet     900.0 CONUN",
       "stake      90.0 CONUN (free 60.0, locked 10.0, unbonding 20.0 until 2026-02-01T00:00:00.000Z)",
       "earnings   0.01188 CONUN net over 1 job(s), fees 0.00012",
+      "disk       30 of 51200 MiB reserved by active jobs, 9000 MiB free",
+      "output     hard quota (loop-ext4 file system per task)",
       "slashes    1, 10.0 CONUN in all",
       "  job 4 group 0: 10.0 CONUN, wrong result (block 42, tx 0xabc)",
       "",
@@ -88,7 +93,9 @@ describe("formatStatus", () => {
       "provider   0x90F79bf6EB2c4f870365E785982E1f101E93b906 (chain 31337), not registered yet",
     );
     expect(lines[3]).to.equal("stake      100.0 CONUN (free 90.0, locked 10.0, unbonding 0.0)");
-    expect(lines[5]).to.equal("slashes    none");
+    expect(lines[5]).to.equal("disk       0 of 51200 MiB reserved by active jobs");
+    expect(lines[6]).to.equal("output     not known until the worker has started");
+    expect(lines[7]).to.equal("slashes    none");
     expect(lines.at(-1)).to.equal("(no jobs yet)");
   });
 });

@@ -3,7 +3,7 @@
 // job (manifest in the content store, image as an ipfs:// archive), lets the workers bid, moves
 // chain time past the bidding deadline, and checks what the chain and the workers show.
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -63,6 +63,23 @@ async function expectedRoot(first: number, count: number, n = 1): Promise<string
 }
 
 type EventArgs = { args: Record<string, unknown> };
+
+/** The types of the journal entries a worker wrote for `jobId`, in order. */
+async function journalTypes(dataDir: string, jobId: bigint): Promise<string[]> {
+  return (await readFile(path.join(dataDir, "journal.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { type: string; jobId?: string })
+    .filter((entry) => entry.jobId === jobId.toString())
+    .map((entry) => entry.type);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
 
 /**
  * Transactions a worker journaled for `action` on `jobId` that reached the chain (a signed
@@ -263,7 +280,59 @@ describe("conun-worker (integration)", function () {
     expect(Number(row?.payment)).to.be.greaterThan(0);
     expect(status.earnings.jobsPaid).to.equal(1);
 
+    // Once claimed (or closed, for the slashed one), each worker removes the job's data and
+    // journals it, which releases the disk its bid reserved.
+    for (const w of workers) {
+      await waitFor(
+        `${w.name} to clean up`,
+        async () => (await journalTypes(w.dataDir, jobId)).includes("cleaned"),
+        30_000,
+        () => tails(workers),
+      );
+      expect(await exists(path.join(w.dataDir, "jobs", jobId.toString())), w.name).to.equal(false);
+    }
+
     expect(await Promise.all(workers.map((w) => w.stop()))).to.deep.equal([0, 0, 0]);
+  });
+
+  it("finishes after a restart a clean-up a crash interrupted, through a deep and unreadable tree", async () => {
+    await fundProviders(cluster, [3]);
+    const dataDir = await mkdtemp(path.join(tmpdir(), "conun-cleanup-restart-"));
+    // What a crash in the middle of removing an ended job's data leaves: the journal says the
+    // job was claimed but not cleaned, and part of the tree is still there — 10,000 levels
+    // deep (beyond PATH_MAX) and with a directory its owner cannot read or enter.
+    const jobId = "987654";
+    await writeFile(
+      path.join(dataDir, "journal.jsonl"),
+      `${[
+        { type: "bid-intent", jobId, price: "1", capacity: 1, diskBytes: 3 * 1024 * 1024 },
+        { type: "closed", jobId, reason: "Finalized" },
+      ]
+        .map((event) => JSON.stringify({ time: new Date().toISOString(), ...event }))
+        .join("\n")}\n`,
+    );
+    const left = path.join(dataDir, "jobs", jobId, "run", "tasks", "0", "output");
+    await mkdir(left, { recursive: true });
+    // Built by chdir-ing one level at a time (perl is part of every Debian): no path is long.
+    await run("perl", [
+      "-e",
+      'chdir $ARGV[0] or die; for (1..10000) { mkdir "d" or die; chdir "d" or die } open my $f, ">", "f" or die',
+      left,
+    ]);
+    await mkdir(path.join(left, "locked", "inner"), { recursive: true });
+    await writeFile(path.join(left, "locked", "inner", "x"), "x");
+    await chmod(path.join(left, "locked"), 0o000);
+
+    const worker = await startWorkerProcess(cluster, { name: "cleaner", account: 3, dataDir });
+    workers.push(worker);
+    await waitFor(
+      "the restarted worker to finish the clean-up",
+      async () => (await journalTypes(dataDir, BigInt(jobId))).includes("cleaned"),
+      120_000,
+      () => tails(workers),
+    );
+    expect(await exists(path.join(dataDir, "jobs", jobId))).to.equal(false);
+    expect(await worker.stop()).to.equal(0);
   });
 
   it("reveals and is paid after being killed between commit and reveal, sending nothing twice", async () => {

@@ -8,6 +8,7 @@ import type { ContentStore } from "../../sdk/content/types.ts";
 import type { Logger } from "../../sdk/logger.ts";
 import type { PricingStrategy } from "./bidding/pricing.ts";
 import type { WorkerConfig } from "./config/index.ts";
+import type { OutputBound } from "./execution/index.ts";
 import type { WorkerHooks } from "./hooks.ts";
 import type { JobState, Journal, JournalEvent } from "./journal/index.ts";
 import type { WorkerMetrics } from "./metrics/metrics.ts";
@@ -33,6 +34,8 @@ export interface WorkerContext {
   /** Capabilities offered (registered on chain). */
   offer: { cpuMillicores: number; memoryMiB: number; gpuCount: number; slots: number };
   slots: Semaphore;
+  /** How task outputs are held to their caps on this machine (limits.outputQuota, probed). */
+  outputBound: OutputBound;
   /** Aborted on shutdown: running tasks stop, no new work starts. */
   shutdown: AbortSignal;
   /** Seams a caller may set at start-up (none in production); see hooks.ts. */

@@ -4,7 +4,7 @@
 // job is re-run after a restart, as nothing was committed) and a transaction in flight is
 // awaited, so the journal always describes what was done.
 
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
 import { type BaseWallet, Wallet } from "ethers";
@@ -29,10 +29,12 @@ import {
   connectDocker,
   removeStaleContainers,
   removeStaleOutputMounts,
+  resolveOutputBound,
 } from "./execution/index.ts";
 import type { WorkerHooks } from "./hooks.ts";
+import { cleanUpJob } from "./jobs/cleanup.ts";
 import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
-import { isActive, Journal, reduceJournal } from "./journal/index.ts";
+import { isActive, Journal, needsCleanUp, reduceJournal } from "./journal/index.ts";
 import { createMetrics, serveMetrics } from "./metrics/metrics.ts";
 import {
   describeFundsError,
@@ -131,6 +133,8 @@ export async function startWorker(
   const machine = await detectMachine();
   const store = await openWorkerStore(config, log);
   const docker = connectDocker({ socketPath: config.dockerSocket });
+  await mkdir(config.dataDir, { recursive: true });
+  const outputBound = await resolveOutputBound(config.limits.outputQuota, config.dataDir);
   const ctx: WorkerContext = {
     config,
     log,
@@ -154,6 +158,7 @@ export async function startWorker(
       slots: config.capacity.slots,
     },
     slots: new Semaphore(config.capacity.slots),
+    outputBound,
     shutdown,
     record: async (event) => {
       // The journal stays small (a few entries per job), so refolding it whole is cheap and
@@ -170,7 +175,15 @@ export async function startWorker(
     journaledJobs: jobs.size,
     slots: config.capacity.slots,
   });
-  await ctx.record({ type: "started", address: ctx.address, chainId: config.chainId });
+  if (outputBound.runTask === "required" && outputBound.bid.ok) {
+    log.info("task output", { bound: outputBound.summary });
+  } else log.warn("task output", { bound: outputBound.summary });
+  await ctx.record({
+    type: "started",
+    address: ctx.address,
+    chainId: config.chainId,
+    outputBound: outputBound.summary,
+  });
   await removeStaleContainers({ docker, workerId: ctx.address.toLowerCase(), logger: log }).catch(
     (error: unknown) =>
       log.warn("could not remove stale containers", { reason: describeError(error) }),
@@ -251,10 +264,14 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
     const run = (async () => {
       while (!shutdown.aborted) {
         const state = ctx.jobs.get(jobId);
-        if (state === undefined || !isActive(state)) return;
+        if (state === undefined || !(isActive(state) || needsCleanUp(state))) return;
         let progressed: boolean;
         try {
-          progressed = await advanceJob(ctx, state);
+          if (isActive(state)) progressed = await advanceJob(ctx, state);
+          else {
+            await cleanUpJob(ctx, state);
+            progressed = false;
+          }
           backoff.delete(jobId);
         } catch (error) {
           if (shutdown.aborted) return;
@@ -302,7 +319,9 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
         });
       failing = true;
     }
-    for (const [jobId, state] of ctx.jobs) if (isActive(state)) drive(jobId);
+    for (const [jobId, state] of ctx.jobs) {
+      if (isActive(state) || needsCleanUp(state)) drive(jobId);
+    }
     ctx.metrics.activeJobs.set([...ctx.jobs.values()].filter(isActive).length);
     ctx.metrics.journalLagSeconds.set(ctx.journal.msSinceLastWrite / 1000);
     ctx.metrics.chainLagBlocks.set(discovery.lag);

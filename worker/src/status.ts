@@ -9,6 +9,7 @@ import {
   SLASH_REASON_NAMES,
   type SlashReasonName,
 } from "../../sdk/protocol/index.ts";
+import { diskFacts } from "./bidding/bidder.ts";
 import type { WorkerConfig } from "./config/index.ts";
 import { journalPath, loadWallet, resolveAddresses } from "./daemon.ts";
 import { reduceJournal, replayJournal } from "./journal/index.ts";
@@ -53,6 +54,10 @@ export interface WorkerStatus {
     unbondingReleaseAt?: string;
   };
   earnings: { paid: string; fees: string; jobsPaid: number };
+  /** How the last start held task outputs to their caps (absent before the first start). */
+  outputBound?: string;
+  /** MiB: the data directory's free space, and what active jobs' bids reserve of the budget. */
+  disk: { freeMiB?: number; reservedMiB: number; budgetMiB: number };
   slashes: SlashRecord[];
   slashedTotal: string;
   jobs: {
@@ -68,12 +73,18 @@ export interface WorkerStatus {
   }[];
 }
 
+const MIB = 1024 * 1024;
+
 /** Blocks per eth_getLogs request (public endpoints cap the range). */
 const LOG_RANGE = 5000;
 
 export async function readStatus(config: WorkerConfig): Promise<WorkerStatus> {
   const entries = await replayJournal(journalPath(config));
   const jobs = reduceJournal(entries);
+  const lastStart = entries.findLast((entry) => entry.type === "started");
+  const outputBound = lastStart?.type === "started" ? lastStart.outputBound : undefined;
+  // Before the first start the data directory may not exist yet: nothing is reserved then.
+  const disk = await diskFacts({ config, jobs }).catch(() => undefined);
   const provider = connectRpc(config.rpcUrl, config.chainId, { timeoutMs: config.rpcTimeoutMs });
   try {
     const addresses = await resolveAddresses(config);
@@ -138,6 +149,12 @@ export async function readStatus(config: WorkerConfig): Promise<WorkerStatus> {
           : {}),
       },
       earnings: { paid: fmt(paid), fees: fmt(fees), jobsPaid },
+      ...(outputBound === undefined ? {} : { outputBound }),
+      disk: {
+        ...(disk === undefined ? {} : { freeMiB: Math.floor(disk.freeBytes / MIB) }),
+        reservedMiB: Math.ceil((disk?.reservedBytes ?? 0) / MIB),
+        budgetMiB: config.limits.diskBudgetMiB,
+      },
       slashes: slashes.map((s) => s.record),
       slashedTotal: fmt(slashes.reduce((sum, s) => sum + s.wei, 0n)),
       jobs: rows,
@@ -193,6 +210,8 @@ export function formatStatus(status: WorkerStatus): string {
     `wallet     ${status.walletBalance} CONUN`,
     `stake      ${stake.total} CONUN (free ${stake.free}, locked ${stake.locked}, ${unbonding})`,
     `earnings   ${status.earnings.paid} CONUN net over ${status.earnings.jobsPaid} job(s), fees ${status.earnings.fees}`,
+    `disk       ${status.disk.reservedMiB} of ${status.disk.budgetMiB} MiB reserved by active jobs${status.disk.freeMiB === undefined ? "" : `, ${status.disk.freeMiB} MiB free`}`,
+    `output     ${status.outputBound ?? "not known until the worker has started"}`,
     status.slashes.length === 0
       ? "slashes    none"
       : `slashes    ${status.slashes.length}, ${status.slashedTotal} CONUN in all`,

@@ -6,7 +6,7 @@ import { describeError } from "../../../sdk/errors.ts";
 import { phaseOf } from "../../../sdk/protocol/index.ts";
 import { formatConun, type WorkerContext } from "../context.ts";
 import { fetchVerifiedManifest } from "../jobs/manifest.ts";
-import { isActive, type JobState } from "../journal/index.ts";
+import { isActive, type JobState, needsCleanUp } from "../journal/index.ts";
 import { type DiskFacts, type DiskLimits, decideBid, isPinnedImage } from "./evaluate.ts";
 import { anyPrice } from "./pricing.ts";
 
@@ -40,15 +40,15 @@ const UNWRITTEN: ReadonlySet<JobState["phase"]> = new Set(["bidding", "bid-place
 
 /**
  * The data directory's free space and what journaled jobs have reserved of it: every bid's
- * reservation holds while its job is active.
+ * reservation holds until its job has ended and its data is cleaned up.
  */
-export async function diskFacts(ctx: WorkerContext): Promise<DiskFacts> {
+export async function diskFacts(ctx: Pick<WorkerContext, "config" | "jobs">): Promise<DiskFacts> {
   const fs = await statfs(ctx.config.dataDir);
   let reservedBytes = 0;
   let unwrittenBytes = 0;
   for (const state of ctx.jobs.values()) {
-    // Until clean-up exists (issue 14), only jobs still running hold their reservation.
-    if (!isActive(state)) continue;
+    // A reservation holds until the job's data is removed (jobs/cleanup.ts).
+    if (!isActive(state) && !needsCleanUp(state)) continue;
     reservedBytes += state.diskBytes ?? 0;
     if (UNWRITTEN.has(state.phase)) unwrittenBytes += state.diskBytes ?? 0;
   }
@@ -118,9 +118,7 @@ export async function considerJob(ctx: WorkerContext, job: PostedJob): Promise<C
     ...resources,
     limits: diskLimits(ctx),
     disk: await diskFacts(ctx),
-    // Not yet wired: execution's probeOutputQuota (issue 14) is still uncommitted work of
-    // another change; until then every task is bounded only by the output watcher.
-    outputQuota: { ok: true },
+    outputQuota: ctx.outputBound.bid,
     offer: ctx.offer,
     freeReplicas: ctx.config.capacity.maxTaskReplicas - reservedReplicas(ctx),
     freeStake: await ctx.contracts.registry.freeStakeOf(ctx.address),

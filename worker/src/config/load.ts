@@ -72,6 +72,8 @@ export const SETTINGS: readonly Setting[] = (
     ["limits.diskBudgetMiB", "disk-budget-mib", "int"],
     ["limits.minFreeDiskMiB", "min-free-disk-mib", "int"],
     ["limits.maxImageMiB", "max-image-mib", "int"],
+    ["limits.imageCacheMiB", "image-cache-mib", "int"],
+    ["limits.outputQuota", "output-quota", "string"],
     ["stake.target", "stake-target", "string"],
     ["pricing.floorPerCpuSecond", "price-floor-per-cpu-second", "string"],
     ["pricing.margin", "price-margin", "number"],

@@ -35,6 +35,7 @@ export const DISK_LIMIT_DEFAULTS = {
   diskBudgetMiB: 51_200,
   minFreeDiskMiB: 2048,
   maxImageMiB: 8192,
+  imageCacheMiB: 20_480,
 } as const;
 
 /** A libp2p address the embedded IPFS node can use (sdk/content/addresses.ts). */
@@ -173,6 +174,22 @@ export const configSchema = z
         minFreeDiskMiB: int(0).default(DISK_LIMIT_DEFAULTS.minFreeDiskMiB),
         /** The largest image archive loaded from the content store for a job. */
         maxImageMiB: int(1).default(DISK_LIMIT_DEFAULTS.maxImageMiB),
+        /**
+         * Images this worker pulled or loaded for jobs, kept for later jobs up to this size;
+         * past it the least recently used that no active job holds are removed.
+         */
+        imageCacheMiB: int(0).default(DISK_LIMIT_DEFAULTS.imageCacheMiB),
+        /**
+         * How a task's output is held to its cap (README "Provider limits"): `auto` gives each
+         * task a file system of its size where the worker can mount one (root) and otherwise
+         * falls back to the output watcher, saying so; `required` refuses every job instead
+         * of falling back; `off` always uses the watcher (no hard limit).
+         */
+        outputQuota: z
+          .enum(["auto", "required", "off"], {
+            errorMap: () => ({ message: 'must be "auto", "required" or "off"' }),
+          })
+          .default("auto"),
       })
       .strict({ message: "unknown setting" })
       .default({}),

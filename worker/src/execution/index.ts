@@ -21,10 +21,12 @@ export {
 export { removeOutput } from "./output-cleanup.ts";
 export {
   OUTPUT_SLACK_BYTES,
+  type OutputBound,
   type OutputQuotaMechanism,
   type OutputQuotaProbe,
   probeOutputQuota,
   removeStaleOutputMounts,
+  resolveOutputBound,
 } from "./output-quota.ts";
 export {
   DEFAULT_TASK_USER,

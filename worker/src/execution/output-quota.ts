@@ -360,6 +360,54 @@ export function probeOutputQuota(options: { dir?: string } = {}): Promise<Output
   return probe;
 }
 
+/** How the worker holds task outputs to their caps, decided once at start-up. */
+export interface OutputBound {
+  /** What runTask is told: a quota file system for every task, or the watcher alone. */
+  runTask: "required" | "off";
+  /** For bidding: whether the worker may take jobs at all, and why not. */
+  bid: { ok: true } | { ok: false; reason: string };
+  /** One line for the start-up log and `status`. */
+  summary: string;
+}
+
+/**
+ * Resolves the `limits.outputQuota` setting on this machine: `auto` uses the quota file
+ * system when the probe in `dir` (the data directory) succeeds and the watcher otherwise,
+ * `required` refuses jobs when it fails, `off` never tries.
+ */
+export async function resolveOutputBound(
+  setting: "auto" | "required" | "off",
+  dir: string,
+): Promise<OutputBound> {
+  if (setting === "off") {
+    return {
+      runTask: "off",
+      bid: { ok: true },
+      summary: "output watcher only (limits.outputQuota is off): a task may overshoot its cap",
+    };
+  }
+  const probe = await probeOutputQuota({ dir });
+  if (probe.ok) {
+    return {
+      runTask: "required",
+      bid: { ok: true },
+      summary: `hard quota (${probe.mechanism} file system per task)`,
+    };
+  }
+  if (setting === "required") {
+    return {
+      runTask: "required",
+      bid: { ok: false, reason: `${probe.reason} (limits.outputQuota is "required")` },
+      summary: `refusing every job: no hard quota on this machine: ${probe.reason}`,
+    };
+  }
+  return {
+    runTask: "off",
+    bid: { ok: true },
+    summary: `output watcher only, a task may overshoot its cap: ${probe.reason}`,
+  };
+}
+
 async function tryMount(dir: string): Promise<OutputQuotaProbe> {
   let scratch: string | undefined;
   try {

@@ -19,6 +19,8 @@ export interface JobResults {
   honestRoots: GroupRoot[];
   resultsCid: string;
   tasks: TaskSummary[];
+  /** The image the tasks ran in (absent when it was refused); `brought`: pulled or loaded. */
+  image?: { id: string; brought: boolean };
 }
 
 /** ExecutionError codes that mean the job's image itself is wrong. */
@@ -49,8 +51,9 @@ export async function executeJob(
   const signal = ctx.shutdown;
 
   let imageRefused: string | undefined;
+  let image: JobResults["image"];
   try {
-    await ensureImage(manifest.image.ref, manifest.image.id, {
+    const ensured = await ensureImage(manifest.image.ref, manifest.image.id, {
       docker: ctx.docker,
       contentStore: ctx.store,
       signal,
@@ -58,6 +61,7 @@ export async function executeJob(
       workDir: runDir,
       ...(options.maxImageBytes !== undefined ? { maxImageBytes: options.maxImageBytes } : {}),
     });
+    image = { id: ensured.imageId, brought: ensured.origin !== "local" };
   } catch (error) {
     // An image that is not the one the job names (or not a valid image at all) is the job's
     // fault and the same for every honest replica: its tasks are reported as failed, which
@@ -136,6 +140,7 @@ export async function executeJob(
               maxOutputBytes: manifest.resources.maxOutputBytes,
             },
             labels: { jobId, taskIndex: index, workerId: ctx.address.toLowerCase() },
+            outputQuota: ctx.outputBound.runTask,
             signal,
             logger: log,
           });
@@ -189,5 +194,11 @@ export async function executeJob(
   }
   const resultsCid = await ctx.store.addDirectory(bundleRoot);
   const committed = ctx.hooks?.committedRoots?.(jobId, roots) ?? roots;
-  return { roots: committed, honestRoots: roots, resultsCid, tasks };
+  return {
+    roots: committed,
+    honestRoots: roots,
+    resultsCid,
+    tasks,
+    ...(image === undefined ? {} : { image }),
+  };
 }

@@ -187,6 +187,7 @@ async function runTasks({ ctx, state, jobId, log }: StepInput): Promise<boolean>
     roots: results.roots,
     resultsCid: results.resultsCid,
     tasks: results.tasks,
+    ...(results.image === undefined ? {} : { image: results.image }),
   });
   log.info("results ready", {
     roots: results.roots.map((r) => r.root),

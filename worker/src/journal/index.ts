@@ -8,4 +8,10 @@ export {
   replayJournal,
   type TaskSummary,
 } from "./journal.ts";
-export { isActive, type JobPhase, type JobState, reduceJournal } from "./state.ts";
+export {
+  isActive,
+  type JobPhase,
+  type JobState,
+  needsCleanUp,
+  reduceJournal,
+} from "./state.ts";

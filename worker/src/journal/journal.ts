@@ -9,7 +9,8 @@ import { errorClass } from "../../../sdk/errors.ts";
 
 /** What the worker journals. Amounts and ids are decimal strings (JSON has no bigint). */
 export type JournalEvent =
-  | { type: "started"; address: string; chainId: number }
+  /** `outputBound`: how this run holds task outputs to their caps (OutputBound.summary). */
+  | { type: "started"; address: string; chainId: number; outputBound?: string }
   /** `diskBytes`: the disk budget the bid reserves while the job is active. */
   | { type: "bid-intent"; jobId: string; price: string; capacity: number; diskBytes?: number }
   | { type: "tx-signed"; jobId?: string; action: string; hash: string }
@@ -28,12 +29,16 @@ export type JournalEvent =
       roots: GroupRoot[];
       resultsCid: string;
       tasks: TaskSummary[];
+      /** The image the tasks ran in, and whether this worker pulled or loaded it for them. */
+      image?: { id: string; brought: boolean };
     }
   | { type: "committed"; jobId: string; tx?: string }
   | { type: "revealed"; jobId: string; tx?: string }
   | { type: "finalized"; jobId: string; tx?: string }
   | { type: "claimed"; jobId: string; payment: string; fee: string; tx?: string }
-  | { type: "closed"; jobId: string; reason: string };
+  | { type: "closed"; jobId: string; reason: string }
+  /** The job's data directory is gone (jobs/cleanup.ts): its disk reservation is released. */
+  | { type: "cleaned"; jobId: string };
 
 export type JournalEntry = JournalEvent & { time: string };
 

@@ -41,8 +41,14 @@ export interface JobState {
   payment?: string;
   fee?: string;
   closedReason?: string;
-  /** Disk budget reserved by the bid (bytes), held while the job is active. */
+  /** Disk budget reserved by the bid (bytes), held until the job's data is cleaned up. */
   diskBytes?: number;
+  /** The image the tasks ran in; `brought` when this worker pulled or loaded it for them. */
+  image?: { id: string; brought: boolean };
+  /** When the image was last used for this job (the results entry's time). */
+  imageUsedAt?: string;
+  /** The job's data directory has been removed, after the job ended. */
+  cleaned?: boolean;
   /** Transaction hashes signed for this job, by action. */
   txs: Record<string, string[]>;
 }
@@ -100,17 +106,21 @@ const FOLDS: Folds = {
     commitDeadline,
     revealDeadline,
   })),
-  results: moveTo<"results">("results", ({ salt, roots, resultsCid, tasks }) => ({
+  results: moveTo<"results">("results", ({ salt, roots, resultsCid, tasks, image, time }) => ({
     salt,
     roots,
     resultsCid,
     tasks,
+    ...(image === undefined ? {} : { image, imageUsedAt: time }),
   })),
   committed: moveTo("committed"),
   revealed: moveTo("revealed"),
   finalized: moveTo("finalized"),
   claimed: moveTo<"claimed">("claimed", ({ payment, fee }) => ({ payment, fee })),
   closed: moveTo<"closed">("closed", ({ reason }) => ({ closedReason: reason })),
+  cleaned: (entry, job) => {
+    job(entry.jobId).cleaned = true;
+  },
 };
 
 export function reduceJournal(entries: readonly JournalEntry[]): Map<string, JobState> {
@@ -129,6 +139,11 @@ export function reduceJournal(entries: readonly JournalEntry[]): Map<string, Job
     fold?.(entry, job);
   }
   return jobs;
+}
+
+/** Whether the job has ended but its data is still on disk (jobs/cleanup.ts removes it). */
+export function needsCleanUp(state: JobState): boolean {
+  return !isActive(state) && state.cleaned !== true;
 }
 
 /** Whether the worker still has something to do for the job. */
