@@ -19,6 +19,8 @@ import { SCREENSHOT_DIR, startStackWorkers, useBrowserSuite } from "./stack.ts";
 
 const IMAGE_ID = `sha256:${"ef".repeat(32)}`;
 const BIDDING_SECONDS = 12;
+/** `text` matched literally inside a RegExp. */
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** How the job page shortens an address in a reason (sdk/chain/diagnose.ts). */
 const short = (address: string) => `${address.slice(0, 6)}…${address.slice(-4)}`;
 /** The task's stderr: a red ANSI colour, the message, a reset; then a non-zero exit. */
@@ -162,13 +164,16 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
         ),
       );
       await market.connect(provider).commit(jobId, commitments);
-      reveals.push({ provider, roots, salt, cid });
+      // The last provider reveals a CID with a bidi override and a terminal escape in it (the
+      // contract takes any string): the page shows them as escapes, never raw.
+      const hostile = provider === providers.at(-1);
+      reveals.push({ provider, roots, salt, cid: hostile ? `${cid}\u202e\x1b[2J` : cid });
       assignments.forEach((a, i) => {
         revealed.push({
           provider: provider.address.toLowerCase(),
           groupId: Number(a.groupId),
           root: roots[i] as string,
-          cid,
+          cid: hostile ? `${cid}\\u202e\\x1b[2J` : cid,
         });
       });
     }
@@ -199,13 +204,14 @@ describe("dApp#job explains Unfilled jobs, groups without quorum and failed task
         expect(
           lines.some((line) =>
             new RegExp(
-              `^root [1-3] ${r.root} revealed by ${r.provider} \\(bundle ${r.cid}\\)$`,
+              `^root [1-3] ${r.root} revealed by ${r.provider} \\(bundle ${escapeRegExp(r.cid)}\\)$`,
             ).test(line),
           ),
           `a line for ${r.provider}'s root ${r.root} and bundle ${r.cid} in\n${lines.join("\n")}`,
         ).to.equal(true);
       }
     }
+    expect(controlCharacters(lines.join("\n"), { multiline: true })).to.deep.equal([]);
     expect(new Set(revealed.map((r) => r.root)).size).to.equal(revealed.length);
     expect(lines.join("\n")).to.contain(
       `the outputs differ between replicas: the job is probably not deterministic (timestamps, randomness, thread order) — fetch the 3 bundles and compare them`,

@@ -13,6 +13,8 @@ import { serveOverHttp } from "../helpers/subgraph-host.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 const BIN = path.join(REPO, "worker", "bin", "conun-worker");
+/** A journaled note holding terminal escapes and a bidi override, as a hostile job's text may. */
+const HOSTILE_NOTE = "refused \u001b[2J\u202eevil";
 /** The accounts of Hardhat's in-process network. */
 const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
@@ -149,6 +151,8 @@ describe("conun-worker status (against a chain)", function () {
         },
         { type: "committed", jobId: id },
         { type: "revealed", jobId: id },
+        // A note quoting the job's own text (here terminal escapes and a bidi override).
+        { type: "closed", jobId: id, reason: HOSTILE_NOTE },
       ] as const) {
         await journal.append(event as JournalEvent);
       }
@@ -195,13 +199,16 @@ describe("conun-worker status (against a chain)", function () {
       expect(status.jobs).to.deep.equal([
         {
           jobId: id,
-          phase: "revealed",
+          phase: "closed",
           onChain: "Finalized",
           tasks: 1,
           succeeded: 0,
+          reason: HOSTILE_NOTE,
           slashed: "2.0 (wrong result)",
         },
       ]);
+      // The JSON means the same but carries no raw control or bidi character.
+      expect(json.stdout).to.not.match(/[\u001b\u202e]/);
 
       const text = await conunWorker(["status", "--config", config], env);
       expect(text.code, text.stderr).to.equal(0);
@@ -216,8 +223,9 @@ describe("conun-worker status (against a chain)", function () {
         lines.some((l) => l.startsWith(`  job ${id} group 0: 2.0 CONUN, wrong result (block `)),
       ).to.equal(true);
       expect(lines).to.include(
-        `${id.padEnd(7)} revealed     Finalized       1   0        - slashed 2.0 (wrong result)`,
+        `${id.padEnd(7)} closed       Finalized       1   0        - refused \\x1b[2J\\u202eevil; slashed 2.0 (wrong result)`,
       );
+      expect(text.stdout).to.not.match(/[\u001b\u202e]/);
     } finally {
       await bridge.close();
       await rm(dir, { recursive: true, force: true });
