@@ -9,6 +9,7 @@ import type { ContentStore } from "./types.ts";
 
 export { cidOf, isValidCid, parseCid } from "./cid.ts";
 export { cidOfDirectory, cidOfFile } from "./cid-fs.ts";
+export type { Collected } from "./collect.ts";
 export { ContentError, type ContentErrorCode } from "./errors.ts";
 export {
   type IpfsContentStore,

@@ -14,6 +14,7 @@ import { CID } from "multiformats/cid";
 import { sha256 } from "multiformats/hashes/sha2";
 import { isConunError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
+import { type Collected, collectBlocks } from "./collect.ts";
 import { ContentError } from "./errors.ts";
 import { dedupingPuts } from "./local.ts";
 import { SharedLoads, Slots } from "./shared-loads.ts";
@@ -40,6 +41,11 @@ export interface IpfsContentStore extends ContentStore {
   multiaddrs(): string[];
   /** Connects to another node (bounded by `timeoutMs`, default 10 s). */
   connect(address: string, options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Deletes this node's blocks reachable from `roots` and not from `keep` (collect.ts). The
+   * node's directory is its own: content gone here is still wherever else it is kept.
+   */
+  collect(roots: readonly string[], keep: readonly string[]): Promise<Collected>;
 }
 
 /**
@@ -163,6 +169,8 @@ export async function openIpfsContentStore(
   return Object.assign(store, {
     multiaddrs: () => multiaddrsOf(libp2p),
     connect,
+    collect: (roots: readonly string[], keep: readonly string[]) =>
+      collectBlocks(disk, roots, keep),
   }) as IpfsContentStore;
 }
 

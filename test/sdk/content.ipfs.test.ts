@@ -223,6 +223,47 @@ describe("IPFS content store (two embedded nodes on loopback)", function () {
     expect(new TextDecoder().decode(await patient)).to.equal("added after it was asked for");
   });
 
+  it("collects the blocks only a finished DAG holds, keeps the ones another shares, and fetches them again", async () => {
+    const a = await node("a");
+    const shared = pseudoRandom(2 * 262_144 + 11, 31);
+    const dirs = ["gone", "kept"].map((name) => join(work, "src", name));
+    for (const [i, dir] of dirs.entries()) {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "shared.bin"), shared);
+      await writeFile(join(dir, "own.bin"), pseudoRandom(262_144 + 7, 40 + i));
+    }
+    const b = await node("b", a.multiaddrs());
+    const [gone, kept] = await Promise.all(dirs.map((dir) => a.addDirectory(dir)));
+    if (gone === undefined || kept === undefined) throw new Error("unreachable");
+    const sharedCid = await cidOf(shared);
+    const blocksOnDisk = async () => {
+      let files = 0;
+      for (const shard of await readdir(join(work, "a"))) {
+        files += (await readdir(join(work, "a", shard))).length;
+      }
+      return files;
+    };
+    await b.exportTo(gone, join(work, "copy"));
+    const before = await blocksOnDisk();
+
+    // gone's own blocks: its directory node, own.bin's root and its two leaves.
+    const collected = await a.collect([gone], [kept]);
+    expect(collected.blocks).to.equal(4);
+    expect(collected.bytes).to.be.greaterThan(262_144);
+    expect(await blocksOnDisk()).to.equal(before - 4);
+    expect(await a.has(gone)).to.equal(false);
+    expect(await a.has(kept)).to.equal(true);
+    expect(await a.has(sharedCid)).to.equal(true);
+    // Nothing left to collect: a second pass finds the root gone.
+    expect(await a.collect([gone], [kept])).to.deep.equal({ blocks: 0, bytes: 0 });
+
+    // Collected here is not lost: b fetched the directory first, and a gets it back from b.
+    await a.exportTo(gone, join(work, "back"));
+    expect(await readFile(join(work, "back", "own.bin"))).to.deep.equal(
+      await readFile(join(dirs[0] as string, "own.bin")),
+    );
+  });
+
   it("reports content no connected peer has as content-not-found, within the fetch timeout", async () => {
     const a = await node("a");
     const b = await node("b", a.multiaddrs(), 500);

@@ -32,7 +32,7 @@ import {
   resolveOutputBound,
 } from "./execution/index.ts";
 import type { WorkerHooks } from "./hooks.ts";
-import { cleanUpJob } from "./jobs/cleanup.ts";
+import { cleanUpJob, collectContent } from "./jobs/cleanup.ts";
 import { advanceJob, describeChainError } from "./jobs/lifecycle.ts";
 import { isActive, Journal, needsCleanUp, reduceJournal } from "./journal/index.ts";
 import { createMetrics, serveMetrics } from "./metrics/metrics.ts";
@@ -242,6 +242,8 @@ async function registerWhenFunded(ctx: WorkerContext): Promise<void> {
 const RETRY_POLLS = 10;
 /** How often the stake is checked against the target (slashes, new funds). */
 const STAKE_CHECK_MS = 30_000;
+/** How often an `ipfs` store is collected of content past its retention, besides after a job. */
+const COLLECT_MS = 3_600_000;
 
 async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void> {
   const { log, shutdown } = ctx;
@@ -252,6 +254,7 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
   const deferred = new Map<string, { job: PostedJob; retryAt: number }>();
   let polls = 0;
   let lastStakeCheck = Date.now();
+  let lastCollect = 0;
   let failing = false;
 
   // A job whose step failed waits before the next attempt, doubling up to a minute, so a
@@ -305,6 +308,11 @@ async function mainLoop(ctx: WorkerContext, discovery: Discovery): Promise<void>
           if (result.retryable) deferred.set(key, { job, retryAt: polls + RETRY_POLLS });
           else rejected.add(key);
         }
+      }
+      if (Date.now() - lastCollect > COLLECT_MS) {
+        // Results bundles whose retention (limits.keepResultsHours) ran out since the last pass.
+        lastCollect = Date.now();
+        await collectContent(ctx);
       }
       if (Date.now() - lastStakeCheck > STAKE_CHECK_MS) {
         lastStakeCheck = Date.now();

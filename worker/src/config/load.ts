@@ -73,6 +73,7 @@ export const SETTINGS: readonly Setting[] = (
     ["limits.minFreeDiskMiB", "min-free-disk-mib", "int"],
     ["limits.maxImageMiB", "max-image-mib", "int"],
     ["limits.imageCacheMiB", "image-cache-mib", "int"],
+    ["limits.keepResultsHours", "keep-results-hours", "int"],
     ["limits.outputQuota", "output-quota", "string"],
     ["stake.target", "stake-target", "string"],
     ["pricing.floorPerCpuSecond", "price-floor-per-cpu-second", "string"],

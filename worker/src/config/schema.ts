@@ -180,6 +180,12 @@ export const configSchema = z
          */
         imageCacheMiB: int(0).default(DISK_LIMIT_DEFAULTS.imageCacheMiB),
         /**
+         * How long an ended job's results bundle stays in an `ipfs` content store for its
+         * requester to fetch; what the job fetched (manifest, inputs, image archive) goes at
+         * clean-up. A `local` store is taken as shared and is never collected.
+         */
+        keepResultsHours: int(0).default(72),
+        /**
          * How a task's output is held to its cap (README "Provider limits"): `auto` gives each
          * task a file system of its size where the worker can mount one (root) and otherwise
          * falls back to the output watcher, saying so; `required` refuses every job instead

@@ -6,12 +6,13 @@
 // trimmed: images this worker pulled or loaded for jobs stay for later jobs up to
 // `limits.imageCacheMiB`, least recently used first out, never one an active job ran in or a
 // container still uses, never one that was on the machine before the worker brought it.
-//
-// Not removed: the results bundle's blocks in the content store. The requester fetches them
-// after the job is settled, and blocks are shared by content (identical outputs of other
-// providers and other jobs are the same blocks in a shared store), so deleting them needs a
-// retention rule and reference counts that protocol v2's result publication will settle.
+// Last, an `ipfs` store's blocks are collected: what ended jobs fetched (manifest, inputs,
+// image archive) at once, their results bundles `limits.keepResultsHours` after the job
+// ended (the requester fetches them after settlement), never a block that an active job's
+// or a retained bundle's content shares. A `local` store is taken as shared (the demo's
+// workers and requester use one directory) and is never collected.
 import type Docker from "dockerode";
+import type { Collected, IpfsContentStore } from "../../../sdk/content/index.ts";
 import { describeError } from "../../../sdk/errors.ts";
 import type { WorkerContext } from "../context.ts";
 import { removeOutput } from "../execution/index.ts";
@@ -29,6 +30,51 @@ export async function cleanUpJob(ctx: WorkerContext, state: JobState): Promise<v
   await ctx.record({ type: "cleaned", jobId: state.jobId });
   log.info("job data removed", { dir });
   await trimImageCache(ctx);
+  await collectContent(ctx);
+}
+
+/**
+ * Deletes the `ipfs` store's blocks that ended jobs no longer need (see the top of this
+ * file); `now` decides which results bundles are past their retention. Does nothing for a
+ * `local` store. Failures are logged: the blocks are collected on a later pass.
+ */
+export async function collectContent(
+  ctx: WorkerContext,
+  now: number = Date.now(),
+): Promise<Collected | undefined> {
+  const store = ctx.store as Partial<IpfsContentStore>;
+  if (ctx.config.contentStore.kind !== "ipfs" || store.collect === undefined) return undefined;
+  const retentionMs = ctx.config.limits.keepResultsHours * 3_600_000;
+  const roots: string[] = [];
+  const keep: string[] = [];
+  for (const state of ctx.jobs.values()) {
+    const fetched = state.content ?? [];
+    const results = state.resultsCid === undefined ? [] : [state.resultsCid];
+    if (isActive(state) || state.cleaned !== true) {
+      keep.push(...fetched, ...results);
+      continue;
+    }
+    roots.push(...fetched);
+    const ended = Date.parse(state.endedAt ?? "");
+    if (Number.isFinite(ended) && now - ended >= retentionMs) roots.push(...results);
+    else keep.push(...results);
+  }
+  if (roots.length === 0) return undefined;
+  try {
+    const collected = await store.collect(roots, keep);
+    if (collected.blocks > 0) {
+      ctx.log.child("cleanup").info("content store blocks removed", {
+        blocks: collected.blocks,
+        mib: Math.round((collected.bytes / MIB) * 10) / 10,
+      });
+    }
+    return collected;
+  } catch (error) {
+    ctx.log
+      .child("cleanup")
+      .warn("could not collect content store blocks", { reason: describeError(error) });
+    return undefined;
+  }
 }
 
 /**

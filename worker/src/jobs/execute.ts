@@ -21,6 +21,8 @@ export interface JobResults {
   tasks: TaskSummary[];
   /** The image the tasks ran in (absent when it was refused); `brought`: pulled or loaded. */
   image?: { id: string; brought: boolean };
+  /** What the job had this worker fetch from the content store: inputs and image archive. */
+  content: string[];
 }
 
 /** ExecutionError codes that mean the job's image itself is wrong. */
@@ -200,5 +202,9 @@ export async function executeJob(
     resultsCid,
     tasks,
     ...(image === undefined ? {} : { image }),
+    content: [
+      ...(manifest.image.ref.startsWith("ipfs://") ? [manifest.image.ref.slice(7)] : []),
+      ...(manifest.inputs ?? []).map((input) => input.cid),
+    ],
   };
 }

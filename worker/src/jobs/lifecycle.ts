@@ -188,6 +188,7 @@ async function runTasks({ ctx, state, jobId, log }: StepInput): Promise<boolean>
     resultsCid: results.resultsCid,
     tasks: results.tasks,
     ...(results.image === undefined ? {} : { image: results.image }),
+    content: [posted.spec.manifestCid, ...results.content],
   });
   log.info("results ready", {
     roots: results.roots.map((r) => r.root),

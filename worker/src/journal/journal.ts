@@ -31,6 +31,8 @@ export type JournalEvent =
       tasks: TaskSummary[];
       /** The image the tasks ran in, and whether this worker pulled or loaded it for them. */
       image?: { id: string; brought: boolean };
+      /** What the job had this worker fetch from the content store: manifest, inputs, image. */
+      content?: string[];
     }
   | { type: "committed"; jobId: string; tx?: string }
   | { type: "revealed"; jobId: string; tx?: string }

@@ -47,6 +47,10 @@ export interface JobState {
   image?: { id: string; brought: boolean };
   /** When the image was last used for this job (the results entry's time). */
   imageUsedAt?: string;
+  /** CIDs the job had this worker fetch (manifest, inputs, image archive). */
+  content?: string[];
+  /** When the job ended for this worker (the claimed or closed entry's time). */
+  endedAt?: string;
   /** The job's data directory has been removed, after the job ended. */
   cleaned?: boolean;
   /** Transaction hashes signed for this job, by action. */
@@ -106,18 +110,29 @@ const FOLDS: Folds = {
     commitDeadline,
     revealDeadline,
   })),
-  results: moveTo<"results">("results", ({ salt, roots, resultsCid, tasks, image, time }) => ({
-    salt,
-    roots,
-    resultsCid,
-    tasks,
-    ...(image === undefined ? {} : { image, imageUsedAt: time }),
-  })),
+  results: moveTo<"results">(
+    "results",
+    ({ salt, roots, resultsCid, tasks, image, content, time }) => ({
+      salt,
+      roots,
+      resultsCid,
+      tasks,
+      ...(image === undefined ? {} : { image, imageUsedAt: time }),
+      ...(content === undefined ? {} : { content }),
+    }),
+  ),
   committed: moveTo("committed"),
   revealed: moveTo("revealed"),
   finalized: moveTo("finalized"),
-  claimed: moveTo<"claimed">("claimed", ({ payment, fee }) => ({ payment, fee })),
-  closed: moveTo<"closed">("closed", ({ reason }) => ({ closedReason: reason })),
+  claimed: moveTo<"claimed">("claimed", ({ payment, fee, time }) => ({
+    payment,
+    fee,
+    endedAt: time,
+  })),
+  closed: moveTo<"closed">("closed", ({ reason, time }) => ({
+    closedReason: reason,
+    endedAt: time,
+  })),
   cleaned: (entry, job) => {
     job(entry.jobId).cleaned = true;
   },
