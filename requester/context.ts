@@ -48,6 +48,11 @@ export interface RequesterContext {
   log: Logger;
   /** The Hardhat network the tools were run with, for the commands they suggest. */
   networkName?: string;
+  /**
+   * The subgraph indexing this deployment, when known: the option, else SUBGRAPH_URL, else the
+   * running demo's (on its chain). Read by price guidance (price.ts).
+   */
+  subgraphUrl?: string;
 }
 
 /**
@@ -86,6 +91,8 @@ export interface ConnectOptions {
   storeFetchTimeoutMs?: number;
   /** An already opened store (the caller keeps ownership and closes it). */
   store?: ContentStore;
+  /** The subgraph's GraphQL URL (default: SUBGRAPH_URL, then the running demo's). */
+  subgraphUrl?: string;
   /** Use these addresses instead of reading Ignition's records (tests, the dApp). */
   deployment?: Deployment;
   deploymentOptions?: ReadDeploymentOptions;
@@ -230,7 +237,17 @@ export async function connectRequester(options: ConnectOptions): Promise<Request
     store,
     log: options.log ?? silentLogger,
     ...(options.networkName ? { networkName: options.networkName } : {}),
+    ...subgraphOf(options.subgraphUrl, devnet),
   };
+}
+
+function subgraphOf(
+  given: string | undefined,
+  devnet: DevnetRecord | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { subgraphUrl?: string } {
+  const url = given?.trim() || env.SUBGRAPH_URL?.trim() || devnet?.subgraphUrl;
+  return url ? { subgraphUrl: url } : {};
 }
 
 /** The running demo's record, when `options.rpcUrl` is its chain (same URL and chain id). */

@@ -14,9 +14,10 @@ declare module "../sdk/errors.ts" {
  * cannot be read or parsed; problems in its content are the parser's `manifest-invalid`, a bad
  * image archive the content domain's `image-archive-invalid`), `results-unverified`,
  * `not-local-chain`, `invalid-argument` (a bad command-line argument or option),
- * `transaction-reverted`.
+ * `transaction-reverted`, `no-price-history` (`--price auto` found no similar job that filled:
+ * the message says what to pass instead).
  */
 // biome-ignore format: a domain's codes stay on one line
-export class RequesterError extends errorClass("requester", ["wrong-network", "unknown-job", "not-requester", "deadline-passed", "wrong-status", "insufficient-tokens", "insufficient-allowance", "nothing-to-withdraw", "manifest-unreadable", "results-unverified", "not-local-chain", "invalid-argument", "transaction-reverted"]) {}
+export class RequesterError extends errorClass("requester", ["wrong-network", "unknown-job", "not-requester", "deadline-passed", "wrong-status", "insufficient-tokens", "insufficient-allowance", "nothing-to-withdraw", "manifest-unreadable", "results-unverified", "not-local-chain", "invalid-argument", "transaction-reverted", "no-price-history"]) {}
 
 export type RequesterErrorCode = RequesterError["code"];

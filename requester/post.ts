@@ -8,7 +8,12 @@ import { formatUnits } from "ethers";
 import YAML from "yaml";
 import type { FillDiagnosis } from "../sdk/chain/diagnose.ts";
 import { signPermit } from "../sdk/chain/permit.ts";
-import { parseManifest, serializeManifest, specFromManifest } from "../sdk/manifest/index.ts";
+import {
+  parseManifest,
+  type SourceManifest,
+  serializeManifest,
+  specFromManifest,
+} from "../sdk/manifest/index.ts";
 import type { IJobMarket } from "../types/ethers-contracts/JobMarket.ts";
 import { hardhatCommand, type RequesterContext } from "./context.ts";
 import { RequesterError } from "./errors.ts";
@@ -39,6 +44,11 @@ export interface PostOptions {
    * its whole escrow.
    */
   onFillCheck?: (check: FillDiagnosis, lines: string[]) => void | Promise<void>;
+  /**
+   * Max price per task-replica in token wei, replacing the manifest's
+   * `price.maxPerTaskReplica` (e.g. a price proposal's; see price.ts).
+   */
+  maxPrice?: bigint;
 }
 
 export interface PostResult {
@@ -118,10 +128,15 @@ export async function resolveManifest(
   return resolved;
 }
 
-/** Validates, uploads and posts a job; returns its id and what went on chain. */
-export async function postJob(ctx: RequesterContext, options: PostOptions): Promise<PostResult> {
-  const approval = options.approval ?? "permit";
-  const raw =
+/**
+ * The source manifest `options` names (file or object), with `maxPrice` applied, validated:
+ * every problem is reported before anything is uploaded. `baseDir` is where its relative paths
+ * resolve.
+ */
+export async function readSourceManifest(
+  options: Pick<PostOptions, "manifestPath" | "manifest" | "baseDir" | "maxPrice">,
+): Promise<{ source: SourceManifest; baseDir: string }> {
+  let raw =
     options.manifest ??
     (options.manifestPath === undefined
       ? undefined
@@ -129,12 +144,29 @@ export async function postJob(ctx: RequesterContext, options: PostOptions): Prom
   if (raw === undefined) {
     throw new RequesterError("invalid-argument", "no manifest given: pass --manifest <file>");
   }
+  if (options.maxPrice !== undefined && typeof raw === "object" && raw !== null) {
+    const price = (raw as Json).price;
+    raw = {
+      ...(raw as Json),
+      price: {
+        ...(typeof price === "object" && price !== null ? price : {}),
+        maxPerTaskReplica: formatUnits(options.maxPrice, 18),
+      },
+    };
+  }
   const baseDir = path.resolve(
     options.baseDir ??
       (options.manifestPath === undefined ? "." : path.dirname(options.manifestPath)),
   );
-  // Every problem of the source manifest is reported before anything is uploaded.
-  const source = parseManifest(raw, { form: "source" }) as unknown as Json;
+  return { source: parseManifest(raw, { form: "source" }), baseDir };
+}
+
+/** Validates, uploads and posts a job; returns its id and what went on chain. */
+export async function postJob(ctx: RequesterContext, options: PostOptions): Promise<PostResult> {
+  const approval = options.approval ?? "permit";
+  const read = await readSourceManifest(options);
+  const baseDir = read.baseDir;
+  const source = read.source as unknown as Json;
   const resolvedObject = await resolveManifest(ctx, source, baseDir);
   const resolved = parseManifest(resolvedObject, { form: "resolved" });
   const manifestText = serializeManifest(resolved);

@@ -115,7 +115,7 @@ export async function readGroups(
  * The per-task timeout from the job's manifest, when the store holds it: it turns a published
  * floor per CPU-second into a price per task-replica. Undefined when the manifest is not here.
  */
-async function manifestTimeout(
+export async function manifestTimeout(
   store: ContentStore,
   manifestCid: string,
 ): Promise<number | undefined> {

@@ -9,7 +9,7 @@ import { RequesterError } from "../errors.ts";
 
 export async function requesterFromHre(
   hre: HardhatRuntimeEnvironment,
-  options: { store?: string; storePeer?: string; account?: number },
+  options: { store?: string; storePeer?: string; account?: number; subgraph?: string },
 ): Promise<RequesterContext> {
   const { ethers, networkConfig } = await hre.network.create();
   const signers = await ethers.getSigners();
@@ -28,6 +28,7 @@ export async function requesterFromHre(
     // store are the defaults (sdk/devnet.ts).
     ...(networkConfig.type === "http" ? { rpcUrl: await networkConfig.url.get() } : {}),
     ...(options.storePeer ? { storePeers: options.storePeer.split(",") } : {}),
+    ...(options.subgraph ? { subgraphUrl: options.subgraph } : {}),
     log: createLogger({ level: process.env.CONUN_LOG_LEVEL === "debug" ? "debug" : "warn" }),
   });
 }
@@ -35,7 +36,7 @@ export async function requesterFromHre(
 /** Runs `action` as the task's requester (--account, --store), closing its content store after. */
 export async function withRequester(
   hre: HardhatRuntimeEnvironment,
-  options: { store?: string; storePeer?: string; account?: number },
+  options: { store?: string; storePeer?: string; account?: number; subgraph?: string },
   action: (ctx: RequesterContext) => Promise<void>,
 ): Promise<void> {
   const ctx = await requesterFromHre(hre, options);

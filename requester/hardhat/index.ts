@@ -42,6 +42,19 @@ export const conunTasks = [
       description: "permit (one transaction), approve, or existing (use the current allowance)",
       defaultValue: "permit",
     })
+    .addOption({
+      name: "price",
+      description:
+        "Max price per task-replica in CONUN, replacing the manifest's; or auto: propose one from the subgraph's recent winning bids for similar jobs (shown with the escrow; posts only with --yes)",
+      defaultValue: "",
+    })
+    .addFlag({ name: "yes", description: "With --price auto: post at the proposed price" })
+    .addOption({
+      name: "subgraph",
+      description:
+        "Subgraph GraphQL URL for --price auto (default: $SUBGRAPH_URL, else a running demo's, else http://127.0.0.1:8000/subgraphs/name/conun)",
+      defaultValue: "",
+    })
     .addOption(store)
     .addOption(storePeer)
     .addOption(account)

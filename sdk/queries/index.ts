@@ -16,5 +16,7 @@ export {
 export { SubgraphDataError, SubgraphQueryError } from "./errors.ts";
 export * from "./jobs.ts";
 export * from "./network.ts";
+export * from "./price-guidance.ts";
+export * from "./price-history.ts";
 export * from "./providers.ts";
 export * from "./reasons.ts";
