@@ -70,19 +70,26 @@ export function createSubgraphIndexing(options: SubgraphIndexingOptions): Subgra
   return { manifest, modules, indexer };
 }
 
-export interface SubgraphHostOptions {
-  /** graph-cli's build directory (subgraph.yaml, schema.graphql, <DataSource>/*.wasm). */
+/** One subgraph of a host: where its build is and where its entities go. */
+export interface HostedSubgraphOptions {
+  /** graph-cli's build directory (subgraph.yaml, schema.graphql, <DataSource>/*.wasm), or its subgraph.yaml. */
   buildDir: string;
-  rpcUrl: string;
   /** SQLite database file (created if missing); ":memory:" for throwaway runs. */
   dbPath: string;
   /** The subgraph name in the URL: /subgraphs/name/<name>. */
   name: string;
+  /** What `_meta.deployment` reports and /subgraphs/id/<deployment> answers to; default the name. */
+  deployment?: string;
+  dataSourceOverrides?: Record<string, DataSourceOverride>;
+}
+
+/** What every subgraph of a host shares: the chain, the port and the indexing settings. */
+export interface HostSharedOptions {
+  rpcUrl: string;
   /** GraphQL port; 0 picks a free one. */
   port?: number;
   /** Interface to bind; default 127.0.0.1. */
   hostname?: string;
-  dataSourceOverrides?: Record<string, DataSourceOverride>;
   logger: Logger;
   pollIntervalMs?: number;
   blockRange?: number;
@@ -91,9 +98,15 @@ export interface SubgraphHostOptions {
   rpcTimeoutMs?: number;
 }
 
+export interface SubgraphHostOptions extends HostedSubgraphOptions, HostSharedOptions {}
+
 export interface SubgraphHost {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:8000/subgraphs/name/conun. */
   url: string;
+  /** The same subgraph by deployment: http://127.0.0.1:8000/subgraphs/id/<deployment>. */
+  idUrl: string;
+  name: string;
+  deployment: string;
   store: SqliteStore;
   indexer: Indexer;
   manifest: SubgraphManifest;
@@ -103,56 +116,125 @@ export interface SubgraphHost {
   close(): Promise<void>;
 }
 
-/** Starts the whole host: store, indexer (already following the chain) and GraphQL server. */
-export async function startSubgraphHost(options: SubgraphHostOptions): Promise<SubgraphHost> {
-  const log = options.logger.child("subgraph-host");
-  const schemaPath = loadManifest(options.buildDir, options.dataSourceOverrides).schemaPath;
+export interface MultiSubgraphHost {
+  /** `http://<host>:<port>`, shared by every subgraph. */
+  origin: string;
+  /** In the order given. */
+  subgraphs: SubgraphHost[];
+  /** Stops every indexer, then the server, then closes the stores. */
+  close(): Promise<void>;
+}
+
+interface OpenedSubgraph {
+  options: HostedSubgraphOptions;
+  deployment: string;
+  schemaSource: string;
+  store: SqliteStore;
+  indexing: SubgraphIndexing;
+}
+
+function openSubgraph(sub: HostedSubgraphOptions, shared: HostSharedOptions): OpenedSubgraph {
+  const schemaPath = loadManifest(sub.buildDir, sub.dataSourceOverrides).schemaPath;
   const schemaSource = readFileSync(schemaPath, "utf8");
-  const store = openSqliteStore({
-    path: options.dbPath,
-    schema: schemaSource,
-    logger: options.logger,
-  });
-  let indexing: SubgraphIndexing;
+  const store = openSqliteStore({ path: sub.dbPath, schema: schemaSource, logger: shared.logger });
+  try {
+    const indexing = createSubgraphIndexing({
+      ...shared,
+      buildDir: sub.buildDir,
+      dataSourceOverrides: sub.dataSourceOverrides,
+      store,
+      logger: shared.logger.child(sub.name),
+    });
+    return { options: sub, deployment: sub.deployment ?? sub.name, schemaSource, store, indexing };
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+}
+
+/**
+ * Starts several subgraphs on one port: each has its own store and indexer (all following
+ * `rpcUrl`) and is served at /subgraphs/name/<name> and /subgraphs/id/<deployment>.
+ */
+export async function startSubgraphHosts(
+  options: HostSharedOptions & { subgraphs: HostedSubgraphOptions[] },
+): Promise<MultiSubgraphHost> {
+  const log = options.logger.child("subgraph-host");
+  const names = new Set<string>();
+  for (const sub of options.subgraphs) {
+    if (names.has(sub.name)) {
+      throw new SubgraphHostError(
+        "host-config-invalid",
+        `two subgraphs are named "${sub.name}": give each its own name`,
+      );
+    }
+    names.add(sub.name);
+  }
+  const opened: OpenedSubgraph[] = [];
   let server: GraphqlServer;
   try {
-    indexing = createSubgraphIndexing({ ...options, store });
+    for (const sub of options.subgraphs) opened.push(openSubgraph(sub, options));
     server = await startGraphqlServer({
-      store,
-      schemaSource,
-      subgraphName: options.name,
+      subgraphs: opened.map((o) => ({
+        store: o.store,
+        schemaSource: o.schemaSource,
+        name: o.options.name,
+        deployment: o.deployment,
+      })),
       host: options.hostname,
       port: options.port ?? 0,
       logger: options.logger,
     });
   } catch (error) {
-    store.close();
+    for (const o of opened) o.store.close();
     throw error;
   }
-  indexing.indexer.start();
-  log.info("subgraph host started", {
-    url: server.url,
-    rpc: options.rpcUrl,
-    db: options.dbPath,
-    head: store.head()?.number ?? null,
-  });
+  for (const o of opened) {
+    o.indexing.indexer.start();
+    log.info("subgraph started", {
+      name: o.options.name,
+      deployment: o.deployment,
+      url: `${server.origin}/subgraphs/name/${o.options.name}`,
+      rpc: options.rpcUrl,
+      db: o.options.dbPath,
+      head: o.store.head()?.number ?? null,
+    });
+  }
   let closing: Promise<void> | null = null;
-  return {
-    url: server.url,
-    store,
-    indexer: indexing.indexer,
-    manifest: indexing.manifest,
-    waitForBlock: (number, timeoutMs) => indexing.indexer.waitForBlock(number, timeoutMs),
-    close: () => {
-      closing ??= (async () => {
-        await indexing.indexer.stop();
-        await server.close();
-        store.close();
-        log.info("subgraph host stopped");
-      })();
-      return closing;
-    },
+  const close = () => {
+    closing ??= (async () => {
+      await Promise.all(opened.map((o) => o.indexing.indexer.stop()));
+      await server.close();
+      for (const o of opened) o.store.close();
+      log.info("subgraph host stopped");
+    })();
+    return closing;
   };
+  return {
+    origin: server.origin,
+    subgraphs: opened.map((o) => ({
+      url: `${server.origin}/subgraphs/name/${o.options.name}`,
+      idUrl: `${server.origin}/subgraphs/id/${o.deployment}`,
+      name: o.options.name,
+      deployment: o.deployment,
+      store: o.store,
+      indexer: o.indexing.indexer,
+      manifest: o.indexing.manifest,
+      waitForBlock: (number, timeoutMs) => o.indexing.indexer.waitForBlock(number, timeoutMs),
+      close,
+    })),
+    close,
+  };
+}
+
+/** Starts the whole host for one subgraph: store, indexer (already following the chain) and GraphQL server. */
+export async function startSubgraphHost(options: SubgraphHostOptions): Promise<SubgraphHost> {
+  const { buildDir, dbPath, name, deployment, dataSourceOverrides, ...shared } = options;
+  const host = await startSubgraphHosts({
+    ...shared,
+    subgraphs: [{ buildDir, dbPath, name, deployment, dataSourceOverrides }],
+  });
+  return host.subgraphs[0] as SubgraphHost;
 }
 
 /** Addresses of a CONUN deployment (sdk/protocol/deployments.ts `Deployment` has these fields). */

@@ -11,18 +11,23 @@
 export {
   type ConunAddresses,
   createSubgraphIndexing,
+  type HostedSubgraphOptions,
+  type HostSharedOptions,
+  type MultiSubgraphHost,
   overridesForDeployment,
   type SubgraphHost,
   type SubgraphHostOptions,
   type SubgraphIndexing,
   type SubgraphIndexingOptions,
   startSubgraphHost,
+  startSubgraphHosts,
 } from "./host.ts";
 export { Indexer, type IndexerState, type IndexerStats } from "./indexer/index.ts";
 export {
   type DataSourceOverride,
   type DataSourceSpec,
   loadManifest,
+  resolveManifestPath,
   type SubgraphManifest,
 } from "./manifest.ts";
 export { MappingModule, SubgraphHostError } from "./runtime/index.ts";

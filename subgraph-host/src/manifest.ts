@@ -5,7 +5,7 @@
  * receipts) is refused here, at load, with the data source's name, rather than silently
  * skipped while indexing.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { id as keccakUtf8 } from "ethers";
 import { parse } from "yaml";
@@ -45,7 +45,10 @@ export interface DataSourceSpec {
 }
 
 export interface SubgraphManifest {
+  /** The folder holding the manifest; its file paths are relative to it. */
   buildDir: string;
+  /** The manifest file (`<buildDir>/subgraph.yaml` for a graph-cli build). */
+  manifestPath: string;
   specVersion: string;
   schemaPath: string;
   dataSources: DataSourceSpec[];
@@ -95,15 +98,45 @@ function normaliseAddress(value: unknown, where: string): string {
 }
 
 /**
- * Loads `<buildDir>/subgraph.yaml`. `overrides` (keyed by data source name) replace the
- * built addresses/start blocks — the WASM does not depend on them, so one build serves every
- * local deployment.
+ * The manifest file of `location`: a graph-cli build directory (its `subgraph.yaml`) or the
+ * manifest file itself. A missing one is an error saying how to get one.
+ */
+export function resolveManifestPath(location: string): string {
+  const absolute = resolve(location);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(absolute).isDirectory();
+  } catch (cause) {
+    throw new SubgraphHostError(
+      "subgraph-manifest-invalid",
+      `${absolute} does not exist: pass a graph-cli build folder (run \`graph build\` in the subgraph's folder to make one) or its subgraph.yaml`,
+      { cause },
+    );
+  }
+  if (!isDirectory) return absolute;
+  const manifestPath = resolve(absolute, "subgraph.yaml");
+  try {
+    statSync(manifestPath);
+  } catch (cause) {
+    throw new SubgraphHostError(
+      "subgraph-manifest-invalid",
+      `${absolute} has no subgraph.yaml: is it a graph-cli build folder? Run \`graph build\` in the subgraph's folder and pass its build/ folder`,
+      { cause },
+    );
+  }
+  return manifestPath;
+}
+
+/**
+ * Loads a build's manifest (`location` is the build directory or its `subgraph.yaml`).
+ * `overrides` (keyed by data source name) replace the built addresses/start blocks — the WASM
+ * does not depend on them, so one build serves every local deployment.
  */
 export function loadManifest(
-  buildDir: string,
+  location: string,
   overrides: Record<string, DataSourceOverride> = {},
 ): SubgraphManifest {
-  const manifestPath = resolve(buildDir, "subgraph.yaml");
+  const manifestPath = resolveManifestPath(location);
   let doc: Record<string, unknown>;
   try {
     doc = parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
@@ -112,6 +145,8 @@ export function loadManifest(
       cause,
     });
   }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc))
+    invalid(`${manifestPath} is not a subgraph manifest (expected a YAML mapping)`);
   const base = dirname(manifestPath);
   if (Array.isArray(doc.templates) && doc.templates.length > 0) {
     unsupported(String((doc.templates[0] as { name?: string }).name), "data source templates");
@@ -189,6 +224,7 @@ export function loadManifest(
   }
   return {
     buildDir: base,
+    manifestPath,
     specVersion: String(doc.specVersion),
     schemaPath: resolve(base, schemaFile as string),
     dataSources,

@@ -1,7 +1,7 @@
 /**
  * The host's GraphQL HTTP endpoint, shaped like graph-node's query node:
  * `POST /subgraphs/name/<name>` with `{ query, variables, operationName }` (also GET with
- * `?query=`), and `/subgraphs/id/<deployment>`. GraphQL-level failures (syntax, validation,
+ * `?query=`), and `/subgraphs/id/<deployment>`, for one subgraph or several on one port. GraphQL-level failures (syntax, validation,
  * execution) are 200 responses with `errors`, as graph-node sends them; HTTP-level ones are
  * 400 (malformed JSON, no query), 404 (unknown subgraph), 405, 413 (body over the limit).
  * CORS is open so the dApp can query from a browser. Binds to 127.0.0.1 unless told otherwise.
@@ -10,6 +10,9 @@
  *     port: 8000 });
  *   server.url // http://127.0.0.1:8000/subgraphs/name/conun
  *   await server.close();
+ *
+ *   // several subgraphs, one port:
+ *   await startGraphqlServer({ subgraphs: [{ store, schemaSource, name: "a", deployment }, …] });
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -32,15 +35,29 @@ declare module "../../sdk/errors.ts" {
 
 /** `graphql-listen-failed`, or a request refused with an HTTP status (see HttpError). */
 // biome-ignore format: a domain's codes stay on one line
-export class GraphqlServerError extends errorClass("graphql-server", ["graphql-listen-failed", "graphql-bad-request", "graphql-not-found", "graphql-method-not-allowed", "graphql-body-too-large"]) {}
+export class GraphqlServerError extends errorClass("graphql-server", ["graphql-listen-failed", "graphql-bad-request", "graphql-not-found", "graphql-method-not-allowed", "graphql-body-too-large", "graphql-subgraphs-invalid"]) {}
 
-export interface GraphqlServerOptions {
+/** One subgraph the server answers for. */
+export interface ServedSubgraph {
   store: QueryableStore;
   /** The subgraph's schema.graphql text (or the parsed model). */
   schemaSource: string | SubgraphSchema;
-  subgraphName: string;
-  /** What `_meta.deployment` reports and `/subgraphs/id/<deployment>` answers to. */
+  /** Served at /subgraphs/name/<name>. */
+  name: string;
+  /** What `_meta.deployment` reports and `/subgraphs/id/<deployment>` answers to; default the name. */
   deployment?: string;
+  /** See QueryContext.nonFatalErrors; default false (errors halt indexing). */
+  nonFatalErrors?: boolean;
+}
+
+export interface GraphqlServerOptions {
+  /** The single-subgraph form: `store`, `schemaSource`, `subgraphName`, `deployment`. */
+  store?: QueryableStore;
+  schemaSource?: string | SubgraphSchema;
+  subgraphName?: string;
+  deployment?: string;
+  /** Several subgraphs on one port (instead of the single-subgraph fields). */
+  subgraphs?: ServedSubgraph[];
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -52,8 +69,10 @@ export interface GraphqlServerOptions {
 }
 
 export interface GraphqlServer {
-  /** The subgraph's query URL, e.g. http://127.0.0.1:8000/subgraphs/name/conun. */
+  /** The (first) subgraph's query URL, e.g. http://127.0.0.1:8000/subgraphs/name/conun. */
   url: string;
+  /** `http://<host>:<port>`, to which `/subgraphs/name/<name>` and `/subgraphs/id/<id>` are added. */
+  origin: string;
   port: number;
   close(): Promise<void>;
 }
@@ -139,22 +158,83 @@ function parseJson(text: string): unknown {
   }
 }
 
+interface Route {
+  subgraph: ServedSubgraph;
+  schema: GraphQLSchema;
+  context: QueryContext;
+}
+
+/** The subgraphs of `options`, in either form, checked for clashing names and deployments. */
+function servedSubgraphs(options: GraphqlServerOptions): ServedSubgraph[] {
+  if (options.subgraphs !== undefined) {
+    if (options.store !== undefined || options.subgraphName !== undefined) {
+      throw new GraphqlServerError(
+        "graphql-subgraphs-invalid",
+        "pass either `subgraphs` or `store`/`schemaSource`/`subgraphName`, not both",
+      );
+    }
+    if (options.subgraphs.length === 0)
+      throw new GraphqlServerError("graphql-subgraphs-invalid", "`subgraphs` is empty");
+    return options.subgraphs;
+  }
+  if (
+    options.store === undefined ||
+    options.schemaSource === undefined ||
+    options.subgraphName === undefined
+  ) {
+    throw new GraphqlServerError(
+      "graphql-subgraphs-invalid",
+      "`store`, `schemaSource` and `subgraphName` are required without `subgraphs`",
+    );
+  }
+  return [
+    {
+      store: options.store,
+      schemaSource: options.schemaSource,
+      name: options.subgraphName,
+      deployment: options.deployment,
+      nonFatalErrors: options.nonFatalErrors,
+    },
+  ];
+}
+
+function buildRoutes(subgraphs: ServedSubgraph[], defaultNonFatal: boolean): Map<string, Route> {
+  const routes = new Map<string, Route>();
+  for (const subgraph of subgraphs) {
+    const model =
+      typeof subgraph.schemaSource === "string"
+        ? parseSubgraphSchema(subgraph.schemaSource)
+        : subgraph.schemaSource;
+    const context: QueryContext = {
+      store: subgraph.store,
+      subgraphName: subgraph.name,
+      deployment: subgraph.deployment ?? subgraph.name,
+      nonFatalErrors: subgraph.nonFatalErrors ?? defaultNonFatal,
+    };
+    const route: Route = { subgraph, schema: buildApiSchema(model), context };
+    for (const path of [
+      `/subgraphs/name/${subgraph.name}`,
+      `/subgraphs/id/${context.deployment}`,
+    ]) {
+      const taken = routes.get(path);
+      // A name equal to its deployment (the default) is one subgraph, not a clash.
+      if (taken !== undefined && taken.subgraph !== subgraph) {
+        throw new GraphqlServerError(
+          "graphql-subgraphs-invalid",
+          `${path} would serve both "${taken.subgraph.name}" and "${subgraph.name}": give each subgraph its own name and build`,
+        );
+      }
+      routes.set(path, route);
+    }
+  }
+  return routes;
+}
+
 export async function startGraphqlServer(options: GraphqlServerOptions): Promise<GraphqlServer> {
   const log = (options.logger ?? silentLogger).child("graphql");
-  const model =
-    typeof options.schemaSource === "string"
-      ? parseSubgraphSchema(options.schemaSource)
-      : options.schemaSource;
-  const schema: GraphQLSchema = buildApiSchema(model);
-  const context: QueryContext = {
-    store: options.store,
-    subgraphName: options.subgraphName,
-    deployment: options.deployment ?? options.subgraphName,
-    nonFatalErrors: options.nonFatalErrors ?? false,
-  };
+  const subgraphs = servedSubgraphs(options);
+  const routes = buildRoutes(subgraphs, options.nonFatalErrors ?? false);
   const limit = options.maxBodyBytes ?? 1024 * 1024;
-  const namePath = `/subgraphs/name/${options.subgraphName}`;
-  const idPath = `/subgraphs/id/${context.deployment}`;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -164,7 +244,8 @@ export async function startGraphqlServer(options: GraphqlServerOptions): Promise
       return;
     }
     const path = url.pathname.replace(/\/+$/, "");
-    if (path !== namePath && path !== idPath) {
+    const route = routes.get(path);
+    if (route === undefined) {
       const what = path.startsWith("/subgraphs/") ? "subgraph" : "path";
       let shown = path || "/";
       try {
@@ -180,7 +261,7 @@ export async function startGraphqlServer(options: GraphqlServerOptions): Promise
     } else if (req.method === "GET") {
       const query = url.searchParams.get("query");
       if (query === null) {
-        const text = `CONUN embedded subgraph host: subgraph "${options.subgraphName}".\nPOST GraphQL queries ({ "query": "{ _meta { block { number } } }" }) to this URL.\n`;
+        const text = `CONUN embedded subgraph host: subgraph "${route.subgraph.name}" (deployment ${route.context.deployment}).\nPOST GraphQL queries ({ "query": "{ _meta { block { number } } }" }) to this URL.\n`;
         res.writeHead(200, { ...CORS, "content-type": "text/plain; charset=utf-8" });
         res.end(text);
         return;
@@ -195,9 +276,10 @@ export async function startGraphqlServer(options: GraphqlServerOptions): Promise
       throw new HttpError(405, `method ${req.method} is not allowed`);
     }
     const started = performance.now();
-    const result = executeGraphql(schema, context, request);
+    const result = executeGraphql(route.schema, route.context, request);
     log.debug("query", {
       ms: Math.round((performance.now() - started) * 100) / 100,
+      subgraph: route.subgraph.name,
       errors: result.errors?.length ?? 0,
     });
     send(res, 200, result);
@@ -235,10 +317,17 @@ export async function startGraphqlServer(options: GraphqlServerOptions): Promise
   });
   const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
-  const url = `http://${urlHost}:${port}${namePath}`;
-  log.info("serving GraphQL", { url });
+  const origin = `http://${urlHost}:${port}`;
+  const url = `${origin}/subgraphs/name/${subgraphs[0]?.name}`;
+  for (const subgraph of subgraphs) {
+    log.info("serving GraphQL", {
+      url: `${origin}/subgraphs/name/${subgraph.name}`,
+      deployment: subgraph.deployment ?? subgraph.name,
+    });
+  }
   return {
     url,
+    origin,
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -193,4 +193,69 @@ describe("startGraphqlServer", () => {
       await lenient.close();
     }
   });
+
+  it("serves several subgraphs on one port, each by name and by deployment", async () => {
+    const tmp = tempDir("conun-server-two-");
+    const other = openSqliteStore({ path: join(tmp.dir, "db.sqlite"), schema: TEST_SCHEMA });
+    other.beginBlock({ number: 3, hash: hash(3), timestamp: 30 });
+    other.set("Owner", ownerId(1), owner(ownerId(1), "other", 1));
+    other.commitBlock();
+    const both = await startGraphqlServer({
+      subgraphs: [
+        { store, schemaSource: TEST_SCHEMA, name: "test", deployment: "QmFirst" },
+        { store: other, schemaSource: TEST_SCHEMA, name: "team/other", deployment: "QmSecond" },
+      ],
+    });
+    try {
+      expect(both.url).to.equal(`${both.origin}/subgraphs/name/test`);
+      const query = `{ _meta { block { number } deployment } owner(id: "${ownerId(1)}") { name } }`;
+      const answers: Record<string, unknown> = {};
+      for (const path of [
+        "/subgraphs/name/test",
+        "/subgraphs/id/QmFirst",
+        "/subgraphs/name/team/other",
+        "/subgraphs/id/QmSecond",
+      ]) {
+        answers[path] = await new GraphQLClient(both.origin + path).request(query);
+      }
+      const first = {
+        _meta: { block: { number: 10 }, deployment: "QmFirst" },
+        owner: { name: "o1" },
+      };
+      const second = {
+        _meta: { block: { number: 3 }, deployment: "QmSecond" },
+        owner: { name: "other" },
+      };
+      expect(answers).to.deep.equal({
+        "/subgraphs/name/test": first,
+        "/subgraphs/id/QmFirst": first,
+        "/subgraphs/name/team/other": second,
+        "/subgraphs/id/QmSecond": second,
+      });
+      const unknown = await fetch(`${both.origin}/subgraphs/name/team`, {
+        method: "POST",
+        body: JSON.stringify({ query: "{ _meta { deployment } }" }),
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(unknown.status).to.equal(404);
+    } finally {
+      await both.close();
+      other.close();
+      tmp.cleanup();
+    }
+  });
+
+  it("refuses two subgraphs at one path", async () => {
+    const clash = await startGraphqlServer({
+      subgraphs: [
+        { store, schemaSource: TEST_SCHEMA, name: "a", deployment: "QmSame" },
+        { store, schemaSource: TEST_SCHEMA, name: "b", deployment: "QmSame" },
+      ],
+    }).catch((error: Error & { code?: string }) => error);
+    expect(clash).to.be.instanceOf(Error);
+    expect((clash as Error & { code?: string }).code).to.equal("graphql-subgraphs-invalid");
+    expect((clash as Error).message).to.equal(
+      '/subgraphs/id/QmSame would serve both "a" and "b": give each subgraph its own name and build',
+    );
+  });
 });
