@@ -89,7 +89,7 @@ export async function openIpfsContentStore(
       if (isConunError(error, "content-mismatch")) {
         log.warn("not serving a block that fails verification", { cid: cid.toString() });
       }
-      throw new BlockNotServed(cid, error);
+      throw notServed(cid, error);
     }
     yield bytes;
   }
@@ -189,14 +189,13 @@ const MAX_WANTS_IN_FLIGHT = 64;
  * failing verification, or a CID this store does not handle). Bitswap's ledger takes an error
  * named `NotFoundError` (interface-store's convention) as "I don't have it" and goes on with
  * the other blocks of the batch, answering this one later if it arrives; any other error
- * abandons the whole reply and leaves every block of it unanswered for good.
+ * abandons the whole reply and leaves every block of it unanswered for good. A signal between
+ * libraries, not one of CONUN's errors (sdk/errors.ts): nobody outside Bitswap sees it.
  */
-class BlockNotServed extends Error {
-  override readonly name = "NotFoundError";
-
-  constructor(cid: CID, cause: unknown) {
-    super(`block ${cid} is not served by this node`, { cause });
-  }
+function notServed(cid: CID, cause: unknown): Error {
+  return Object.assign(new Error(`block ${cid} is not served by this node`, { cause }), {
+    name: "NotFoundError",
+  });
 }
 
 async function concat(

@@ -4,6 +4,7 @@
 // code and stderr, the task that "succeeded" with an empty output, and nothing raw from a
 // task's or a bundle's text — including a crafted bundle whose entry names carry escapes.
 import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { expect } from "chai";
@@ -14,7 +15,7 @@ import { fetchResults, formatResultsReport } from "../../requester/results.ts";
 import { silentLogger } from "../../sdk/logger.ts";
 import { type Manifest, parseManifest } from "../../sdk/manifest/index.ts";
 import { Semaphore, type WorkerContext } from "../../worker/src/context.ts";
-import { connectDocker } from "../../worker/src/execution/index.ts";
+import { connectDocker, resolveOutputBound } from "../../worker/src/execution/index.ts";
 import { executeJob } from "../../worker/src/jobs/execute.ts";
 import { createMetrics } from "../../worker/src/metrics/metrics.ts";
 import { controlCharacters } from "../helpers/text.ts";
@@ -27,6 +28,9 @@ import {
   sourceManifest,
   storeDuplicatedEntryDirectory,
 } from "./fixtures.ts";
+
+/** How this machine bounds task outputs, as a worker started here resolves it. */
+const outputBound = await resolveOutputBound("auto", tmpdir());
 
 /** Any valid CID: the image is already present under its ID, so no worker fetches it. */
 const IMAGE_CID = "bafybeiht6dtwk3les7vqm6ibpvz6qpohidvlshsfyr7l5mpysdw2vmbbhe";
@@ -65,6 +69,7 @@ describe("conun:results shows how tasks ended", function () {
       store: f.store,
       metrics: createMetrics(),
       slots: new Semaphore(2),
+      outputBound,
       shutdown: new AbortController().signal,
     } as unknown as WorkerContext;
   }

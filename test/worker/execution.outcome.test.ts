@@ -18,10 +18,13 @@ import {
   verifyBundle,
 } from "../../sdk/results/index.ts";
 import { Semaphore, type WorkerContext } from "../../worker/src/context.ts";
-import { connectDocker, runTask } from "../../worker/src/execution/index.ts";
+import { connectDocker, resolveOutputBound, runTask } from "../../worker/src/execution/index.ts";
 import { executeJob } from "../../worker/src/jobs/execute.ts";
 import { createMetrics } from "../../worker/src/metrics/metrics.ts";
 import { controlCharacters } from "../helpers/text.ts";
+
+/** How this machine bounds task outputs, as a worker started here resolves it. */
+const outputBound = await resolveOutputBound("auto", tmpdir());
 
 const docker = connectDocker();
 const workerId = `outcome-test-${randomUUID()}`;
@@ -63,6 +66,7 @@ function workerContext(): WorkerContext {
     store,
     metrics: createMetrics(),
     slots: new Semaphore(2),
+    outputBound,
     shutdown: new AbortController().signal,
   } as unknown as WorkerContext;
 }
