@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Logger } from "../../sdk/logger.ts";
+import { deploymentHash } from "./deployment-hash.ts";
 import { Indexer } from "./indexer/indexer.ts";
 import { type DataSourceOverride, loadManifest, type SubgraphManifest } from "./manifest.ts";
 import { SubgraphHostError } from "./runtime/errors.ts";
@@ -78,7 +79,10 @@ export interface HostedSubgraphOptions {
   dbPath: string;
   /** The subgraph name in the URL: /subgraphs/name/<name>. */
   name: string;
-  /** What `_meta.deployment` reports and /subgraphs/id/<deployment> answers to; default the name. */
+  /**
+   * What `_meta.deployment` reports and /subgraphs/id/<deployment> answers to; default the
+   * build's deployment hash as graph-node computes it (deployment-hash.ts).
+   */
   deployment?: string;
   dataSourceOverrides?: Record<string, DataSourceOverride>;
 }
@@ -133,8 +137,30 @@ interface OpenedSubgraph {
   indexing: SubgraphIndexing;
 }
 
-function openSubgraph(sub: HostedSubgraphOptions, shared: HostSharedOptions): OpenedSubgraph {
-  const schemaPath = loadManifest(sub.buildDir, sub.dataSourceOverrides).schemaPath;
+/**
+ * graph-node's deployment hash of the build (deployment-hash.ts). Without graph-cli's js-yaml
+ * it cannot be computed: the subgraph is then served under its name, as before, with a warning.
+ */
+async function deploymentOf(manifestPath: string, name: string, log: Logger): Promise<string> {
+  try {
+    return await deploymentHash(manifestPath);
+  } catch (error) {
+    if (!(error instanceof SubgraphHostError) || error.code !== "deployment-hash-unavailable")
+      throw error;
+    log.warn("deployment hash unavailable: _meta.deployment reports the name", {
+      name,
+      reason: error.message,
+    });
+    return name;
+  }
+}
+
+async function openSubgraph(
+  sub: HostedSubgraphOptions,
+  shared: HostSharedOptions,
+): Promise<OpenedSubgraph> {
+  const { schemaPath, manifestPath } = loadManifest(sub.buildDir, sub.dataSourceOverrides);
+  const deployment = sub.deployment ?? (await deploymentOf(manifestPath, sub.name, shared.logger));
   const schemaSource = readFileSync(schemaPath, "utf8");
   const store = openSqliteStore({ path: sub.dbPath, schema: schemaSource, logger: shared.logger });
   try {
@@ -145,7 +171,7 @@ function openSubgraph(sub: HostedSubgraphOptions, shared: HostSharedOptions): Op
       store,
       logger: shared.logger.child(sub.name),
     });
-    return { options: sub, deployment: sub.deployment ?? sub.name, schemaSource, store, indexing };
+    return { options: sub, deployment, schemaSource, store, indexing };
   } catch (error) {
     store.close();
     throw error;
@@ -173,7 +199,7 @@ export async function startSubgraphHosts(
   const opened: OpenedSubgraph[] = [];
   let server: GraphqlServer;
   try {
-    for (const sub of options.subgraphs) opened.push(openSubgraph(sub, options));
+    for (const sub of options.subgraphs) opened.push(await openSubgraph(sub, options));
     server = await startGraphqlServer({
       subgraphs: opened.map((o) => ({
         store: o.store,

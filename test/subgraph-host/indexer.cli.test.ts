@@ -15,6 +15,7 @@ import {
   type Protocol,
   registerProviders,
 } from "../../devnet/protocol.ts";
+import { deploymentHash } from "../../subgraph-host/src/deployment-hash.ts";
 import { take } from "../helpers/market.ts";
 import { BUILD_DIR, type HttpRpcBridge, serveOverHttp } from "../helpers/subgraph-host.ts";
 
@@ -303,7 +304,11 @@ describe("subgraph:dev (subgraph-host/src/cli.ts)", function () {
     const acme = await indexedUpTo(acmeUrl, head);
     expect(conun?.network?.providerCount).to.equal(2);
     expect(acme?.network?.providerCount).to.equal(2);
-    // The same subgraph answers at /subgraphs/id/<its deployment>.
+    // Each reports its build's deployment hash (the manifests differ in their addresses) and
+    // answers at /subgraphs/id/<that hash>.
+    expect(conun?._meta.deployment).to.equal(await deploymentHash(`${BUILD_DIR}/subgraph.yaml`));
+    expect(acme?._meta.deployment).to.equal(await deploymentHash(`${build}/subgraph.yaml`));
+    expect(acme?._meta.deployment).to.not.equal(conun?._meta.deployment);
     for (const [url, state] of [
       [conunUrl, conun],
       [acmeUrl, acme],

@@ -17,9 +17,11 @@ declare module "../../../sdk/errors.ts" {
  * - `stopped`: the indexer was stopped (also what its pending waits reject with);
  * - `timeout`: a block was not indexed within a wait's time limit;
  * - `build-failed`: building the subgraph (a command the host CLI runs) failed;
- * - `host-config-invalid`: a bad command-line option of the host.
+ * - `host-config-invalid`: a bad command-line option of the host;
+ * - `deployment-hash-unavailable`: graph-cli's js-yaml, which writes the manifest graph-cli
+ *   uploads, cannot be loaded, so the deployment hash cannot be computed.
  */
 // biome-ignore format: a domain's codes stay on one line
-export class SubgraphHostError extends errorClass("subgraph-host", ["subgraph-manifest-invalid", "subgraph-manifest-unsupported", "host-import-unsupported", "mapping-failed", "abi-decode-failed", "rpc-failed", "chain-moved", "stopped", "timeout", "build-failed", "host-config-invalid"]) {}
+export class SubgraphHostError extends errorClass("subgraph-host", ["subgraph-manifest-invalid", "subgraph-manifest-unsupported", "host-import-unsupported", "mapping-failed", "abi-decode-failed", "rpc-failed", "chain-moved", "stopped", "timeout", "build-failed", "host-config-invalid", "deployment-hash-unavailable"]) {}
 
 export type SubgraphHostErrorCode = SubgraphHostError["code"];
