@@ -382,3 +382,77 @@ async function drive(signer: Signer, marketAddress: string, progress: JobProgres
     // Someone else moved the job on first; the next poll sees it.
   }
 }
+
+/** A watch event with the job's live state after it (read it in the loop: it keeps changing). */
+export interface JobEvent extends WatchEvent {
+  progress: JobProgress;
+}
+
+export interface WatchEventsOptions extends Omit<WatchOptions, "onEvent" | "drive" | "fromBlock"> {
+  /** Only observe: do not close bidding or finalize when due (default false: the requester's
+   * signer does it, as `conun:watch` does). */
+  passive?: boolean;
+}
+
+/**
+ * `watchJob` as an async iterator: yields each event of `jobId` as it happens and ends when the
+ * job ends (its return value is the final progress). Leaving the loop early (`break`, a throw)
+ * stops the watch; a failure of the watch (an RPC error, `timeoutMs`, `signal`) is thrown from
+ * the loop.
+ *
+ *   for await (const event of watchJobEvents(ctx, jobId)) console.log(event.text);
+ */
+export async function* watchJobEvents(
+  ctx: { provider: Provider; signer?: Signer; deployment: { market: string; startBlock: number } },
+  jobId: bigint,
+  options: WatchEventsOptions = {},
+): AsyncGenerator<JobEvent, JobProgress | undefined, undefined> {
+  const { passive, signal, ...rest } = options;
+  const queue: JobEvent[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let final: JobProgress | undefined;
+  const stop = new AbortController();
+  const running = watchJob(ctx.provider, ctx.deployment.market, jobId, {
+    ...rest,
+    signal: signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]),
+    fromBlock: ctx.deployment.startBlock,
+    ...(passive || ctx.signer === undefined ? {} : { drive: ctx.signer }),
+    onEvent: (event, progress) => {
+      queue.push({ ...event, progress });
+      wake?.();
+    },
+  })
+    .then(
+      (progress) => {
+        final = progress;
+      },
+      (error: unknown) => {
+        failure = { error };
+      },
+    )
+    .finally(() => {
+      ended = true;
+      wake?.();
+    });
+  try {
+    for (;;) {
+      const next = queue.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (ended) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+    if (failure !== undefined) throw failure.error;
+    return final;
+  } finally {
+    if (!ended) stop.abort(new Error("the watch was stopped by its caller"));
+    await running;
+  }
+}
