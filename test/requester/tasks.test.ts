@@ -4,7 +4,7 @@ import hre from "hardhat";
 describe("conun:* Hardhat tasks", () => {
   it("registers every requester task with its options", () => {
     const expected: Record<string, string[]> = {
-      "conun:post": ["manifest", "approval", "store", "account"],
+      "conun:post": ["manifest", "approval", "price", "yes", "subgraph", "store", "account"],
       "conun:watch": ["job", "passive", "account"],
       "conun:results": ["job", "out", "store", "account"],
       "conun:cancel": ["job", "store", "account"],
