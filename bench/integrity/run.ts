@@ -11,7 +11,8 @@
 // --stake CONUN (stake per task-replica, default 2), --gain CONUN (the attacker's gain per
 // wrongly accepted task, default 3), --honest mixed|small (honest capacities between a tenth of
 // a lane and a whole lane, the default, or of one task, where the draw is the binomial one),
-// --panel N (v2 escalation panel size, quorum a majority; default k with quorum q).
+// --panel N (v2 escalation panel size, quorum a majority; default k with quorum q),
+// --panel-seats (panel seats drawn by stake with replacement instead of distinct providers).
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     gain: { type: "string", default: String(DEFAULT_ECONOMICS.gainPerTask) },
     honest: { type: "string", default: "mixed" },
     panel: { type: "string" },
+    "panel-seats": { type: "boolean", default: false },
   },
 });
 
@@ -64,8 +66,14 @@ if (values.honest !== "mixed" && values.honest !== "small") {
 const honestCapacity = HONEST[values.honest];
 const panelSize =
   values.panel === undefined ? undefined : Math.round(positiveNumber("panel", values.panel));
-const panel =
-  panelSize === undefined ? undefined : { size: panelSize, quorum: Math.floor(panelSize / 2) + 1 };
+const seats = values["panel-seats"];
+/** The escalation panel of a (k, q) case: k members with quorum q unless --panel says. */
+function panelFor(k: number, q: number) {
+  return panelSize === undefined
+    ? { size: k, quorum: q, seats }
+    : { size: panelSize, quorum: Math.floor(panelSize / 2) + 1, seats };
+}
+const panelName = `${panelSize === undefined ? "k (quorum q)" : `${panelSize} (majority)`}, ${seats ? "stake-weighted seats" : "distinct providers"}`;
 
 /** Binomial P(X >= q) for X ~ Binomial(k, p), and P(X = k) = p^k: the closed forms. */
 export function binomialTail(k: number, q: number, p: number): number {
@@ -102,12 +110,16 @@ for (const model of MODELS) {
           groupSize: GROUP_SIZE,
           identityCapacity,
           honestCapacity,
-          panel,
+          panel: panelFor(k, q),
           economics,
         }),
       );
+      // The most wrong groups accepted; on a tie (none at all), the split that tried most.
       const worst = splits.reduce((a, b) =>
-        b.wrongAcceptPerGroup > a.wrongAcceptPerGroup ? b : a,
+        b.wrongAcceptPerGroup > a.wrongAcceptPerGroup ||
+        (b.wrongAcceptPerGroup === a.wrongAcceptPerGroup && b.tally.disputes > a.tally.disputes)
+          ? b
+          : a,
       );
       rows.push({ worst, splits });
     }
@@ -135,7 +147,7 @@ console.log(
   `\nIntegrity simulator: ${jobs} jobs of ${TASKS} tasks per case and identity size, seed ${seed}, ` +
     `honest capacities ${honestCapacity[0]}..${honestCapacity[1]}, stake ${economics.stakePerTaskReplica} ` +
     `CONUN per task-replica, gain ${economics.gainPerTask} CONUN per wrong task, escalation panel ` +
-    `${panel === undefined ? "k (quorum q)" : `${panel.size} (quorum ${panel.quorum})`} (${seconds.toFixed(0)} s)\n`,
+    `${panelName} (${seconds.toFixed(0)} s)\n`,
 );
 console.log(
   table(
@@ -232,7 +244,7 @@ await writeFile(
         groupSize: GROUP_SIZE,
         identityCapacities: IDENTITY_CAPACITIES,
         honestCapacity,
-        panel: panel ?? "k members, quorum q",
+        panel: panelName,
         economics,
       },
       cases,

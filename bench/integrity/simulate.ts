@@ -30,7 +30,7 @@ export interface CaseOptions {
   /** Honest bids' capacities, drawn uniformly between these (both included, at most taskCount). */
   honestCapacity: readonly [number, number];
   /** v2: the escalation panel, k members with quorum q unless told otherwise. */
-  panel?: { size: number; quorum: number };
+  panel?: { size: number; quorum: number; seats?: boolean };
   economics: Economics;
 }
 
@@ -134,8 +134,12 @@ export function assign(job: SimulatedJob, options: CaseOptions): Group[] {
   return plan.groups;
 }
 
-/** `count` distinct indices drawn from `weights` without replacement, weight-proportionally. */
-function drawPanel(rng: Rng, weights: number[], count: number): number[] {
+/**
+ * `count` indices drawn from `weights` weight-proportionally: distinct providers (without
+ * replacement), or with `seats` stake-weighted seats (with replacement: a provider drawn twice
+ * votes twice), which gives a many-identity party no edge over one big provider.
+ */
+function drawPanel(rng: Rng, weights: number[], count: number, seats = false): number[] {
   const left = [...weights];
   const panel: number[] = [];
   let total = left.reduce((a, b) => a + b, 0);
@@ -152,6 +156,7 @@ function drawPanel(rng: Rng, weights: number[], count: number): number[] {
     // Rounding may leave x at 0 past the end: take the last candidate with weight.
     while ((left[pick] as number) === 0) pick--;
     panel.push(pick);
+    if (seats) continue;
     total -= left[pick] as number;
     left[pick] = 0;
   }
@@ -206,10 +211,10 @@ function settle(
   // unless told otherwise) drawn afresh from the job's other bidders, weighted by the capacity
   // they bid.
   tally.disputes++;
-  const { size, quorum } = options.panel ?? { size: k, quorum: q };
+  const { size, quorum, seats } = options.panel ?? { size: k, quorum: q };
   const inGroup = new Set(group.members);
   const weights = job.bids.map((b, i) => (inGroup.has(i) ? 0 : b.capacity));
-  const panel = drawPanel(rng, weights, size);
+  const panel = drawPanel(rng, weights, size, seats);
   tally.replicasRun += panel.length * n;
   const wrongVotes = panel.filter((m) => job.colluding[m]).length;
   const rightVotes = panel.length - wrongVotes;
