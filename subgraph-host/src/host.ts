@@ -42,7 +42,13 @@ export function createSubgraphIndexing(options: SubgraphIndexingOptions): Subgra
   const modules = new Map<string, MappingModule>();
   for (const ds of manifest.dataSources) {
     const module = MappingModule.fromFile(ds.wasmPath, {
-      dataSource: { name: ds.name, address: ds.address, network: ds.network, context: ds.context },
+      dataSource: {
+        name: ds.name,
+        address: ds.address,
+        network: ds.network,
+        context: ds.context,
+        apiVersion: ds.apiVersion,
+      },
       schema,
       logger,
       handlerTimeoutMs: options.handlerTimeoutMs,

@@ -9,6 +9,7 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { id as keccakUtf8 } from "ethers";
 import { parse } from "yaml";
+import { SUPPORTED_API_VERSIONS } from "./runtime/api-version.ts";
 import { SubgraphHostError } from "./runtime/errors.ts";
 
 export interface EventHandlerSpec {
@@ -60,8 +61,6 @@ export interface DataSourceOverride {
   startBlock?: number;
   context?: Record<string, ContextValue>;
 }
-
-const SUPPORTED_API_VERSIONS = new Set(["0.0.7", "0.0.8", "0.0.9"]);
 
 function invalid(message: string, details: Record<string, unknown> = {}): never {
   throw new SubgraphHostError("subgraph-manifest-invalid", message, { details });
@@ -173,7 +172,13 @@ export function loadManifest(
     if (mapping.language !== "wasm/assemblyscript")
       unsupported(name, `language "${String(mapping.language)}"`);
     const apiVersion = String(mapping.apiVersion);
-    if (!SUPPORTED_API_VERSIONS.has(apiVersion)) unsupported(name, `apiVersion ${apiVersion}`);
+    if (!(SUPPORTED_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+      throw new SubgraphHostError(
+        "subgraph-manifest-unsupported",
+        `data source "${name}" uses apiVersion ${apiVersion}; the embedded host runs ${SUPPORTED_API_VERSIONS.join(", ")} (graph-node's AssemblyScript ≥ 0.19 versions): set mapping.apiVersion to one of them and rebuild (graph build migrates older mappings unless --skip-migrations)`,
+        { details: { dataSource: name, feature: `apiVersion ${apiVersion}` } },
+      );
+    }
     const abiName = String(source.abi);
     const abiEntry = (mapping.abis as { name: string; file: string }[] | undefined)?.find(
       (a) => a.name === abiName,
@@ -218,6 +223,14 @@ export function loadManifest(
       context,
     };
   });
+  // graph-node refuses mixed versions from 0.0.5 on (graph/src/data/subgraph/manifest_validation.rs
+  // `validate_api_versions`), and every version the host runs is ≥ 0.0.5.
+  const versions = [...new Set(dataSources.map((ds) => ds.apiVersion))].sort();
+  if (versions.length > 1) {
+    invalid(
+      `the data sources use different apiVersions (${versions.join(", ")}); graph-node requires one apiVersion for all of them from 0.0.5 on: give every mapping the same apiVersion and rebuild`,
+    );
+  }
   for (const name of Object.keys(overrides)) {
     if (!known.has(name))
       invalid(`override for unknown data source "${name}"`, { known: [...known] });

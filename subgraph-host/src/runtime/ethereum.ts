@@ -1,9 +1,36 @@
 /**
- * Builds graph-ts's `ethereum.Event` (apiVersion 0.0.9 layout) in WASM memory: the event
- * with its Block, Transaction and decoded parameters. Field order mirrors the classes in
- * graph-ts chain/ethereum.ts, which graph-node's chain/ethereum runtime also writes.
+ * Builds graph-ts's `ethereum.Event` in WASM memory: the event with its Block, Transaction and
+ * decoded parameters, in the layout of the mapping's apiVersion. Field order mirrors graph-node's
+ * chain/ethereum/src/runtime/abi.rs (AscEthereumBlock, AscEthereumBlock_0_0_6,
+ * AscEthereumTransaction_0_0_2, AscEthereumTransaction_0_0_6, AscEthereumEvent,
+ * AscEthereumEvent_0_0_7), and the choice per version its chain/ethereum/src/trigger.rs
+ * (`MappingTrigger::Log` in `to_asc_ptr`):
+ *
+ * | apiVersion | Event                 | Transaction                    | Block                    |
+ * | ---------- | --------------------- | ------------------------------ | ------------------------ |
+ * | ≥ 0.0.7    | 8 fields, + `receipt` | 0_0_6: 9 fields, + `nonce`     | 0_0_6: + `baseFeePerGas` |
+ * | 0.0.6      | 7 fields              | 0_0_6                          | 0_0_6                    |
+ * | 0.0.5      | 7 fields              | 0_0_2: 8 fields (… `input`)    | 14 fields (… `size`)     |
  */
+import { apiVersionAtLeast, LATEST_API_VERSION } from "./api-version.ts";
 import type { AscHeap } from "./asc-heap.ts";
+
+/** Which of graph-node's Ethereum class versions a mapping's apiVersion gets. */
+export interface EthereumLayout {
+  /** Transaction_0_0_6 (with `nonce`) and Block_0_0_6 (with `baseFeePerGas`): apiVersion ≥ 0.0.6. */
+  nonceAndBaseFee: boolean;
+  /** AscEthereumEvent_0_0_7 (with `receipt`): apiVersion ≥ 0.0.7. */
+  receipt: boolean;
+}
+
+export function ethereumLayout(apiVersion: string = LATEST_API_VERSION): EthereumLayout {
+  return {
+    nonceAndBaseFee: apiVersionAtLeast(apiVersion, "0.0.6"),
+    receipt: apiVersionAtLeast(apiVersion, "0.0.7"),
+  };
+}
+
+const LATEST_LAYOUT = ethereumLayout();
 
 /** Hashes and addresses are raw bytes: they are converted once per block, not per event. */
 export interface EthBlock {
@@ -96,8 +123,8 @@ export function writeEthValue(heap: AscHeap, value: EthValue): number {
   }
 }
 
-function writeBlock(heap: AscHeap, block: EthBlock): number {
-  return heap.newObject("EthereumBlock", [
+function writeBlock(heap: AscHeap, block: EthBlock, layout: EthereumLayout): number {
+  const fields = [
     hexBytes(heap, block.hash),
     hexBytes(heap, block.parentHash),
     hexBytes(heap, block.unclesHash),
@@ -112,12 +139,14 @@ function writeBlock(heap: AscHeap, block: EthBlock): number {
     heap.newBigInt(block.difficulty),
     heap.newBigInt(block.totalDifficulty),
     block.size === null ? 0 : heap.newBigInt(block.size),
-    block.baseFeePerGas === null ? 0 : heap.newBigInt(block.baseFeePerGas),
-  ]);
+  ];
+  if (layout.nonceAndBaseFee)
+    fields.push(block.baseFeePerGas === null ? 0 : heap.newBigInt(block.baseFeePerGas));
+  return heap.newObject("EthereumBlock", fields);
 }
 
-function writeTransaction(heap: AscHeap, tx: EthTransaction): number {
-  return heap.newObject("EthereumTransaction", [
+function writeTransaction(heap: AscHeap, tx: EthTransaction, layout: EthereumLayout): number {
+  const fields = [
     hexBytes(heap, tx.hash),
     heap.newBigInt(tx.index),
     hexBytes(heap, tx.from),
@@ -126,22 +155,29 @@ function writeTransaction(heap: AscHeap, tx: EthTransaction): number {
     heap.newBigInt(tx.gasLimit),
     heap.newBigInt(tx.gasPrice),
     hexBytes(heap, tx.input),
-    heap.newBigInt(tx.nonce),
-  ]);
+  ];
+  if (layout.nonceAndBaseFee) fields.push(heap.newBigInt(tx.nonce));
+  return heap.newObject("EthereumTransaction", fields);
 }
 
-export function writeEvent(heap: AscHeap, event: EthEvent): number {
+export function writeEvent(
+  heap: AscHeap,
+  event: EthEvent,
+  layout: EthereumLayout = LATEST_LAYOUT,
+): number {
   const params = event.params.map((param) =>
     heap.newObject("EventParam", [heap.newString(param.name), writeEthValue(heap, param.value)]),
   );
-  return heap.newObject("EthereumEvent", [
+  const fields = [
     hexBytes(heap, event.address),
     heap.newBigInt(event.logIndex),
     heap.newBigInt(event.transactionLogIndex),
     event.logType === null ? 0 : heap.newString(event.logType),
-    writeBlock(heap, event.block),
-    writeTransaction(heap, event.transaction),
+    writeBlock(heap, event.block, layout),
+    writeTransaction(heap, event.transaction, layout),
     heap.newPointerArray(params, "ArrayEventParam"),
-    0, // receipt: only with `receipt: true`, which the manifest loader refuses
-  ]);
+  ];
+  // receipt: null, since `receipt: true` is refused by the manifest loader
+  if (layout.receipt) fields.push(0);
+  return heap.newObject("EthereumEvent", fields);
 }

@@ -8,6 +8,7 @@ import { encodeBase58, hexlify, keccak256 } from "ethers";
 import type { Logger } from "../../../sdk/logger.ts";
 import type { ContextValue } from "../manifest.ts";
 import type { EntityData, EntityStore, EntityValue } from "../store/types.ts";
+import { apiVersionAtLeast, LATEST_API_VERSION } from "./api-version.ts";
 import type { AscHeap } from "./asc-heap.ts";
 import * as decimal from "./big-decimal.ts";
 import { SubgraphHostError } from "./errors.ts";
@@ -20,6 +21,8 @@ export interface DataSourceInfo {
   address: string;
   network: string;
   context: Record<string, ContextValue>;
+  /** The mapping's apiVersion (see api-version.ts); default the latest. */
+  apiVersion?: string;
 }
 
 export interface HostCallContext {
@@ -76,19 +79,32 @@ function contextValue(value: ContextValue): EntityValue {
 }
 
 /**
- * graph-node's `store.set` semantics: the new data is merged into the current version (a
- * null removes a field), then checked against the schema — unknown fields, derived fields
- * and missing required fields are errors that fail the handler.
+ * graph-node's `store.set` semantics (runtime/wasm/src/host_exports.rs `store_set`): the new
+ * data is merged into the current version (a null removes a field), then checked against the
+ * schema — derived fields and missing required fields are errors that fail the handler. A
+ * field the schema does not define fails it from apiVersion 0.0.8 on, with graph-node's
+ * message (`check_invalid_fields`); before 0.0.8 graph-node drops such fields silently.
  */
 function mergeAndValidate(
   schema: EntitySchema,
   store: EntityStore,
   entityType: string,
   id: string,
-  data: EntityData,
+  given: EntityData,
+  rejectUndefinedFields: boolean,
 ): EntityData {
   const info = schema.get(entityType);
   if (info === undefined) throw new MappingAbort(`store.set: unknown entity type ${entityType}`);
+  const undefinedFields = [...given.keys()].filter((key) => !info.fields.has(key));
+  let data = given;
+  if (undefinedFields.length > 0) {
+    if (rejectUndefinedFields) {
+      throw new MappingAbort(
+        `Attempted to set undefined fields [${undefinedFields.sort().join(", ")}] for the entity type \`${entityType}\`. Make sure those fields are defined in the schema.`,
+      );
+    }
+    data = new Map([...given].filter(([key]) => info.fields.has(key)));
+  }
   // Generated entity classes save every field they hold; only a partial update needs the
   // current version to merge into (a read saved on the hot path).
   let complete = true;
@@ -102,9 +118,7 @@ function mergeAndValidate(
   const merged: EntityData = current === null ? new Map() : new Map(current);
   for (const [key, value] of data) {
     const field = info.fields.get(key);
-    if (field === undefined) {
-      throw new MappingAbort(`entity ${entityType}[${id}]: unknown field "${key}"`);
-    }
+    if (field === undefined) continue; // dropped above
     if (field.derivedFrom !== undefined) {
       throw new MappingAbort(
         `entity ${entityType}[${id}]: field "${key}" is derived and cannot be set`,
@@ -136,6 +150,10 @@ export function createHostFunctions(ctx: HostCallContext): Map<string, HostFunct
   const dec = (ptr: number) => h().readBigDecimal(ptr);
   const newBig = (value: bigint) => h().newBigInt(value);
   const newDec = (value: decimal.Decimal) => h().newBigDecimal(value);
+  const rejectUndefinedFields = apiVersionAtLeast(
+    ctx.dataSource.apiVersion ?? LATEST_API_VERSION,
+    "0.0.8",
+  );
   const fns = new Map<string, HostFunction>();
   const def = (name: string, fn: HostFunction) => {
     fns.set(name, (...args: number[]) => {
@@ -171,7 +189,14 @@ export function createHostFunctions(ctx: HostCallContext): Map<string, HostFunct
     store.set(
       type,
       key,
-      mergeAndValidate(ctx.schema, store, type, key, readEntity(h(), data as number)),
+      mergeAndValidate(
+        ctx.schema,
+        store,
+        type,
+        key,
+        readEntity(h(), data as number),
+        rejectUndefinedFields,
+      ),
     );
     return undefined;
   });

@@ -18,7 +18,7 @@ import type { Logger } from "../../../sdk/logger.ts";
 import type { EntityStore } from "../store/types.ts";
 import { type AscExports, AscHeap } from "./asc-heap.ts";
 import { SubgraphHostError } from "./errors.ts";
-import { type EthEvent, writeEvent } from "./ethereum.ts";
+import { type EthEvent, type EthereumLayout, ethereumLayout, writeEvent } from "./ethereum.ts";
 import {
   createHostFunctions,
   type DataSourceInfo,
@@ -70,12 +70,14 @@ export class MappingModule {
   readonly #memoryLimit: number;
   readonly #handlers: Set<string>;
   readonly #functions: Map<string, HostFunction>;
+  readonly #layout: EthereumLayout;
   #instance: { exports: AscExports & Record<string, unknown>; heap: AscHeap } | null = null;
   #store: EntityStore | null = null;
   #deadline = Number.POSITIVE_INFINITY;
 
   constructor(wasm: Uint8Array, options: MappingModuleOptions) {
     this.dataSource = options.dataSource;
+    this.#layout = ethereumLayout(options.dataSource.apiVersion);
     this.#timeoutMs = options.handlerTimeoutMs ?? 10_000;
     this.#memoryLimit = options.memoryLimitBytes ?? 64 * 1024 * 1024;
     try {
@@ -157,7 +159,7 @@ export class MappingModule {
     this.#deadline = performance.now() + this.#timeoutMs;
     let failed = true;
     try {
-      const eventPtr = writeEvent(instance.heap, event);
+      const eventPtr = writeEvent(instance.heap, event, this.#layout);
       fn(eventPtr);
       failed = false;
     } catch (error) {
