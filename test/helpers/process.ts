@@ -26,3 +26,33 @@ export function spawnCollecting(
   );
   return { child, output: () => output, exited };
 }
+
+/**
+ * Runs a command to its end and resolves with its exit code and its stdout and stderr apart
+ * (for tools that print results on stdout and warnings on stderr). It is killed after
+ * `timeoutMs` (default 120 s), so a hung command fails the test instead of stalling it.
+ */
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptions, "stdio"> & { timeoutMs?: number },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { timeoutMs = 120_000, ...spawnOptions } = options;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...spawnOptions, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -10,12 +10,16 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { at, ONE, passTime, registerProviders, saltOf } from "../../devnet/protocol.ts";
 import { waitFor } from "../../devnet/workers.ts";
-import { writeDevnet } from "../../sdk/devnet.ts";
 import { writeBundle } from "../../sdk/results/index.ts";
 import { commitRoots, placeBids, Status } from "../helpers/market.ts";
 import { spawnCollecting } from "../helpers/process.ts";
 import { type HttpRpcBridge, serveOverHttp } from "../helpers/subgraph-host.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import {
+  type RequesterFixture,
+  requesterFixture,
+  sourceManifest,
+  writeTestDevnet,
+} from "./fixtures.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
 const EXAMPLE = path.join(REPO, "examples", "post-and-verify.ts");
@@ -40,25 +44,17 @@ describe("examples/post-and-verify.ts", function () {
     const manifest = path.join(f.dir, "job.json");
     await writeFile(manifest, JSON.stringify(sourceManifest()));
     const devnetFile = path.join(f.dir, "devnet.json");
-    await writeDevnet(
-      {
-        chainId: 31337,
-        rpcUrl: bridge.url,
-        deployment: {
-          token: f.deployment.token,
-          registry: f.deployment.registry,
-          market: f.deployment.market,
-          startBlock: 0,
-        },
-        contentDir: path.join(f.dir, "store"),
-        subgraphUrl: "http://127.0.0.1:9/subgraphs/name/conun",
-        gatewayUrl: "http://127.0.0.1:9",
-        appUrl: "http://127.0.0.1:9",
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
+    await writeTestDevnet(devnetFile, {
+      chainId: 31337,
+      rpcUrl: bridge.url,
+      deployment: {
+        token: f.deployment.token,
+        registry: f.deployment.registry,
+        market: f.deployment.market,
+        startBlock: 0,
       },
-      devnetFile,
-    );
+      contentDir: path.join(f.dir, "store"),
+    });
     const out = path.join(f.dir, "results");
     const run = spawnCollecting(process.execPath, [EXAMPLE, "--manifest", manifest, "--out", out], {
       cwd: REPO,

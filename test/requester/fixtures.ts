@@ -26,6 +26,7 @@ import { connectRequester, type RequesterContext } from "../../requester/context
 import { postJob } from "../../requester/post.ts";
 import { openContentStore } from "../../sdk/content/index.ts";
 import type { ContentStore } from "../../sdk/content/types.ts";
+import { type DevnetRecord, writeDevnet } from "../../sdk/devnet.ts";
 import { ConunError } from "../../sdk/errors.ts";
 import { type Deployment, deploymentFromAddresses } from "../../sdk/protocol/deployments.ts";
 import { closeBiddingAfterDeadline, commitRoots, placeBids } from "../helpers/market.ts";
@@ -223,4 +224,27 @@ export async function storeDuplicatedEntryDirectory(
   } finally {
     await blocks.close();
   }
+}
+
+/**
+ * Writes a devnet record (sdk/devnet.ts) that sends the requester tools to `fields`' chain,
+ * deployment and content store, as a running demo's record would; a subgraph not given, the
+ * gateway and the dApp point at a closed port, so nothing reaches a real demo by accident.
+ */
+export async function writeTestDevnet(
+  file: string,
+  fields: Pick<DevnetRecord, "chainId" | "rpcUrl" | "deployment" | "contentDir"> &
+    Partial<Pick<DevnetRecord, "subgraphUrl">>,
+): Promise<string> {
+  return writeDevnet(
+    {
+      subgraphUrl: "http://127.0.0.1:9/subgraphs/name/conun",
+      gatewayUrl: "http://127.0.0.1:9",
+      appUrl: "http://127.0.0.1:9",
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      ...fields,
+    },
+    file,
+  );
 }

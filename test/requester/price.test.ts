@@ -1,7 +1,6 @@
 // `conun:post --price auto` on a real chain: a bid history made through the contracts and
 // indexed by the real embedded subgraph host over HTTP, read by the requester library and by
 // the Hardhat task run as a child process (against the same chain, served over HTTP).
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -13,16 +12,21 @@ import { at, postJob as postRawJob, registerProviders } from "../../devnet/proto
 import { postJob } from "../../requester/post.ts";
 import { advisePrice, priceRequestOf } from "../../requester/price.ts";
 import { pricingMetadataURI } from "../../sdk/chain/pricing.ts";
-import { writeDevnet } from "../../sdk/devnet.ts";
 import { parseManifest } from "../../sdk/manifest/index.ts";
 import { closeBiddingAfterDeadline, placeBids } from "../helpers/market.ts";
+import { runToEnd } from "../helpers/process.ts";
 import {
   type HttpRpcBridge,
   indexProtocol,
   serveOverHttp,
   type TestIndexer,
 } from "../helpers/subgraph-host.ts";
-import { type RequesterFixture, requesterFixture, sourceManifest } from "./fixtures.ts";
+import {
+  type RequesterFixture,
+  requesterFixture,
+  sourceManifest,
+  writeTestDevnet,
+} from "./fixtures.ts";
 import { registerProvider } from "./reasons-fixtures.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
@@ -85,66 +89,42 @@ async function runPostTask(
   const manifest = path.join(s.f.dir, "job.json");
   await writeFile(manifest, JSON.stringify(sourceManifest()));
   const devnet = path.join(s.f.dir, "devnet.json");
-  await writeDevnet(
-    {
-      chainId: 31337,
-      rpcUrl: s.bridge.url,
-      deployment: {
-        token: s.f.deployment.token,
-        registry: s.f.deployment.registry,
-        market: s.f.deployment.market,
-        startBlock: 0,
-      },
-      contentDir: path.join(s.f.dir, "store"),
-      subgraphUrl: s.indexer.url,
-      gatewayUrl: "http://127.0.0.1:9",
-      appUrl: "http://127.0.0.1:9",
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
+  await writeTestDevnet(devnet, {
+    chainId: 31337,
+    rpcUrl: s.bridge.url,
+    deployment: {
+      token: s.f.deployment.token,
+      registry: s.f.deployment.registry,
+      market: s.f.deployment.market,
+      startBlock: 0,
     },
-    devnet,
-  );
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        HARDHAT_CLI,
-        "conun:post",
-        "--network",
-        "localhost",
-        "--manifest",
-        manifest,
-        "--account",
-        "9",
-        ...args,
-      ],
-      {
-        cwd: REPO,
-        env: {
-          ...process.env,
-          CONUN_DEVNET_FILE: devnet,
-          CONUN_LOCALHOST_URL: s.bridge.url,
-          SUBGRAPH_URL: "",
-          FORCE_COLOR: "0",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+    contentDir: path.join(s.f.dir, "store"),
+    subgraphUrl: s.indexer.url,
   });
+  return runToEnd(
+    process.execPath,
+    [
+      HARDHAT_CLI,
+      "conun:post",
+      "--network",
+      "localhost",
+      "--manifest",
+      manifest,
+      "--account",
+      "9",
+      ...args,
+    ],
+    {
+      cwd: REPO,
+      env: {
+        ...process.env,
+        CONUN_DEVNET_FILE: devnet,
+        CONUN_LOCALHOST_URL: s.bridge.url,
+        SUBGRAPH_URL: "",
+        FORCE_COLOR: "0",
+      },
+    },
+  );
 }
 
 describe("conun:post --price auto", function () {

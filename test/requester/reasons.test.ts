@@ -1,7 +1,6 @@
 // Reasons, not silence: conun:post warns before posting a job the registered providers cannot
 // fill, and conun:status / conun:watch say why a job ended Unfilled or a group had no quorum —
 // against a real Hardhat network, with the numbers in CONUN.
-import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -14,10 +13,15 @@ import { explainJob } from "../../requester/reasons.ts";
 import { watchJob } from "../../requester/watch.ts";
 import type { FillDiagnosis } from "../../sdk/chain/diagnose.ts";
 import { pricingMetadataURI } from "../../sdk/chain/pricing.ts";
-import { writeDevnet } from "../../sdk/devnet.ts";
 import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
-import { freshRequesterFixture, type RequesterFixture, sourceManifest } from "./fixtures.ts";
+import { runToEnd } from "../helpers/process.ts";
+import {
+  freshRequesterFixture,
+  type RequesterFixture,
+  sourceManifest,
+  writeTestDevnet,
+} from "./fixtures.ts";
 import { bundleOf, closeBidding, noQuorumJob, registerProvider } from "./reasons-fixtures.ts";
 
 const REPO = path.join(import.meta.dirname, "..", "..");
@@ -242,56 +246,29 @@ describe("npx hardhat conun:post, as a process", function () {
     const manifest = path.join(f.dir, "job.json");
     await writeFile(manifest, JSON.stringify(sourceManifest()));
     const devnet = path.join(f.dir, "devnet.json");
-    await writeDevnet(
-      {
-        chainId: node.chainId,
-        rpcUrl: node.url,
-        deployment: {
-          token: node.deployment.token,
-          registry: node.deployment.registry,
-          market: node.deployment.market,
-          startBlock: node.deployment.startBlock,
-        },
-        contentDir: path.join(f.dir, "store"),
-        subgraphUrl: "http://127.0.0.1:9/subgraphs/name/conun",
-        gatewayUrl: "http://127.0.0.1:9",
-        appUrl: "http://127.0.0.1:9",
-        pid: process.pid,
-        startedAt: new Date().toISOString(),
+    await writeTestDevnet(devnet, {
+      chainId: node.chainId,
+      rpcUrl: node.url,
+      deployment: {
+        token: node.deployment.token,
+        registry: node.deployment.registry,
+        market: node.deployment.market,
+        startBlock: node.deployment.startBlock,
       },
-      devnet,
-    );
+      contentDir: path.join(f.dir, "store"),
+    });
     const cli = path.join(path.dirname(require.resolve("hardhat/package.json")), "dist/src/cli.js");
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [cli, "conun:post", "--network", "localhost", "--manifest", manifest, "--account", "2"],
-          {
-            cwd: REPO,
-            env: {
-              ...process.env,
-              CONUN_DEVNET_FILE: devnet,
-              CONUN_LOCALHOST_URL: node.url,
-              FORCE_COLOR: "0",
-            },
-            stdio: ["ignore", "pipe", "pipe"],
-          },
-        );
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => {
-          stdout += chunk.toString();
-        });
-        child.stderr.on("data", (chunk: Buffer) => {
-          stderr += chunk.toString();
-        });
-        const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-        child.on("error", reject);
-        child.on("exit", (code) => {
-          clearTimeout(timer);
-          resolve({ code, stdout, stderr });
-        });
+    const run = await runToEnd(
+      process.execPath,
+      [cli, "conun:post", "--network", "localhost", "--manifest", manifest, "--account", "2"],
+      {
+        cwd: REPO,
+        env: {
+          ...process.env,
+          CONUN_DEVNET_FILE: devnet,
+          CONUN_LOCALHOST_URL: node.url,
+          FORCE_COLOR: "0",
+        },
       },
     );
     expect(run.code, run.stderr).to.equal(0);
