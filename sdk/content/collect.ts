@@ -1,10 +1,8 @@
 import * as dagPb from "@ipld/dag-pb";
 import type { Blockstore } from "interface-blockstore";
 import type { CID } from "multiformats/cid";
-import { parseCid } from "./cid.ts";
-
-/** dag-pb's multicodec: the only codec whose blocks link to others here (raw leaves do not). */
-const DAG_PB = 0x70;
+import { DAG_PB_CODE, parseCid } from "./cid.ts";
+import { readBlock } from "./local.ts";
 
 export interface Collected {
   /** Blocks deleted. */
@@ -62,22 +60,13 @@ async function walk(
     if (seen.has(key)) continue;
     seen.add(key);
     if (!enter(cid) || !(await store.has(cid))) continue;
-    const bytes = await concat(store.get(cid));
+    const bytes = await readBlock(store, cid);
     found?.(cid, bytes.byteLength);
-    if (cid.code !== DAG_PB) continue;
+    if (cid.code !== DAG_PB_CODE) continue;
     try {
       for (const link of dagPb.decode(bytes).Links) stack.push(link.Hash);
     } catch {
       // Not a dag-pb node after all (corrupt on disk): it goes, its children are not known.
     }
   }
-}
-
-async function concat(
-  got: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-): Promise<Uint8Array> {
-  if (got instanceof Uint8Array) return got;
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of got) chunks.push(chunk);
-  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks);
 }

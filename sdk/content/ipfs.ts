@@ -16,7 +16,7 @@ import { isConunError } from "../errors.ts";
 import { type Logger, silentLogger } from "../logger.ts";
 import { type Collected, collectBlocks } from "./collect.ts";
 import { ContentError } from "./errors.ts";
-import { dedupingPuts } from "./local.ts";
+import { dedupingPuts, readBlock } from "./local.ts";
 import { SharedLoads, Slots } from "./shared-loads.ts";
 import type { ContentStore } from "./types.ts";
 import { UnixfsContentStore } from "./unixfs-store.ts";
@@ -136,7 +136,7 @@ export async function openIpfsContentStore(
   const blocks = new SharedLoads((key, abandon) => loadBlock(CID.parse(key), abandon));
   const wantSlots = new Slots(MAX_WANTS_IN_FLIGHT);
   async function loadBlock(cid: CID, abandon: AbortSignal): Promise<Uint8Array> {
-    if (await local.has(cid)) return concat(local.get(cid, { signal: abandon }));
+    if (await local.has(cid)) return readBlock(local, cid, { signal: abandon });
     // Waiting for a slot is not counted in the fetch timeout: that bounds the peers' answer.
     await wantSlots.acquire(abandon);
     let bytes: Uint8Array;
@@ -196,14 +196,6 @@ function notServed(cid: CID, cause: unknown): Error {
   return Object.assign(new Error(`block ${cid} is not served by this node`, { cause }), {
     name: "NotFoundError",
   });
-}
-
-async function concat(
-  parts: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  for await (const part of parts) chunks.push(part);
-  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks);
 }
 
 function multiaddrsOf(libp2p: Libp2p): string[] {

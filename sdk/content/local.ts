@@ -44,3 +44,14 @@ export function dedupingPuts(store: FsBlockstore): Pick<Blockstore, "put" | "get
     },
   };
 }
+
+/** A block's bytes as the blockstore holds them, in one piece (not verified: see VerifiedBlocks). */
+export async function readBlock(
+  store: Pick<Blockstore, "get">,
+  cid: CID,
+  options?: { signal?: AbortSignal },
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of store.get(cid, options)) chunks.push(chunk);
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks);
+}

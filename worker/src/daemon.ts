@@ -4,7 +4,7 @@
 // job is re-run after a restart, as nothing was committed) and a transaction in flight is
 // awaited, so the journal always describes what was done.
 
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
 import { type BaseWallet, Wallet } from "ethers";
@@ -133,7 +133,7 @@ export async function startWorker(
   const machine = await detectMachine();
   const store = await openWorkerStore(config, log);
   const docker = connectDocker({ socketPath: config.dockerSocket });
-  await mkdir(config.dataDir, { recursive: true });
+  // The data directory exists: Journal.open made it.
   const outputBound = await resolveOutputBound(config.limits.outputQuota, config.dataDir);
   const ctx: WorkerContext = {
     config,

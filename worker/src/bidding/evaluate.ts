@@ -4,6 +4,7 @@
 // accepts. Pure: the daemon gathers the facts, this decides.
 import { formatUnits } from "ethers";
 import type { PostedJob } from "../../../sdk/chain/index.ts";
+import type { OutputBound } from "../execution/index.ts";
 import type { PricingStrategy } from "./pricing.ts";
 
 export interface Offer {
@@ -32,9 +33,10 @@ export interface DiskFacts {
 
 /**
  * Whether a task's output can be bounded at all (the kernel-enforced quota of
- * worker/src/execution); a worker that cannot bound it refuses jobs and says why.
+ * worker/src/execution, resolved at start-up); a worker that cannot bound it refuses jobs and
+ * says why.
  */
-export type OutputQuotaFact = { ok: true } | { ok: false; reason: string };
+export type OutputQuotaFact = OutputBound["bid"];
 
 /**
  * Bytes one task-replica may occupy on the provider's disk: its output, the copy of it in the

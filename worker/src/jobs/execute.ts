@@ -9,7 +9,7 @@ import path from "node:path";
 import { describeError, isConunError } from "../../../sdk/errors.ts";
 import { groupBundlePath, type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
 import type { WorkerContext } from "../context.ts";
-import { ensureImage, removeOutput, runTask } from "../execution/index.ts";
+import { ensureImage, parseImageRef, removeOutput, runTask } from "../execution/index.ts";
 import type { GroupRoot, MembershipRecord, TaskSummary } from "../journal/index.ts";
 import type { JobManifest } from "./manifest.ts";
 
@@ -203,8 +203,22 @@ export async function executeJob(
     tasks,
     ...(image === undefined ? {} : { image }),
     content: [
-      ...(manifest.image.ref.startsWith("ipfs://") ? [manifest.image.ref.slice(7)] : []),
+      ...archiveCid(manifest.image.ref),
       ...(manifest.inputs ?? []).map((input) => input.cid),
     ],
   };
+}
+
+/**
+ * The CID of the job's image archive when its image is one (`ipfs://<cid>`, fetched into the
+ * content store); nothing for a registry image, or for a reference the job's tasks were
+ * refused over (not a CID), which fetched nothing.
+ */
+function archiveCid(ref: string): string[] {
+  try {
+    const source = parseImageRef(ref);
+    return source.kind === "archive" ? [source.cid] : [];
+  } catch {
+    return [];
+  }
 }
