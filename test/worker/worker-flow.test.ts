@@ -3,7 +3,7 @@
 // job (manifest in the content store, image as an ipfs:// archive), lets the workers bid, moves
 // chain time past the bidding deadline, and checks what the chain and the workers show.
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -322,6 +322,11 @@ describe("conun-worker (integration)", function () {
     await mkdir(path.join(left, "locked", "inner"), { recursive: true });
     await writeFile(path.join(left, "locked", "inner", "x"), "x");
     await chmod(path.join(left, "locked"), 0o000);
+    // A link a task left pointing out of its folder: removed, never followed.
+    const outside = path.join(dataDir, "provider-file");
+    await writeFile(outside, "the provider's own\n");
+    await symlink(outside, path.join(left, "escape"));
+    await symlink(dataDir, path.join(left, "escape-dir"));
 
     const worker = await startWorkerProcess(cluster, { name: "cleaner", account: 3, dataDir });
     workers.push(worker);
@@ -332,6 +337,8 @@ describe("conun-worker (integration)", function () {
       () => tails(workers),
     );
     expect(await exists(path.join(dataDir, "jobs", jobId))).to.equal(false);
+    expect(await readFile(outside, "utf8")).to.equal("the provider's own\n");
+    expect(await exists(path.join(dataDir, "journal.jsonl"))).to.equal(true);
     expect(await worker.stop()).to.equal(0);
   });
 
