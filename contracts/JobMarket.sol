@@ -25,8 +25,9 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
     /// @notice Most replicas per task, k (`JobMarketInvalidReplication`); one bit per lane in
     /// a byte-wide mask.
     uint8 public constant MAX_REPLICATION = 8;
-    /// @notice Most bids a job can hold at once (`JobMarketTooManyBids`); a withdrawn bid frees
-    /// its slot. The bound keeps `closeBidding` within a block's gas.
+    /// @notice Most bids a job can hold at once; a withdrawn bid frees its slot, and a bid on a
+    /// full book takes the worst bid's slot if it is cheaper (`JobMarketBookFull` if not). The
+    /// bound keeps `closeBidding` within a block's gas.
     uint8 public constant MAX_BIDS_PER_JOB = 64;
     /// @notice Longest bidding window a job may ask for, in seconds (7 days).
     uint32 public constant MAX_BIDDING_WINDOW = 7 days;
@@ -191,14 +192,15 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         }
         if (price == 0) revert JobMarketZeroPrice(jobId);
         if (price > job.maxPrice) revert JobMarketBidTooHigh(jobId, price, job.maxPrice);
-        if (capacity == 0 || capacity > job.taskCount) {
-            revert JobMarketInvalidCapacity(jobId, capacity, job.taskCount);
+        uint32 minCapacity = _minBidCapacity(job);
+        if (capacity < minCapacity || capacity > job.taskCount) {
+            revert JobMarketInvalidCapacity(jobId, capacity, minCapacity, job.taskCount);
         }
         Position storage position = _positions[jobId][msg.sender];
         if (position.capacity != 0) revert JobMarketDuplicateBid(jobId, msg.sender);
-        uint8 bidIndex = job.bidCount;
-        if (bidIndex == MAX_BIDS_PER_JOB) revert JobMarketTooManyBids(jobId);
         _checkCapabilities(jobId, job);
+        if (job.bidCount == MAX_BIDS_PER_JOB) _evictWorstBid(jobId, job, price);
+        uint8 bidIndex = job.bidCount;
 
         job.bidCount = bidIndex + 1;
         _bidders[jobId][bidIndex] = msg.sender;
@@ -214,7 +216,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         });
         uint256 stake = uint256(capacity) * job.stakePerTaskReplica;
         emit BidPlaced(jobId, msg.sender, price, capacity, stake);
-        if (stake != 0) _registry.lockStake(msg.sender, jobId, stake);
+        _registry.lockStake(msg.sender, jobId, stake);
     }
 
     /// @inheritdoc IJobMarket
@@ -231,7 +233,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         delete _positions[jobId][msg.sender];
         uint256 stake = capacity * job.stakePerTaskReplica;
         emit BidWithdrawn(jobId, msg.sender, stake);
-        if (stake != 0) _registry.unlockStake(msg.sender, jobId, stake);
+        _registry.unlockStake(msg.sender, jobId, stake);
     }
 
     /// @inheritdoc IJobMarket
@@ -486,6 +488,11 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
     }
 
     /// @inheritdoc IJobMarket
+    function minBidCapacity(uint256 jobId) external view returns (uint32) {
+        return _minBidCapacity(_job(jobId));
+    }
+
+    /// @inheritdoc IJobMarket
     function isFinalizable(uint256 jobId) external view returns (bool) {
         JobRecord storage job = _jobs[jobId];
         return job.status == JobStatus.Awarded && _isFinalizable(jobId, job);
@@ -581,6 +588,9 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
             revert JobMarketInvalidQuorum(spec.quorum, spec.replication);
         }
         if (spec.maxPrice == 0) revert JobMarketInvalidMaxPrice(spec.maxPrice);
+        if (spec.stakePerTaskReplica < spec.maxPrice) {
+            revert JobMarketStakeTooLow(spec.stakePerTaskReplica, spec.maxPrice);
+        }
         _checkWindow(spec.biddingWindow, MAX_BIDDING_WINDOW);
         _checkWindow(spec.executionWindow, MAX_EXECUTION_WINDOW);
         _checkWindow(spec.revealWindow, MAX_REVEAL_WINDOW);
@@ -625,6 +635,35 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
                 groupCount: 0
             });
         }
+    }
+
+    /// @dev Fewest task-replicas a bid may offer: enough that `MAX_BIDS_PER_JOB` bids can
+    /// always cover the job's `taskCount * replication` task-replicas, so a full book of
+    /// small bids cannot leave it unfilled.
+    function _minBidCapacity(JobRecord storage job) private view returns (uint32) {
+        uint256 needed = uint256(job.taskCount) * job.replication;
+        // At most 2^20 * 8 / 64, so it fits; and below taskCount, since replication <= 8.
+        return uint32((needed + MAX_BIDS_PER_JOB - 1) / MAX_BIDS_PER_JOB);
+    }
+
+    /// @dev Makes room in a full book for a bid at `price`: removes the worst standing bid —
+    /// the highest price, and of equal prices the latest, the one the award would take last —
+    /// and releases its stake, or reverts with `JobMarketBookFull` when `price` does not beat
+    /// it. Reads every standing bid once; the newcomer pays for it.
+    function _evictWorstBid(uint256 jobId, JobRecord storage job, uint96 price) private {
+        uint8 worstIndex;
+        uint96 worstPrice;
+        for (uint8 i = 0; i < MAX_BIDS_PER_JOB; ++i) {
+            uint96 bidPrice = _positions[jobId][_bidders[jobId][i]].price;
+            if (bidPrice >= worstPrice) (worstIndex, worstPrice) = (i, bidPrice);
+        }
+        if (price >= worstPrice) revert JobMarketBookFull(jobId, worstPrice);
+        address evicted = _bidders[jobId][worstIndex];
+        uint256 stake = uint256(_positions[jobId][evicted].capacity) * job.stakePerTaskReplica;
+        _removeBidder(jobId, job, worstIndex);
+        delete _positions[jobId][evicted];
+        emit BidEvicted(jobId, evicted, msg.sender, stake);
+        _registry.unlockStake(evicted, jobId, stake);
     }
 
     /// @dev Removes entry `index` from the bidder list, shifting the later entries down so the
@@ -751,7 +790,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
         if (reason == SlashReason.None) return (refund, 0);
         slashed = uint256(group.taskCount) * job.stakePerTaskReplica;
         emit ProviderSlashed(jobId, groupId, provider, slashed, reason);
-        if (slashed != 0) _registry.slashStake(provider, jobId, slashed);
+        _registry.slashStake(provider, jobId, slashed);
     }
 
     /// @dev The lanes whose revealed root at least `quorum` lanes share, how many they are
@@ -836,7 +875,7 @@ contract JobMarket is IJobMarket, Ownable2Step, Pausable, ReentrancyGuardTransie
             address provider = _bidders[jobId][i];
             uint256 stake = _positions[jobId][provider].capacity * stakePerTaskReplica;
             emit BidReleased(jobId, provider, stake);
-            if (stake != 0) _registry.unlockStake(provider, jobId, stake);
+            _registry.unlockStake(provider, jobId, stake);
         }
     }
 

@@ -149,6 +149,12 @@ export function applyLog(
     case "BidWithdrawn":
       progress.bids.delete(a.provider);
       return { ...at, text: `bid withdrawn by ${short(a.provider)}` };
+    case "BidEvicted":
+      progress.bids.delete(a.provider);
+      return {
+        ...at,
+        text: `bid from ${short(a.provider)} evicted by a cheaper one from ${short(a.by)} (the book was full)`,
+      };
     case "JobCancelled":
       progress.status = "Cancelled";
       progress.refund = a.refund;

@@ -61,6 +61,12 @@ pragma solidity ^0.8.28;
 /// `block.prevrandao` can be biased by the block proposer (it can withhold a block), and a
 /// Sybil with many staked identities can win many lanes; both are priced by
 /// `stakePerTaskReplica`, which every identity must lock per task-replica it takes.
+///
+/// The bid book cannot be jammed: a bid offers at least `minBidCapacity` task-replicas, so
+/// `MAX_BIDS_PER_JOB` bids always cover the job, and on a full book a cheaper bid evicts the
+/// worst one. Filling the book at the lowest price therefore means winning, and serving, the
+/// whole job with its stake locked. A job's stake per task-replica is at least its max price,
+/// so winning capacity and never serving it always costs more than serving would have paid.
 interface IJobMarket {
     /// @notice Lifecycle of a job. The zero value means "no such job".
     enum JobStatus {
@@ -103,7 +109,9 @@ interface IJobMarket {
     /// @param replication k: providers that run each task.
     /// @param quorum q: matching results a group needs (k/2 < q <= k).
     /// @param maxPrice Most the requester pays per task-replica.
-    /// @param stakePerTaskReplica Stake a provider locks per task-replica it offers.
+    /// @param stakePerTaskReplica Stake a provider locks per task-replica it offers; at least
+    /// maxPrice (`JobMarketStakeTooLow`), so a winner that never serves loses more than it
+    /// could have earned.
     /// @param biddingWindow Seconds from posting during which bids are accepted.
     /// @param executionWindow Seconds from the award in which results must be committed.
     /// @param revealWindow Seconds after the commit deadline in which results must be revealed.
@@ -254,6 +262,16 @@ interface IJobMarket {
     /// @param stakeUnlocked Stake released in the registry, in token wei: everything the bid
     /// had locked.
     event BidWithdrawn(uint256 indexed jobId, address indexed provider, uint256 stakeUnlocked);
+    /// @notice Emitted when a cheaper bid on a full book takes the place of the worst standing
+    /// bid (the highest price, of equal prices the latest); the evicted bid's stake is released
+    /// in the same transaction, and its provider may bid again.
+    /// @param jobId The job the bid was on.
+    /// @param provider The provider whose bid was evicted.
+    /// @param by The provider whose cheaper bid took its place.
+    /// @param stakeUnlocked Stake released in the registry, in token wei.
+    event BidEvicted(
+        uint256 indexed jobId, address indexed provider, address indexed by, uint256 stakeUnlocked
+    );
     /// @notice Emitted when a bid ends without an assignment — it lost at the award, or the job
     /// was cancelled or unfilled — and its stake is released in the same transaction.
     /// @param jobId The job the bid was on.
@@ -437,14 +455,21 @@ interface IJobMarket {
     error JobMarketDeadlineNotReached(uint256 jobId, uint64 deadline);
     /// @notice Thrown when a bid's price is above the job's max price.
     error JobMarketBidTooHigh(uint256 jobId, uint96 price, uint96 maxPrice);
+    /// @notice Thrown when a job's stake per task-replica is below its max price: a provider
+    /// that wins and never serves must lose more than it could have earned.
+    error JobMarketStakeTooLow(uint96 stakePerTaskReplica, uint96 maxPrice);
     /// @notice Thrown when a bid's price is zero.
     error JobMarketZeroPrice(uint256 jobId);
-    /// @notice Thrown when a bid's capacity is zero or above the job's task count.
-    error JobMarketInvalidCapacity(uint256 jobId, uint32 capacity, uint32 taskCount);
+    /// @notice Thrown when a bid's capacity is below the job's `minBidCapacity` or above its
+    /// task count.
+    error JobMarketInvalidCapacity(
+        uint256 jobId, uint32 capacity, uint32 minCapacity, uint32 maxCapacity
+    );
     /// @notice Thrown when a provider bids twice on one job.
     error JobMarketDuplicateBid(uint256 jobId, address provider);
-    /// @notice Thrown when a job already holds `MAX_BIDS_PER_JOB` standing bids.
-    error JobMarketTooManyBids(uint256 jobId);
+    /// @notice Thrown when a job already holds `MAX_BIDS_PER_JOB` standing bids and the new
+    /// bid's price does not beat the worst of them (`worstPrice`); a bid below it takes its place.
+    error JobMarketBookFull(uint256 jobId, uint96 worstPrice);
     /// @notice Thrown when a provider has no bid on the job or, in `commit`, `reveal` and
     /// `claim`, no winning one.
     error JobMarketNoBid(uint256 jobId, address provider);
@@ -523,10 +548,13 @@ interface IJobMarket {
     /// capabilities meet the job's (`JobMarketInsufficientCapabilities`) and whose free stake
     /// covers the lock (the registry's `ProviderRegistryInsufficientFreeStake`). Also reverts
     /// with `JobMarketDeadlinePassed`, `JobMarketZeroPrice`, `JobMarketBidTooHigh`,
-    /// `JobMarketInvalidCapacity`, `JobMarketDuplicateBid` or `JobMarketTooManyBids`.
+    /// `JobMarketInvalidCapacity`, `JobMarketDuplicateBid` or `JobMarketBookFull`.
+    /// When the book already holds `MAX_BIDS_PER_JOB` bids, a bid cheaper than the worst
+    /// standing one (the highest price, of equal prices the latest) evicts it (`BidEvicted`),
+    /// so a book filled by an attacker's dear bids cannot keep honest, cheaper ones out.
     /// @param jobId The job to bid on.
     /// @param price Price per task-replica, at most the job's maxPrice.
-    /// @param capacity Task-replicas offered, at most taskCount.
+    /// @param capacity Task-replicas offered, from `minBidCapacity(jobId)` to taskCount.
     function placeBid(uint256 jobId, uint96 price, uint32 capacity) external;
 
     /// @notice Withdraws the caller's bid while bidding is open, unlocking its stake.
@@ -657,6 +685,13 @@ interface IJobMarket {
         external
         view
         returns (Assignment[] memory);
+
+    /// @notice Fewest task-replicas one bid on the job may offer:
+    /// `ceil(taskCount * replication / MAX_BIDS_PER_JOB)`, so that a full book can always
+    /// cover the job and bids of capacity 1 cannot jam it.
+    /// @param jobId The job (`JobMarketUnknownJob` if there is none).
+    /// @return The minimum capacity `placeBid` accepts.
+    function minBidCapacity(uint256 jobId) external view returns (uint32);
 
     /// @notice Whether `finalize(jobId)` would succeed now.
     /// @param jobId The job.

@@ -69,6 +69,17 @@ const REVERTS: Record<string, RevertText> = {
     cli: { code: "nothing-to-withdraw", message: (a) => `${a[0]} has no claimable balance` },
     hint: () => "there is nothing to withdraw",
   },
+  JobMarketStakeTooLow: {
+    hint: (a) =>
+      `the stake per task-replica (${cnn(a[0])}) must be at least the max price (${cnn(a[1])}), so a provider that never serves loses more than it could earn`,
+  },
+  JobMarketBookFull: {
+    hint: (a) =>
+      `job ${a[0]}'s bid book is full; a bid below ${cnn(a[1])}, its dearest, takes that bid's place`,
+  },
+  JobMarketInvalidCapacity: {
+    hint: (a) => `job ${a[0]} takes bids of ${a[2]} to ${a[3]} task-replicas, not ${a[1]}`,
+  },
   JobMarketNotFinalizable: {
     hint: (a) => `job ${a[0]} cannot be finalized yet`,
   },

@@ -336,16 +336,31 @@ const replication = z
     }
   });
 
-const price = z.strictObject({
-  maxPerTaskReplica: decimal(
-    "Most the requester pays one provider for one task, in CONUN (decimal string).",
-    { positive: true },
-  ),
-  stakePerTaskReplica: decimal(
-    "Stake a provider locks per task it takes, in CONUN (decimal string); lost on a wrong or missing result.",
-    { positive: false },
-  ),
-});
+const price = z
+  .strictObject({
+    maxPerTaskReplica: decimal(
+      "Most the requester pays one provider for one task, in CONUN (decimal string).",
+      { positive: true },
+    ),
+    stakePerTaskReplica: decimal(
+      "Stake a provider locks per task it takes, in CONUN (decimal string); lost on a wrong or missing result. At least maxPerTaskReplica.",
+      { positive: true },
+    ),
+  })
+  .superRefine(({ maxPerTaskReplica, stakePerTaskReplica }, ctx) => {
+    // JobMarket refuses a stake below the max price (JobMarketStakeTooLow): a provider that
+    // wins and never serves must lose more than it could have earned.
+    if (!DECIMAL.test(maxPerTaskReplica) || !DECIMAL.test(stakePerTaskReplica)) return;
+    const stake = parseUnits(stakePerTaskReplica, 18);
+    // A zero stake already reads "must be more than 0".
+    if (stake === 0n || stake >= parseUnits(maxPerTaskReplica, 18)) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["stakePerTaskReplica"],
+      message: `must be at least maxPerTaskReplica (${maxPerTaskReplica}), so a provider that never serves loses more than it could earn; raise the stake or lower the max price`,
+      input: stakePerTaskReplica,
+    });
+  });
 
 const windows = z.strictObject({
   biddingSeconds: int(1, LIMITS.maxBiddingSeconds, " (7 days)").describe(

@@ -27,6 +27,14 @@ export const PROTOCOL_LIMITS = {
 } as const;
 
 /**
+ * Fewest task-replicas one bid may offer (JobMarket.minBidCapacity): enough that a full book of
+ * `maxBidsPerJob` bids always covers the job's `taskCount × replication` task-replicas.
+ */
+export function minBidCapacity(taskCount: number, replication: number): number {
+  return Math.ceil((taskCount * replication) / PROTOCOL_LIMITS.maxBidsPerJob);
+}
+
+/**
  * What a deployment uses when not told otherwise (the Ignition module's parameter defaults;
  * ignition/parameters/<network>.json overrides them per network).
  */

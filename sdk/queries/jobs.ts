@@ -6,7 +6,7 @@ import { fromWire, toBig, type Wire } from "./convert.ts";
 
 // The job, group and slash states are the protocol's (sdk/protocol/states.ts); the subgraph
 // spells them by name and has no "None". Bid and member outcomes are the subgraph's own.
-export type BidStatus = "Placed" | "Withdrawn" | "Accepted" | "Released";
+export type BidStatus = "Placed" | "Withdrawn" | "Evicted" | "Accepted" | "Released";
 export type MemberOutcome = "Pending" | "Paid" | "Unpaid" | "Slashed";
 export type FlowKind =
   | "EscrowDeposit"

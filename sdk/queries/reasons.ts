@@ -33,7 +33,7 @@ export function jobReasons(job: JobDetails, providers: readonly ProviderSummary[
   const out: JobReasonLines = { noQuorum: [], lines: [] };
   if (needsProviders(job)) {
     // Bids that stood when bidding closed were released with reason JobUnfilled; while Open
-    // the standing ones are Placed. Withdrawn bids offered nothing.
+    // the standing ones are Placed. Withdrawn and evicted bids offered nothing.
     const standing: BidFacts[] = job.bids
       .filter(
         (b) =>

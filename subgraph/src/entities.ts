@@ -32,6 +32,7 @@ export function loadProvider(address: Address): Provider {
     provider.unbondingReleaseAt = BigInt.zero();
     provider.bidCount = 0;
     provider.withdrawnBidCount = 0;
+    provider.evictedBidCount = 0;
     provider.jobsWon = 0;
     provider.jobsLost = 0;
     provider.tasksAssigned = BigInt.zero();

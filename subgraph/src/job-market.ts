@@ -10,12 +10,14 @@
 //                 from the job's status).
 // - finalize:     per group, ProviderSlashed per slashed member, then GroupFinalized (which
 //                 marks the members neither paid nor slashed as Unpaid); then JobFinalized.
+// - placeBid on a full book: BidEvicted for the worst bid, then BidPlaced for the new one.
 // BalanceCredited carries its own kind and amount, so its place in the sequence does not
 // matter; it is emitted only for a non-zero amount.
 import { Address, BigInt, Bytes, ethereum, log } from "@graphprotocol/graph-ts";
 import {
   BalanceCredited,
   BidAccepted,
+  BidEvicted,
   BidPlaced,
   BidReleased,
   BidWithdrawn,
@@ -279,6 +281,24 @@ export function handleBidWithdrawn(event: BidWithdrawn): void {
 
   const provider = loadProvider(params.provider);
   provider.withdrawnBidCount += 1;
+  provider.save();
+}
+
+export function handleBidEvicted(event: BidEvicted): void {
+  const params = event.params;
+  const job = mustLoadJob(params.jobId);
+  job.standingBidCount -= 1;
+  job.save();
+
+  const bid = mustLoadBid(params.jobId, params.provider);
+  bid.status = "Evicted";
+  bid.stakeReleased = params.stakeUnlocked;
+  bid.evictedBy = loadProvider(params.by).id;
+  bid.updatedAt = event.block.timestamp;
+  bid.save();
+
+  const provider = loadProvider(params.provider);
+  provider.evictedBidCount += 1;
   provider.save();
 }
 

@@ -459,7 +459,7 @@ describe("JobMarket#closeBidding", () => {
       const jobId2 = await postJob(p, { taskCount: 5 });
       await expect(p.market.connect(at(bidders, 0)).placeBid(jobId2, tenth(1n), 8))
         .to.be.revertedWithCustomError(p.market, "JobMarketInvalidCapacity")
-        .withArgs(jobId2, 8n, 5n);
+        .withArgs(jobId2, 8n, 1n, 5n);
     });
 
     it("marks a job without any bid as unfilled and refunds the requester in full", async () => {

@@ -3,6 +3,7 @@ import type { Result } from "ethers";
 import {
   at,
   contractsNetwork,
+  fillBidBook,
   ONE,
   openJobWithBids,
   passTime,
@@ -39,31 +40,22 @@ async function openJobFixture() {
 }
 
 const MAX_BIDS = 64;
+/** The full book's job: 10 tasks x 3 replicas, so bids of capacity 1 are allowed and 64 of them could jam it. */
+const FULL_TASKS = 10;
 
 /**
- * A job holding MAX_BIDS_PER_JOB bids from fresh, funded and registered wallets. The job asks
- * for no stake so that the wallets need only ETH for gas; transactions from different wallets
- * are sent concurrently to keep the fixture quick.
+ * Attack 6 of protocol v2: a job whose book is filled with MAX_BIDS_PER_JOB capacity-1 bids at
+ * the job's max price, each from a fresh, funded, staked identity. `honest` are two registered
+ * providers that come after.
  */
 async function fullJobFixture() {
-  // The one registered provider is the latecomer: it finds the job full.
   const { p, providers, jobId } = await openJobWithBids(connection, {
-    providers: 1,
+    providers: 2,
     stake: STAKE,
-    spec: { taskCount: 1, replication: 1, quorum: 1, stakePerTaskReplica: 0 },
+    spec: { taskCount: FULL_TASKS, replication: 3, quorum: 2, stakePerTaskReplica: ONE },
   });
-  const wallets = Array.from({ length: MAX_BIDS }, () =>
-    ethers.Wallet.createRandom().connect(ethers.provider),
-  );
-  await Promise.all(wallets.map((w) => networkHelpers.setBalance(w.address, ONE)));
-  const capabilities = { cpuMillicores: 8000, memoryMiB: 16384, gpuCount: 0 };
-  await Promise.all(
-    wallets.map(async (w) => (await p.registry.connect(w).register(capabilities, "")).wait()),
-  );
-  await Promise.all(
-    wallets.map(async (w) => (await p.market.connect(w).placeBid(jobId, ONE, 1)).wait()),
-  );
-  return { ...p, jobId, wallets, latecomer: at(providers, 0) };
+  const wallets = await fillBidBook(connection, p, jobId, { price: ONE, capacity: 1 });
+  return { ...p, jobId, wallets, honest: take(providers, 2) };
 }
 
 describe("JobMarket#placeBid", () => {
@@ -153,7 +145,7 @@ describe("JobMarket#placeBid", () => {
 
     await expect(market.connect(alice).placeBid(jobId, ONE, 0))
       .to.be.revertedWithCustomError(market, "JobMarketInvalidCapacity")
-      .withArgs(jobId, 0, TASK_COUNT);
+      .withArgs(jobId, 0, 1, TASK_COUNT);
     expect(await market.biddersOf(jobId)).to.deep.equal([]);
   });
 
@@ -162,8 +154,27 @@ describe("JobMarket#placeBid", () => {
 
     await expect(market.connect(alice).placeBid(jobId, ONE, TASK_COUNT + 1))
       .to.be.revertedWithCustomError(market, "JobMarketInvalidCapacity")
-      .withArgs(jobId, TASK_COUNT + 1, TASK_COUNT);
+      .withArgs(jobId, TASK_COUNT + 1, 1, TASK_COUNT);
     expect(await market.biddersOf(jobId)).to.deep.equal([]);
+  });
+
+  // Attack 6 on a larger job: bids of capacity 1 would need only 64 identities to fill the book
+  // of a 100 x 3 job with 64 of its 300 task-replicas. A bid must offer ceil(300 / 64) = 5, so
+  // a full book always covers the job.
+  it("rejects a capacity below minBidCapacity, the share that lets a full book cover the job", async () => {
+    const p = await networkHelpers.loadFixture(openJobFixture);
+    const { registry, market, alice } = p;
+    const jobId = await postJob(p, { taskCount: 100, replication: 3, quorum: 2 });
+    expect(await market.minBidCapacity(jobId)).to.equal(5n);
+
+    await expect(market.connect(alice).placeBid(jobId, ONE, 4))
+      .to.be.revertedWithCustomError(market, "JobMarketInvalidCapacity")
+      .withArgs(jobId, 4, 5, 100);
+    expect(await registry.freeStakeOf(alice.address)).to.equal(STAKE);
+    await expect(market.connect(alice).placeBid(jobId, ONE, 5)).to.emit(market, "BidPlaced");
+    await expect(market.minBidCapacity(jobId + 1n))
+      .to.be.revertedWithCustomError(market, "JobMarketUnknownJob")
+      .withArgs(jobId + 1n);
   });
 
   it("rejects a second bid by the same provider and keeps the first", async () => {
@@ -281,20 +292,61 @@ describe("JobMarket#placeBid", () => {
     expect(await market.biddersOf(jobId)).to.deep.equal([]);
   });
 
-  it("holds at most MAX_BIDS_PER_JOB bids per job", async () => {
-    const { market, registry, jobId, wallets, latecomer } =
+  it("holds at most MAX_BIDS_PER_JOB bids: a bid that does not beat the worst is refused with the price to beat", async () => {
+    const { market, registry, jobId, wallets, honest } =
       await networkHelpers.loadFixture(fullJobFixture);
+    const [alice] = honest;
     expect(await market.MAX_BIDS_PER_JOB()).to.equal(BigInt(MAX_BIDS));
-    expect((await market.getJob(jobId)).bidCount).to.equal(BigInt(MAX_BIDS));
-    expect(new Set(await market.biddersOf(jobId))).to.deep.equal(
-      new Set(wallets.map((w) => w.address)),
-    );
+    expect(await market.biddersOf(jobId)).to.deep.equal(wallets.map((w) => w.address));
 
-    await expect(market.connect(latecomer).placeBid(jobId, ONE, 1))
-      .to.be.revertedWithCustomError(market, "JobMarketTooManyBids")
-      .withArgs(jobId);
-    expect((await market.getBid(jobId, latecomer.address)).capacity).to.equal(0n);
-    expect(await registry.freeStakeOf(latecomer.address)).to.equal(STAKE);
+    await expect(market.connect(alice).placeBid(jobId, ONE, 1))
+      .to.be.revertedWithCustomError(market, "JobMarketBookFull")
+      .withArgs(jobId, ONE);
+    expect((await market.getBid(jobId, alice.address)).capacity).to.equal(0n);
+    expect(await registry.freeStakeOf(alice.address)).to.equal(STAKE);
+  });
+
+  // Attack 6: 64 dear capacity-1 bids filled the book and honest bids were refused, so the job
+  // ended Unfilled and the attacker's stake came back. Now a cheaper bid takes the worst slot.
+  it("lets a cheaper bid on a full book evict the worst one (the latest of the dearest), releasing its stake", async () => {
+    const { market, registry, jobId, wallets, honest } =
+      await networkHelpers.loadFixture(fullJobFixture);
+    const [alice, bob] = honest;
+    const last = at(wallets, MAX_BIDS - 1);
+    const nextToLast = at(wallets, MAX_BIDS - 2);
+
+    await expect(market.connect(alice).placeBid(jobId, ONE / 2n, 4))
+      .to.emit(market, "BidEvicted")
+      .withArgs(jobId, last.address, alice.address, ONE)
+      .and.to.emit(registry, "StakeUnlocked")
+      .withArgs(last.address, jobId, ONE, 0n);
+    await expect(market.connect(bob).placeBid(jobId, ONE / 2n, 4))
+      .to.emit(market, "BidEvicted")
+      .withArgs(jobId, nextToLast.address, bob.address, ONE);
+
+    expect(await market.biddersOf(jobId)).to.deep.equal([
+      ...wallets.slice(0, MAX_BIDS - 2).map((w) => w.address),
+      alice.address,
+      bob.address,
+    ]);
+    expect((await market.getBid(jobId, last.address)).capacity).to.equal(0n);
+    expect(await registry.freeStakeOf(last.address)).to.equal(ONE);
+    // An evicted provider may bid again, like one that withdrew, if it beats the worst.
+    await expect(market.connect(last).placeBid(jobId, ONE, 1)).to.be.revertedWithCustomError(
+      market,
+      "JobMarketBookFull",
+    );
+    await expect(market.connect(last).placeBid(jobId, ONE - 1n, 1))
+      .to.emit(market, "BidEvicted")
+      .withArgs(jobId, at(wallets, MAX_BIDS - 3).address, last.address, ONE);
+
+    // The cheaper honest bids win their whole capacity at the award.
+    await passTime(connection, (await market.getJob(jobId)).biddingDeadline);
+    await market.closeBidding(jobId);
+    expect((await market.getJob(jobId)).status).to.equal(Status.Awarded);
+    expect((await market.getBid(jobId, alice.address)).allotted).to.equal(4n);
+    expect((await market.getBid(jobId, bob.address)).allotted).to.equal(4n);
+    expect((await market.getBid(jobId, last.address)).allotted).to.equal(1n);
   });
 
   // A withdrawn bid frees its slot: otherwise one provider could fill every slot by

@@ -192,6 +192,15 @@ describe("JobMarket#postJob", () => {
       ["a quorum above the replication", { replication: 3, quorum: 4 }, [4, 3]],
     ],
     JobMarketInvalidMaxPrice: [["a zero max price", { maxPrice: 0 }, [0]]],
+    // Attack 7's free stall: a 1-wei bidder on a zero-stake job wins, never serves, loses nothing.
+    JobMarketStakeTooLow: [
+      ["no stake", { maxPrice: ONE, stakePerTaskReplica: 0 }, [0, ONE]],
+      [
+        "a stake below the max price",
+        { maxPrice: ONE, stakePerTaskReplica: ONE - 1n },
+        [ONE - 1n, ONE],
+      ],
+    ],
     JobMarketInvalidResources: [
       ["a job that needs no CPU", { cpuMillicores: 0, memoryMiB: 512 }, [0, 512]],
       ["a job that needs no memory", { cpuMillicores: 1000, memoryMiB: 0 }, [1000, 0]],
@@ -261,7 +270,13 @@ describe("JobMarket#postJob", () => {
 });
 
 describe("JobMarket#postJobWithPermit", () => {
-  const spec = jobSpec({ taskCount: 4, replication: 3, quorum: 2, maxPrice: 5n * ONE });
+  const spec = jobSpec({
+    taskCount: 4,
+    replication: 3,
+    quorum: 2,
+    maxPrice: 5n * ONE,
+    stakePerTaskReplica: 5n * ONE,
+  });
   const escrow = 4n * 3n * 5n * ONE;
 
   /**

@@ -29,7 +29,7 @@ function manifest(): Manifest {
     tasks: { count: 4 },
     resources: { cpuMillicores: 1500, memoryMiB: 128, gpuCount: 1, timeoutSeconds: 30 },
     replication: { k: 3, quorum: 2 },
-    price: { maxPerTaskReplica: "1.5", stakePerTaskReplica: "0.25" },
+    price: { maxPerTaskReplica: "1.5", stakePerTaskReplica: "2.25" },
     windows: { biddingSeconds: 60, executionSeconds: 600, revealSeconds: 300 },
   });
 }
@@ -52,7 +52,7 @@ describe("specFromManifest", () => {
       replication: 3,
       quorum: 2,
       maxPrice: 1_500_000_000_000_000_000n,
-      stakePerTaskReplica: 250_000_000_000_000_000n,
+      stakePerTaskReplica: 2_250_000_000_000_000_000n,
       biddingWindow: 60,
       executionWindow: 600,
       revealWindow: 300,

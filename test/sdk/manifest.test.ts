@@ -133,7 +133,7 @@ describe("parseManifest", () => {
       "tasks: { count: 2 }",
       "resources: { cpuMillicores: 500, memoryMiB: 64, timeoutSeconds: 10 }",
       "replication: { k: 2, quorum: 2 }",
-      'price: { maxPerTaskReplica: "0.01", stakePerTaskReplica: "0" }',
+      'price: { maxPerTaskReplica: "0.01", stakePerTaskReplica: "0.01" }',
       "windows: { biddingSeconds: 30, executionSeconds: 120, revealSeconds: 60 }",
     ].join("\n");
     const manifest = parseManifest(yaml, { form: "source" });
@@ -142,7 +142,7 @@ describe("parseManifest", () => {
       { source: "./data", path: "data" },
       { cid: CID, path: "more" },
     ]);
-    expect(manifest.price.stakePerTaskReplica).to.equal("0");
+    expect(manifest.price.stakePerTaskReplica).to.equal("0.01");
   });
 
   it("lists every problem at once, in document order", () => {
@@ -542,6 +542,27 @@ describe("parseManifest", () => {
           m.price.maxPerTaskReplica = "0.0";
         },
         problems: [["price.maxPerTaskReplica", "must be more than 0"]],
+      },
+      {
+        // JobMarketStakeTooLow on chain: a winner that never serves would lose less than it earns.
+        name: "a stake below the maximum price",
+        mutate: (m) => {
+          m.price.maxPerTaskReplica = "1.5";
+          m.price.stakePerTaskReplica = "1.499999999999999999";
+        },
+        problems: [
+          [
+            "price.stakePerTaskReplica",
+            "must be at least maxPerTaskReplica (1.5), so a provider that never serves loses more than it could earn; raise the stake or lower the max price",
+          ],
+        ],
+      },
+      {
+        name: "no stake",
+        mutate: (m) => {
+          m.price.stakePerTaskReplica = "0";
+        },
+        problems: [["price.stakePerTaskReplica", "must be more than 0"]],
       },
       {
         name: "a stake that does not fit the protocol's uint96",

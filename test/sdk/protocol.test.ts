@@ -23,6 +23,7 @@ import {
   type JobTiming,
   jobStatusName,
   mayRevealAt,
+  minBidCapacity,
   PROTOCOL_LIMITS,
   phaseOf,
   SLASH_REASON_NAMES,
@@ -209,5 +210,37 @@ describe("sdk/protocol#limits", () => {
     expect(await p.token.totalSupply()).to.equal(DEPLOY_DEFAULTS.supply);
     expect(await p.registry.unstakeCooldown()).to.equal(DEPLOY_DEFAULTS.unstakeCooldown);
     expect(await m.protocolFeeBps()).to.equal(DEPLOY_DEFAULTS.feeBps);
+  });
+
+  it("minBidCapacity is JobMarket's, and a full book of minimum bids always covers the job", async () => {
+    const p = await deployProtocol(connection);
+    const shapes = [
+      [1, 1],
+      [1, 3],
+      [10, 3],
+      [21, 3],
+      [64, 1],
+      [65, 1],
+      [100, 5],
+      [1000, 8],
+      [PROTOCOL_LIMITS.maxTaskCount, PROTOCOL_LIMITS.maxReplication],
+    ] as const;
+    for (const [taskCount, replication] of shapes) {
+      const jobId = await postJob(p, {
+        taskCount,
+        replication,
+        quorum: Math.floor(replication / 2) + 1,
+        // 1 wei, so the largest job's escrow fits the requester's balance.
+        maxPrice: 1n,
+        stakePerTaskReplica: 1n,
+      });
+      const least = minBidCapacity(taskCount, replication);
+      expect(
+        Number(await p.market.minBidCapacity(jobId)),
+        `${taskCount} x ${replication}`,
+      ).to.equal(least);
+      expect(least * PROTOCOL_LIMITS.maxBidsPerJob).to.be.at.least(taskCount * replication);
+      expect(least).to.be.within(1, taskCount);
+    }
   });
 });

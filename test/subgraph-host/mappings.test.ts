@@ -20,7 +20,7 @@ import {
   revealAll,
 } from "../../devnet/protocol.ts";
 import { loadManifest } from "../../subgraph-host/src/manifest.ts";
-import { closeBiddingAfterDeadline, placeBids, take } from "../helpers/market.ts";
+import { closeBiddingAfterDeadline, fillBidBook, placeBids, take } from "../helpers/market.ts";
 import {
   BUILD_DIR,
   type HttpRpcBridge,
@@ -439,6 +439,28 @@ describe("subgraph mappings", function () {
     expect(r.deposits.length).to.be.greaterThan(0);
     expect(r.deposits.every((t: Q) => t.to === market)).to.equal(true);
     expect(r.stakes).to.deep.equal(Array(5).fill({ amount: str(DEFAULT_PROVIDER_STAKE) }));
+  });
+
+  // After the token-transfer test: the book's wallets stake as well.
+  it("records a bid evicted from a full book by a cheaper one", async () => {
+    const jobId = await postJob(p, { taskCount: 10 });
+    const wallets = await fillBidBook(connection, p, jobId, { price: ONE, capacity: 1 });
+    const evicted = lower(wallets[wallets.length - 1] ?? "");
+    await p.market.connect(a).placeBid(jobId, ONE / 2n, 1);
+    await host.sync();
+    const r = await host.query<Q>(
+      `query ($job: ID!, $evicted: ID!) {
+        job(id: $job) { standingBidCount }
+        bid(id: "${jobId}-${evicted}") { status stakeReleased evictedBy { id } }
+        provider(id: $evicted) { evictedBidCount }
+      }`,
+      { job: jobId.toString(), evicted },
+    );
+    expect(r).to.deep.equal({
+      job: { standingBidCount: 64 },
+      bid: { status: "Evicted", stakeReleased: str(2n * ONE), evictedBy: { id: lower(a) } },
+      provider: { evictedBidCount: 1 },
+    });
   });
 
   it("keeps day statistics and the market's ledger consistent with the totals and the chain", async () => {

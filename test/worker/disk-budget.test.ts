@@ -1,6 +1,7 @@
 // decideBid's disk refusals (worker/src/bidding/evaluate.ts): the worker's own output cap, the
 // disk budget for job data, the free space of the data directory with its margin, and the
-// output quota the execution layer must be able to enforce. Pure, so tables of facts.
+// output quota the execution layer must be able to enforce; and the job's minimum bid capacity.
+// Pure, so tables of facts.
 import { expect } from "chai";
 import { parseUnits } from "ethers";
 import { pricingPolicy } from "../../sdk/chain/pricing.ts";
@@ -175,5 +176,33 @@ describe("decideBid: disk limits", () => {
     expect(decideBid(facts({ disk: { ...exact, freeBytes: PER_REPLICA - 1 } })).bid).to.equal(
       false,
     );
+  });
+});
+
+// JobMarket refuses a bid below minBidCapacity (ceil(taskCount × k / 64)); the worker must not
+// send one and fail, but say which of its limits keeps it below.
+describe("decideBid: the job's minimum bid capacity", () => {
+  // 100 tasks × 3 replicas: at least ceil(300 / 64) = 5 task-replicas per bid.
+  const large = postedJob({ taskCount: 100, replication: 3, stakePerTaskReplica: ONE });
+
+  it("refuses when it can offer fewer, naming the minimum and the limit that holds it back", () => {
+    expect(decideBid(facts({ job: large, freeStake: 4n * ONE }))).to.deep.equal({
+      bid: false,
+      reason:
+        "the job takes bids of at least 5 task-replicas (so that 64 bids cover its 100 × 3); this worker can offer 4 now (by its free stake)",
+      retryable: true,
+    });
+    expect(decideBid(facts({ job: large, freeReplicas: 3 }))).to.deep.include({
+      bid: false,
+      reason:
+        "the job takes bids of at least 5 task-replicas (so that 64 bids cover its 100 × 3); this worker can offer 3 now (by capacity.maxTaskReplicas and its other jobs)",
+    });
+  });
+
+  it("bids exactly the minimum when that is all it can offer", () => {
+    expect(decideBid(facts({ job: large, freeStake: 5n * ONE }))).to.deep.include({
+      bid: true,
+      capacity: 5,
+    });
   });
 });

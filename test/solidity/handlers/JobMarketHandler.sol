@@ -131,6 +131,7 @@ contract JobMarketHandler {
         windowSeed = uint256(keccak256(abi.encode(windowSeed)));
         // Up to four lanes; four (of five providers) only now and then, as it rarely fills.
         uint8 replication = uint8(shapeSeed % 4 == 0 ? 4 : bound(shapeSeed >> 2, 1, 3));
+        uint96 maxPrice = uint96(bound(priceSeed, 1, 1e18));
         IJobMarket.JobSpec memory spec = IJobMarket.JobSpec({
             manifestCid: "bafkreimanifest",
             manifestDigest: keccak256("manifest"),
@@ -139,8 +140,11 @@ contract JobMarketHandler {
             taskCount: uint32(bound(shapeSeed >> 8, 1, 10)),
             replication: replication,
             quorum: uint8(bound(shapeSeed >> 16, replication / 2 + 1, replication)),
-            maxPrice: uint96(bound(priceSeed, 1, 1e18)),
-            stakePerTaskReplica: stakeSeed % 4 == 0 ? 0 : uint96(bound(stakeSeed >> 2, 1, 2e19)),
+            maxPrice: maxPrice,
+            // At least the max price (JobMarketStakeTooLow); often exactly it.
+            stakePerTaskReplica: stakeSeed % 4 == 0
+                ? maxPrice
+                : uint96(bound(stakeSeed >> 2, maxPrice, 2e19)),
             biddingWindow: uint32(bound(windowSeed, 2 hours, 1 days)),
             executionWindow: uint32(bound(windowSeed >> 32, 2 hours, 2 days)),
             revealWindow: uint32(bound(windowSeed >> 64, 2 hours, 1 days)),
@@ -190,7 +194,7 @@ contract JobMarketHandler {
         uint256 capacity =
             capacitySeed % 4 != 0 ? job.taskCount : bound(capacitySeed >> 2, 1, job.taskCount);
         uint256 free = registry.freeStakeOf(provider);
-        if (job.stakePerTaskReplica != 0 && capacity * job.stakePerTaskReplica > free) {
+        if (capacity * job.stakePerTaskReplica > free) {
             capacity = free / job.stakePerTaskReplica; // bid what the free stake allows
             if (capacity == 0) return;
         }

@@ -4,6 +4,7 @@
 // accepts. Pure: the daemon gathers the facts, this decides.
 import { formatUnits } from "ethers";
 import type { PostedJob } from "../../../sdk/chain/index.ts";
+import { minBidCapacity, PROTOCOL_LIMITS } from "../../../sdk/protocol/index.ts";
 import type { OutputBound } from "../execution/index.ts";
 import type { PricingStrategy } from "./pricing.ts";
 
@@ -149,6 +150,14 @@ export function decideBid(facts: BidFacts): BidDecision {
     byBudget,
     byFreeDisk,
   );
+  const least = minBidCapacity(spec.taskCount, spec.replication);
+  if (capacity >= 1 && capacity < least) {
+    return {
+      bid: false,
+      reason: `the job takes bids of at least ${least} task-replicas (so that ${PROTOCOL_LIMITS.maxBidsPerJob} bids cover its ${spec.taskCount} × ${spec.replication}); this worker can offer ${capacity} now (${limitedBy({ freeReplicas: facts.freeReplicas, byTime, byStake, byBudget, byFreeDisk }, capacity)})`,
+      retryable: byTime >= least,
+    };
+  }
   if (capacity < 1) {
     const why =
       byTime < 1
@@ -163,6 +172,24 @@ export function decideBid(facts: BidFacts): BidDecision {
     return { bid: false, reason: why, retryable: byTime >= 1 };
   }
   return { bid: true, price: price.price, capacity, diskBytes: capacity * perReplica };
+}
+
+/** Which of the worker's limits holds its offer to `capacity`, as the setting to raise. */
+function limitedBy(
+  limits: {
+    freeReplicas: number;
+    byTime: number;
+    byStake: number;
+    byBudget: number;
+    byFreeDisk: number;
+  },
+  capacity: number,
+): string {
+  if (limits.byTime === capacity) return "by the execution window and the task timeout";
+  if (limits.byStake === capacity) return "by its free stake";
+  if (limits.byBudget === capacity) return "by its disk budget, limits.diskBudgetMiB";
+  if (limits.byFreeDisk === capacity) return "by the free disk, limits.minFreeDiskMiB";
+  return "by capacity.maxTaskReplicas and its other jobs";
 }
 
 /** Bytes as people read them in a reason: MiB with up to one decimal. */

@@ -99,16 +99,29 @@ async function placeBid({ ctx, state, jobId, me, market, log }: StepInput): Prom
     return true;
   }
   if (await settleJournaledTx(ctx, state, "placeBid")) return true;
-  const receipt = await sendJobTx(
-    ctx,
-    state.jobId,
-    "placeBid",
-    await market.placeBid.populateTransaction(
-      jobId,
-      BigInt(state.price ?? "0"),
-      BigInt(state.capacity ?? 0),
-    ),
-  );
+  let receipt: Awaited<ReturnType<typeof sendJobTx>>;
+  try {
+    receipt = await sendJobTx(
+      ctx,
+      state.jobId,
+      "placeBid",
+      await market.placeBid.populateTransaction(
+        jobId,
+        BigInt(state.price ?? "0"),
+        BigInt(state.capacity ?? 0),
+      ),
+    );
+  } catch (error) {
+    if (!(error instanceof ChainError) || error.revert?.name !== "JobMarketBookFull") throw error;
+    // The book holds the most bids a job can, none dearer than this one: no place to take.
+    ctx.metrics.bids.inc({ outcome: "skipped" });
+    await ctx.record({ type: "closed", jobId: state.jobId, reason: "bid book full" });
+    log.info("not bidding: the bid book is full and no bid in it asks more than this one", {
+      price: formatConun(state.price ?? "0"),
+      dearest: formatConun(String(error.revert.args[1])),
+    });
+    return true;
+  }
   ctx.metrics.bids.inc({ outcome: "placed" });
   await ctx.record({ type: "bid-placed", jobId: state.jobId, tx: receipt.hash });
   log.info("bid placed", {
@@ -123,6 +136,14 @@ async function awaitAward({ ctx, state, jobId, me, market, log }: StepInput): Pr
   const job = await market.getJob(jobId);
   const status = statusOf(job);
   if (status === "Open") {
+    // A cheaper bid on a full book takes the worst bid's place (JobMarket's BidEvicted); the
+    // stake is already free, so the capacity is too.
+    if ((await market.getBid(jobId, me)).capacity === 0n) {
+      ctx.metrics.bids.inc({ outcome: "evicted" });
+      await ctx.record({ type: "closed", jobId: state.jobId, reason: "bid evicted" });
+      log.info("bid evicted: a cheaper bid took its place in the full bid book");
+      return true;
+    }
     if (phaseOf(job, await chainTime(ctx.provider)) === "Bidding") return false;
     // Anyone may close bidding; the first bidder to notice does it.
     try {
