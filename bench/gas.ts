@@ -16,9 +16,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import {
+  bookChainOf,
   type Connection,
   commitAll,
   deployProtocol,
+  fillBidBook,
   ONE,
   type Protocol,
   passTime,
@@ -406,7 +408,53 @@ function report(results: CaseResult[]): void {
   }
 }
 
-async function writeJson(results: CaseResult[]): Promise<string> {
+/** Gas of a bid on a full book (protocol v2's eviction), in the cheapest and dearest place. */
+interface FullBookGas {
+  /** The book's placeBid before it is full (64 bids, no eviction), for comparison. */
+  placeBid: number;
+  /** Evicting the next-to-last bid: the worst is the latest but one, one bid shifts. */
+  evictLast: number;
+  /** Evicting the first bid: the 63 later bids move down one place each. */
+  evictFirst: number;
+}
+
+/**
+ * A 10 x 3 job whose book fills with 64 capacity-1 bids, the first of them the dearest; then
+ * two cheaper bids: one evicts the first bid, the next the latest of the rest.
+ */
+async function runFullBook(): Promise<FullBookGas> {
+  const connection = await network.create({
+    chainType: "l1",
+    override: { accounts: { count: 2 + SIGNERS_BESIDES_PROVIDERS } },
+  });
+  try {
+    const p = await deployProtocol(connection, { providerCount: 2 });
+    const [first, late] = p.providers;
+    if (first === undefined || late === undefined) throw new Error("need 2 providers");
+    await registerProviders(p, [first, late]);
+    const jobId = await postJob(p, { taskCount: 10, replication: 3, quorum: 2 });
+    const gasOf = async (action: () => Promise<unknown>) =>
+      sumGas(await minedDuring(connection, action));
+    const placeBid = await gasOf(() => p.market.connect(first).placeBid(jobId, MAX_PRICE, 1));
+    await fillBidBook(bookChainOf(connection, p), jobId, {
+      price: MAX_PRICE - PRICE_STEP,
+      capacity: 1,
+    });
+    // `first` asks the most: evicting it shifts every later bid.
+    const evictFirst = await gasOf(() =>
+      p.market.connect(late).placeBid(jobId, MAX_PRICE - 2n * PRICE_STEP, 1),
+    );
+    // Now the worst is the latest of the book's wallets: only `late`'s bid, after it, moves.
+    const evictLast = await gasOf(() =>
+      p.market.connect(first).placeBid(jobId, MAX_PRICE - 3n * PRICE_STEP, 1),
+    );
+    return { placeBid, evictLast, evictFirst };
+  } finally {
+    await connection.close();
+  }
+}
+
+async function writeJson(results: CaseResult[], fullBook: FullBookGas): Promise<string> {
   const file = path.join(import.meta.dirname, "..", "bench-results", "gas.json");
   const cases = results.map((r) => ({
     tasks: r.tasks,
@@ -424,7 +472,7 @@ async function writeJson(results: CaseResult[]): Promise<string> {
     onboardingGasPerProvider: r.onboarding,
   }));
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify({ cases }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify({ cases, fullBook }, null, 2)}\n`);
   return file;
 }
 
@@ -434,5 +482,10 @@ for (const { tasks, providers } of CASES) {
   results.push(await runCase(tasks, providers));
 }
 report(results);
-const file = await writeJson(results);
+console.log("running a bid on a full book (64 bids)...");
+const fullBook = await runFullBook();
+console.log(
+  `\nA bid on a full book: ${fmt(fullBook.evictLast)} gas evicting a bid near the end (1 bid shifts), ${fmt(fullBook.evictFirst)} evicting the first (63 bids shift), against ${fmt(fullBook.placeBid)} for a bid on a book with room`,
+);
+const file = await writeJson(results, fullBook);
 console.log(`\nwrote ${path.relative(process.cwd(), file)}`);

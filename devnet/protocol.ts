@@ -2,10 +2,10 @@
 // One place that knows how to deploy CONUN and drive a job through its phases, so that
 // every test file reads as the behaviour it checks.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import type { Signer } from "ethers";
+import { type Provider, type Signer, Wallet } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import { PERMIT_TYPES } from "../sdk/chain/permit.ts";
-import { DEPLOY_DEFAULTS, ONE_CONUN } from "../sdk/protocol/limits.ts";
+import { DEPLOY_DEFAULTS, ONE_CONUN, PROTOCOL_LIMITS } from "../sdk/protocol/limits.ts";
 import type { ConunToken, JobMarket, ProviderRegistry } from "../types/ethers-contracts/index.js";
 import type { IJobMarket } from "../types/ethers-contracts/JobMarket.js";
 
@@ -89,6 +89,73 @@ export async function registerProviders(
     await p.token.connect(provider).approve(await p.registry.getAddress(), stake);
     await p.registry.connect(provider).stake(stake);
   }
+}
+
+/** What `fillBidBook` needs of a chain: in-process (`bookChainOf`) or over JSON-RPC. */
+export interface BookChain {
+  provider: Provider;
+  setBalance(address: string, wei: bigint): Promise<void>;
+  /** Connected to an account that holds enough CONUN to fund the wallets' stakes. */
+  token: ConunToken;
+  registry: ProviderRegistry;
+  market: JobMarket;
+}
+
+/** A `BookChain` on an in-process network, funded by the protocol's owner. */
+export function bookChainOf(connection: Connection, p: Protocol): BookChain {
+  return {
+    provider: connection.ethers.provider,
+    setBalance: (address, wei) => connection.networkHelpers.setBalance(address, wei),
+    token: p.token,
+    registry: p.registry,
+    market: p.market,
+  };
+}
+
+/**
+ * Fills the rest of a job's bid book, up to MAX_BIDS_PER_JOB (or places `count` bids), with
+ * bids of `capacity` at `price` from fresh wallets: each gets gas and exactly the stake its bid locks, registers and
+ * stakes. Wallets set up concurrently; bids go one at a time, so the book's order (the
+ * tie-break) is the returned wallets' order.
+ */
+export async function fillBidBook(
+  chain: BookChain,
+  jobId: bigint,
+  {
+    price,
+    capacity,
+    count,
+  }: {
+    price: bigint;
+    capacity: number;
+    /** How many bids to place (default: as many as the book has room for). */
+    count?: number;
+  },
+): Promise<Wallet[]> {
+  const { token, registry, market } = chain;
+  const job = await market.getJob(jobId);
+  const free = count ?? PROTOCOL_LIMITS.maxBidsPerJob - Number(job.bidCount);
+  const stake = BigInt(capacity) * job.stakePerTaskReplica;
+  const wallets = Array.from(
+    { length: free },
+    () => new Wallet(Wallet.createRandom().privateKey, chain.provider),
+  );
+  await Promise.all(wallets.map((w) => chain.setBalance(w.address, ONE)));
+  for (const w of wallets) await (await token.transfer(w.address, stake)).wait();
+  const capabilities = { cpuMillicores: 8000, memoryMiB: 16384, gpuCount: 0 };
+  const registryAddress = await registry.getAddress();
+  // Fresh wallets: nonces from 0, given explicitly so that no provider's nonce cache is asked.
+  await Promise.all(
+    wallets.map(async (w) => {
+      await (await registry.connect(w).register(capabilities, "", { nonce: 0 })).wait();
+      await (await token.connect(w).approve(registryAddress, stake, { nonce: 1 })).wait();
+      await (await registry.connect(w).stake(stake, { nonce: 2 })).wait();
+    }),
+  );
+  for (const w of wallets) {
+    await (await market.connect(w).placeBid(jobId, price, capacity, { nonce: 3 })).wait();
+  }
+  return wallets;
 }
 
 export function jobSpec(

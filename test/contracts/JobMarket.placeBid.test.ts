@@ -2,6 +2,7 @@ import { expect } from "chai";
 import type { Result } from "ethers";
 import {
   at,
+  bookChainOf,
   contractsNetwork,
   fillBidBook,
   ONE,
@@ -54,7 +55,7 @@ async function fullJobFixture() {
     stake: STAKE,
     spec: { taskCount: FULL_TASKS, replication: 3, quorum: 2, stakePerTaskReplica: ONE },
   });
-  const wallets = await fillBidBook(connection, p, jobId, { price: ONE, capacity: 1 });
+  const wallets = await fillBidBook(bookChainOf(connection, p), jobId, { price: ONE, capacity: 1 });
   return { ...p, jobId, wallets, honest: take(providers, 2) };
 }
 

@@ -13,7 +13,6 @@ import {
   resultRoot,
   saltOf,
 } from "../../devnet/protocol.js";
-import { ONE_CONUN, PROTOCOL_LIMITS } from "../../sdk/protocol/limits.ts";
 import { GroupOutcome, JobStatus, SlashReason } from "../../sdk/protocol/states.ts";
 import type { IJobMarket } from "../../types/ethers-contracts/JobMarket.js";
 
@@ -54,42 +53,6 @@ export async function placeBids(p: Protocol, jobId: bigint, bids: BidOrder[]): P
   for (const bid of bids) {
     await p.market.connect(bid.provider).placeBid(jobId, bid.price, bid.capacity);
   }
-}
-
-/**
- * Fills the rest of a job's bid book, up to MAX_BIDS_PER_JOB, with bids of `capacity` at
- * `price` from fresh wallets: each gets gas and exactly the stake its bid locks, registers and
- * stakes. Wallets set up concurrently; bids go one at a time, so the book's order (the
- * tie-break) is the returned wallets' order.
- */
-export async function fillBidBook(
-  connection: Connection,
-  p: Protocol,
-  jobId: bigint,
-  { price, capacity }: { price: bigint; capacity: number },
-) {
-  const { ethers, networkHelpers } = connection;
-  const job = await p.market.getJob(jobId);
-  const free = Number(PROTOCOL_LIMITS.maxBidsPerJob) - Number(job.bidCount);
-  const stake = BigInt(capacity) * job.stakePerTaskReplica;
-  const wallets = Array.from({ length: free }, () =>
-    ethers.Wallet.createRandom().connect(ethers.provider),
-  );
-  await Promise.all(wallets.map((w) => networkHelpers.setBalance(w.address, ONE_CONUN)));
-  for (const w of wallets) await (await p.token.transfer(w.address, stake)).wait();
-  const capabilities = { cpuMillicores: 8000, memoryMiB: 16384, gpuCount: 0 };
-  const registry = await p.registry.getAddress();
-  await Promise.all(
-    wallets.map(async (w) => {
-      await (await p.registry.connect(w).register(capabilities, "")).wait();
-      await (await p.token.connect(w).approve(registry, stake)).wait();
-      await (await p.registry.connect(w).stake(stake)).wait();
-    }),
-  );
-  for (const w of wallets) {
-    await (await p.market.connect(w).placeBid(jobId, price, capacity)).wait();
-  }
-  return wallets;
 }
 
 /** Moves past the job's bidding deadline and closes bidding; returns the transaction. */

@@ -7,11 +7,13 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { after, before, describe, it } from "mocha";
 import {
+  bookChainOf,
   COOLDOWN,
   type Connection,
   commitAll,
   DEFAULT_PROVIDER_STAKE,
   deployProtocol,
+  fillBidBook,
   ONE,
   type Protocol,
   passTime,
@@ -20,7 +22,7 @@ import {
   revealAll,
 } from "../../devnet/protocol.ts";
 import { loadManifest } from "../../subgraph-host/src/manifest.ts";
-import { closeBiddingAfterDeadline, fillBidBook, placeBids, take } from "../helpers/market.ts";
+import { closeBiddingAfterDeadline, placeBids, take } from "../helpers/market.ts";
 import {
   BUILD_DIR,
   type HttpRpcBridge,
@@ -444,7 +446,10 @@ describe("subgraph mappings", function () {
   // After the token-transfer test: the book's wallets stake as well.
   it("records a bid evicted from a full book by a cheaper one", async () => {
     const jobId = await postJob(p, { taskCount: 10 });
-    const wallets = await fillBidBook(connection, p, jobId, { price: ONE, capacity: 1 });
+    const wallets = await fillBidBook(bookChainOf(connection, p), jobId, {
+      price: ONE,
+      capacity: 1,
+    });
     const evicted = lower(wallets[wallets.length - 1] ?? "");
     await p.market.connect(a).placeBid(jobId, ONE / 2n, 1);
     await host.sync();
