@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { toQuantity } from "ethers";
 import {
   type Cluster,
   fundProviders,
@@ -16,6 +17,7 @@ import {
   startCluster,
 } from "../../devnet/cluster.ts";
 import { buildBusyboxImage, removeImage, saveImage } from "../../devnet/images.ts";
+import { fillBidBook } from "../../devnet/protocol.ts";
 import { ensureSubgraphBuild } from "../../devnet/subgraph.ts";
 import {
   startWorkerProcess,
@@ -37,6 +39,7 @@ import {
   verifyBundle,
 } from "../../sdk/results/index.ts";
 import { overridesForDeployment, startSubgraphHost } from "../../subgraph-host/src/index.ts";
+import { ConunToken__factory } from "../../types/ethers-contracts/factories/ConunToken__factory.ts";
 import { JobMarket__factory } from "../../types/ethers-contracts/factories/JobMarket__factory.ts";
 import { ProviderRegistry__factory } from "../../types/ethers-contracts/factories/ProviderRegistry__factory.ts";
 import type { JobMarket } from "../../types/ethers-contracts/JobMarket.ts";
@@ -72,6 +75,17 @@ async function journalTypes(dataDir: string, jobId: bigint): Promise<string[]> {
     .map((line) => JSON.parse(line) as { type: string; jobId?: string })
     .filter((entry) => entry.jobId === jobId.toString())
     .map((entry) => entry.type);
+}
+
+/** The results CID a worker journaled for `jobId` with its roots. */
+async function journaledResultsCid(dataDir: string, jobId: bigint): Promise<string> {
+  const entry = (await readFile(path.join(dataDir, "journal.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { type: string; jobId?: string; resultsCid?: string })
+    .find((e) => e.type === "results" && e.jobId === jobId.toString());
+  if (entry?.resultsCid === undefined) throw new Error(`no results journaled for job ${jobId}`);
+  return entry.resultsCid;
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -710,6 +724,142 @@ describe("conun-worker (integration)", function () {
       expect((await market.getBid(jobId, logsOnly.address)).capacity).to.equal(0n);
     } finally {
       await host.close();
+      await cancelOpenJob(jobId);
+    }
+  });
+
+  // Attack 3 of protocol v2 (lazy copying): the worker used to add its results bundle to the
+  // content store before it committed, so a co-member on a shared store (or probing an IPFS node
+  // by CID) read the honest outputs before committing its own. Now the bundle reaches the store
+  // only at the reveal, which waits until every member has committed.
+  it("keeps its results bundle out of the content store until every co-member has committed", async () => {
+    await fundProviders(cluster, [3, 4, 17]);
+    const copier = cluster.node.signer(17);
+    const copierAddress = await copier.getAddress();
+    const registry = ProviderRegistry__factory.connect(cluster.node.deployment.registry, copier);
+    if (!(await registry.getProvider(copierAddress)).registered) {
+      await (
+        await registry.register({ cpuMillicores: 8000, memoryMiB: 16384, gpuCount: 0 }, "")
+      ).wait();
+    }
+    const token = ConunToken__factory.connect(cluster.node.deployment.token, copier);
+    await (await token.approve(cluster.node.deployment.registry, 100n * 10n ** 18n)).wait();
+    await (await registry.stake(100n * 10n ** 18n)).wait();
+
+    const { jobId } = await postManifestJob(cluster);
+    workers = [
+      await startWorkerProcess(cluster, { name: "copied-a", account: 3 }),
+      await startWorkerProcess(cluster, { name: "copied-b", account: 4 }),
+    ];
+    const copierMarket = market.connect(copier);
+    await (await copierMarket.placeBid(jobId, 1n, 1)).wait();
+    await awardWhenBidsIn(jobId);
+    await waitFor(
+      "both workers to commit",
+      async () => {
+        for (const w of workers) {
+          const [membership] = await market.assignmentsOf(jobId, w.address);
+          if (membership === undefined || membership.commitment === ZERO) return false;
+        }
+        return true;
+      },
+      60_000,
+      () => tails(workers),
+    );
+    const cids = await Promise.all(workers.map((w) => journaledResultsCid(w.dataDir, jobId)));
+    for (const cid of cids) {
+      expect(await cluster.store.has(cid), `${cid} before the copier committed`).to.equal(false);
+    }
+    expect((await market.getGroup(jobId, 0)).revealCount).to.equal(0n);
+
+    // The copier commits (whatever it has); now the group is complete and the workers reveal.
+    const salt = `0x${"cc".repeat(32)}`;
+    await (
+      await copierMarket.commit(jobId, [
+        await market.commitmentFor(jobId, 0, copierAddress, `0x${"ab".repeat(32)}`, salt),
+      ])
+    ).wait();
+    await waitFor(
+      "both workers to reveal",
+      async () => (await market.getGroup(jobId, 0)).revealCount === 2n,
+      60_000,
+      () => tails(workers),
+    );
+    for (const [i, w] of workers.entries()) {
+      const [revealed] = await eventsOf(market, "ResultRevealed", jobId, w.address);
+      expect(revealed?.args.resultsCid).to.equal(cids[i]);
+      expect(await cluster.store.has(cids[i] ?? ""), `${w.name}'s bundle`).to.equal(true);
+    }
+  });
+
+  // Protocol v2's jam-proof book: a cheaper bid on a full book evicts the dearest. The worker
+  // must notice that its bid is gone and free its capacity, and a worker that cannot beat a
+  // full book must say so and not retry.
+  it("frees its capacity when a cheaper bid evicts it from a full book, and skips a full book it cannot beat", async () => {
+    await fundProviders(cluster, [15, 16]);
+    const { jobId } = await postManifestJob(cluster);
+    const first = await startWorkerProcess(cluster, { name: "evicted", account: 15 });
+    workers.push(first);
+    try {
+      await waitFor(
+        "the first worker's bid",
+        async () => (await market.getBid(jobId, first.address)).capacity > 0n,
+        60_000,
+        () => tails(workers),
+      );
+      const { price } = await market.getBid(jobId, first.address);
+      const chain = {
+        provider: cluster.node.provider,
+        setBalance: async (address: string, wei: bigint) => {
+          await cluster.node.rpc("hardhat_setBalance", [address, toQuantity(wei)]);
+        },
+        token: ConunToken__factory.connect(cluster.node.deployment.token, cluster.node.signer(0)),
+        registry: ProviderRegistry__factory.connect(
+          cluster.node.deployment.registry,
+          cluster.node.provider,
+        ),
+        market,
+      };
+      // 63 cheaper bids fill the book; the 65th bid, cheaper still, evicts the worker's.
+      await fillBidBook(chain, jobId, { price: price - 1n, capacity: 1 });
+      const [evictor] = await fillBidBook(chain, jobId, {
+        price: price - 2n,
+        capacity: 1,
+        count: 1,
+      });
+      expect(await eventsOf(market, "BidEvicted", jobId, first.address)).to.deep.equal([
+        {
+          args: {
+            jobId,
+            provider: first.address,
+            by: evictor?.address,
+            stakeUnlocked: (await market.getJob(jobId)).stakePerTaskReplica,
+          },
+        },
+      ]);
+      await waitFor(
+        "the worker to close the job as evicted",
+        async () => first.output().includes("bid evicted"),
+        30_000,
+        () => tails(workers),
+      );
+      expect(await journalTypes(first.dataDir, jobId)).to.include("closed");
+
+      // A second worker asks what the first asked: more than the dearest bid left in the book.
+      const second = await startWorkerProcess(cluster, { name: "book-full", account: 16 });
+      workers.push(second);
+      await waitFor(
+        "the second worker to give up on the full book",
+        async () => second.output().includes("the bid book is full"),
+        60_000,
+        () => tails(workers),
+      );
+      expect((await market.getBid(jobId, second.address)).capacity).to.equal(0n);
+      const journaled = await journalTypes(second.dataDir, jobId);
+      expect(journaled[0]).to.equal("bid-intent");
+      expect(journaled).to.include("closed");
+      expect(journaled).not.to.include("bid-placed");
+    } finally {
       await cancelOpenJob(jobId);
     }
   });

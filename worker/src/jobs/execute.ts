@@ -6,6 +6,7 @@
 // blocked the re-run for good).
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import { cidOfDirectory } from "../../../sdk/content/index.ts";
 import { describeError, isConunError } from "../../../sdk/errors.ts";
 import { groupBundlePath, type TaskStatus, writeBundle } from "../../../sdk/results/index.ts";
 import type { WorkerContext } from "../context.ts";
@@ -35,6 +36,15 @@ const JOB_IMAGE_FAULTS = new Set([
 
 export function jobDir(ctx: WorkerContext, jobId: string): string {
   return path.join(ctx.config.dataDir, "jobs", jobId);
+}
+
+/**
+ * Where a job's results bundle is written: kept on the provider's disk, and added to the
+ * content store only when the worker reveals (`publishResults` in lifecycle.ts), so nothing
+ * derived from the outputs is readable before every co-member has committed.
+ */
+export function bundleDirOf(ctx: WorkerContext, jobId: string): string {
+  return path.join(jobDir(ctx, jobId), "run", "bundle");
 }
 
 export async function executeJob(
@@ -169,7 +179,7 @@ export async function executeJob(
 
   // One CID is revealed for all memberships: the bundle itself for one group, a folder of
   // per-group bundles for several (sdk/results layout.ts, which the requester reads through).
-  const bundleRoot = path.join(runDir, "bundle");
+  const bundleRoot = bundleDirOf(ctx, jobId);
   const roots: GroupRoot[] = [];
   const tasks: TaskSummary[] = [];
   for (const membership of memberships) {
@@ -194,7 +204,8 @@ export async function executeJob(
       tasks.push({ index: task.index, status: task.status, outputHash: task.outputHash });
     }
   }
-  const resultsCid = await ctx.store.addDirectory(bundleRoot);
+  // The CID only: the bundle itself is published at the reveal.
+  const resultsCid = await cidOfDirectory(bundleRoot);
   const committed = ctx.hooks?.committedRoots?.(jobId, roots) ?? roots;
   return {
     roots: committed,
