@@ -16,7 +16,7 @@ import { silentLogger } from "../../sdk/logger.ts";
 import { type Manifest, parseManifest } from "../../sdk/manifest/index.ts";
 import { Semaphore, type WorkerContext } from "../../worker/src/context.ts";
 import { connectDocker, resolveOutputBound } from "../../worker/src/execution/index.ts";
-import { executeJob } from "../../worker/src/jobs/execute.ts";
+import { executeJob, publishBundle } from "../../worker/src/jobs/execute.ts";
 import { createMetrics } from "../../worker/src/metrics/metrics.ts";
 import { controlCharacters } from "../helpers/text.ts";
 import {
@@ -96,12 +96,15 @@ describe("conun:results shows how tasks ended", function () {
         taskStart: Number(a.taskStart),
         taskCount: Number(a.taskCount),
       }));
+      const worker = workerOf(provider);
       const { roots, resultsCid } = await executeJob(
-        workerOf(provider),
+        worker,
         jobId.toString(),
         manifest,
         memberships,
       );
+      // Published as the daemon does just before its reveal.
+      await publishBundle(worker, jobId.toString(), resultsCid);
       const root =
         hostileCid !== undefined && i === 2
           ? keccak256(roots[0]?.root as string)

@@ -19,7 +19,7 @@ import {
 } from "../../sdk/results/index.ts";
 import { Semaphore, type WorkerContext } from "../../worker/src/context.ts";
 import { connectDocker, resolveOutputBound, runTask } from "../../worker/src/execution/index.ts";
-import { executeJob } from "../../worker/src/jobs/execute.ts";
+import { executeJob, publishBundle } from "../../worker/src/jobs/execute.ts";
 import { createMetrics } from "../../worker/src/metrics/metrics.ts";
 import { controlCharacters } from "../helpers/text.ts";
 
@@ -110,9 +110,13 @@ describe("execution#task outcome in the results bundle", function () {
   });
 
   it("records each task's exit code, escaped stderr tail and reason, outside the leaf", async () => {
-    const results = await executeJob(workerContext(), "7", manifest(), [
+    const ctx = workerContext();
+    const results = await executeJob(ctx, "7", manifest(), [
       { groupId: 0, taskStart: 0, taskCount: SCRIPTS.length },
     ]);
+    // The bundle reaches the store only at the reveal, as the daemon does it.
+    expect(await store.has(results.resultsCid)).to.equal(false);
+    await publishBundle(ctx, "7", results.resultsCid);
     const bundleDir = path.join(scratch, "exported");
     await store.exportTo(results.resultsCid, bundleDir);
     const bundle = await readBundle(bundleDir);

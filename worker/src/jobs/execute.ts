@@ -47,6 +47,23 @@ export function bundleDirOf(ctx: WorkerContext, jobId: string): string {
   return path.join(jobDir(ctx, jobId), "run", "bundle");
 }
 
+/**
+ * Adds a job's results bundle to the content store, as the reveal is about to name it; the
+ * bundle on disk must still give `resultsCid`, the CID journaled with its roots.
+ */
+export async function publishBundle(
+  ctx: WorkerContext,
+  jobId: string,
+  resultsCid: string | undefined,
+): Promise<void> {
+  const cid = await ctx.store.addDirectory(bundleDirOf(ctx, jobId));
+  if (cid !== resultsCid) {
+    throw new Error(
+      `the results bundle of job ${jobId} now has CID ${cid}, not the ${resultsCid} journaled with its roots; its folder was changed after the run`,
+    );
+  }
+}
+
 export async function executeJob(
   ctx: WorkerContext,
   jobId: string,

@@ -14,7 +14,7 @@ import type { Logger } from "../../../sdk/logger.ts";
 import { commitmentFor, phaseOf, statusOf } from "../../../sdk/protocol/index.ts";
 import { formatConun, type WorkerContext } from "../context.ts";
 import type { JobPhase, JobState } from "../journal/index.ts";
-import { bundleDirOf, executeJob } from "./execute.ts";
+import { executeJob, publishBundle } from "./execute.ts";
 import { fetchVerifiedManifest } from "./manifest.ts";
 
 const ZERO = `0x${"0".repeat(64)}`;
@@ -248,19 +248,6 @@ async function commitResults({ ctx, state, jobId, me, market, log }: StepInput):
   return true;
 }
 
-/**
- * Adds the job's results bundle to the content store, as the reveal is about to name it; the
- * bundle on disk must still give the CID committed to the journal.
- */
-async function publishResults(ctx: WorkerContext, state: JobState): Promise<void> {
-  const cid = await ctx.store.addDirectory(bundleDirOf(ctx, state.jobId));
-  if (cid !== state.resultsCid) {
-    throw new Error(
-      `the results bundle of job ${state.jobId} now has CID ${cid}, not the ${state.resultsCid} journaled with its roots; its folder was changed after the run`,
-    );
-  }
-}
-
 /** Reveals once every group is fully committed (or the commit deadline passed). */
 async function revealResults({ ctx, state, jobId, me, market, log }: StepInput): Promise<boolean> {
   if (ctx.hooks?.holdsReveal?.(state.jobId)) return false;
@@ -286,7 +273,7 @@ async function revealResults({ ctx, state, jobId, me, market, log }: StepInput):
     }
   }
   if (await settleJournaledTx(ctx, state, "reveal")) return true;
-  await publishResults(ctx, state);
+  await publishBundle(ctx, state.jobId, state.resultsCid);
   const rootOf = new Map((state.roots ?? []).map((r) => [r.groupId, r.root]));
   const roots = assignments.map((a) => rootOf.get(Number(a.groupId)) ?? ZERO);
   try {
